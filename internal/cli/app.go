@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"shoebox/internal/config"
+	"shoebox/internal/database"
+	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
+)
+
+// app is what every command opens: the data folder (locked), the database
+// (embedded or DATABASE_URL) with its migrations applied, and storage.
+type app struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	db      *database.DB
+	st      *storage.Storage // foreground: page requests
+	bg      *storage.Storage // background share: indexing
+	store   thumbs.Store
+	budget  database.Budget
+	owner   bool // we hold the data-folder lock
+	cluster *database.Cluster
+	stopPG  bool // stop the embedded cluster on close
+	unlock  func()
+}
+
+// openApp starts what a command needs. exclusive commands (serve, index)
+// must own the data folder; others (stats, doctor) may share it with a
+// running server.
+func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusive bool) (*app, error) {
+	a := &app{cfg: cfg, log: log, store: thumbs.Store{Dir: cfg.ThumbDir()}, unlock: func() {}}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	unlock, holder, err := lockDataDir(cfg.DataDir)
+	switch {
+	case err == nil:
+		a.owner, a.unlock = true, unlock
+	case errors.Is(err, errLocked) && exclusive:
+		return nil, fmt.Errorf("another shoebox (pid %s) is already using data folder %s; stop it first, or use another --data", holder, cfg.DataDir)
+	case errors.Is(err, errLocked):
+	default:
+		return nil, err
+	}
+	url := cfg.DatabaseURL
+	if url == "" {
+		c, err := database.StartEmbedded(ctx, cfg.DataDir, log)
+		if err != nil {
+			a.close()
+			return nil, err
+		}
+		a.cluster, a.stopPG = c, a.owner
+		url = c.URL(database.EmbeddedDB)
+	}
+	db, err := database.Open(ctx, database.Options{
+		URL: url, MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.AcquireTimeout,
+		StatementTimeout: cfg.StatementTimeout, Logger: log,
+	})
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.db = db
+	if err := db.Migrate(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.st, a.bg = storage.New(db), storage.New(db.Background())
+	if a.budget, err = db.CheckBudget(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	if !a.budget.Fits() {
+		log.Warn("connection budget does not fit the server: lower SHOEBOX_DB_MAX_CONNS or raise max_connections",
+			"detail", a.budget.String())
+	} else {
+		log.Info("database ready", "detail", a.budget.String())
+	}
+	return a, nil
+}
+
+func (a *app) close() {
+	if a.db != nil {
+		a.db.Close()
+	}
+	if a.cluster != nil && a.stopPG {
+		if err := a.cluster.Stop(context.Background()); err != nil {
+			a.log.Warn("stop embedded database", "err", err)
+		}
+	}
+	a.unlock()
+}
+
+var errLocked = errors.New("data folder locked")
+
+// lockDataDir takes an exclusive lock on the data folder for the life of
+// the process; the kernel drops it if we die, so a kill -9 never leaves a
+// stale lock. It returns the holder's pid when the lock is taken.
+func lockDataDir(dir string) (unlock func(), holder string, err error) {
+	p := filepath.Join(dir, "shoebox.lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, "", fmt.Errorf("data folder lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b, _ := os.ReadFile(p)
+		f.Close()
+		return nil, strings.TrimSpace(string(b)), errLocked
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() { f.Close() }, "", nil
+}

@@ -1,0 +1,80 @@
+// Package cli is Shoebox's command line: one file per subcommand, and the
+// start-up they share (config, logging, the data-folder lock, the database).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"shoebox/internal/config"
+)
+
+const usage = `Shoebox: a self-hosted photo library.
+
+Usage:
+  shoebox serve  [flags]   index the libraries and serve the gallery
+  shoebox index  [flags]   index the libraries once, then exit
+  shoebox stats  [flags]   print the library's figures
+  shoebox doctor [flags]   check PostgreSQL, pgvector, the connection budget and libvips
+
+Flags:
+  --library PATH    photo folder (repeatable)          SHOEBOX_LIBRARY (':'-separated)
+  --data PATH       data folder (default shoebox-data) SHOEBOX_DATA
+  --addr HOST:PORT  listen address (default 127.0.0.1:8080) SHOEBOX_ADDR
+  --db-max-conns N  connection budget (default 10)     SHOEBOX_DB_MAX_CONNS
+  --workers N       indexing workers (default: CPUs)   SHOEBOX_WORKERS
+  --rescan DUR      serve's rescan interval (default 1h, 0 = off) SHOEBOX_RESCAN_INTERVAL
+
+Environment: DATABASE_URL selects an external PostgreSQL (with pgvector);
+without it Shoebox runs its own cluster under the data folder.
+`
+
+var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) error{
+	"serve":  serve,
+	"index":  index,
+	"stats":  stats,
+	"doctor": doctor,
+}
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, getenv func(string) string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Print(usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	run, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "shoebox: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	cfg, err := config.Parse("shoebox "+args[0], args[1:], getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "shoebox: %v\n", err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if strings.EqualFold(getenv("SHOEBOX_LOG_LEVEL"), "debug") {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		fmt.Fprintf(os.Stderr, "shoebox %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

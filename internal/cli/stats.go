@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+
+	"shoebox/internal/config"
+)
+
+// stats prints the library's figures (the same as /api/stats).
+func stats(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	a, err := openApp(ctx, cfg, quietLogger(log), false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	st, err := a.st.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if !isTerminal(os.Stdout) {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	fmt.Printf("photos   %d (%d files, %s)\n", st.Photos, st.Files, human(st.Bytes))
+	fmt.Printf("queue    %d pending, %d could not be indexed\n", st.Queue.Pending, st.Queue.Failed)
+	years := make([]string, 0, len(st.ByYear))
+	for y := range st.ByYear {
+		years = append(years, y)
+	}
+	sort.Strings(years)
+	for _, y := range years {
+		fmt.Printf("  %s  %d\n", y, st.ByYear[y])
+	}
+	for _, c := range st.Cameras {
+		fmt.Printf("camera   %s %s: %d\n", c.Make, c.Model, c.Photos)
+	}
+	return nil
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d kB", n>>10)
+}
+
+func quietLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

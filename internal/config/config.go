@@ -1,0 +1,171 @@
+// Package config reads Shoebox's settings once, from flags and SHOEBOX_*
+// environment variables, and hands a validated struct down. There are no
+// globals: every component receives the Config (or the part it needs).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole of Shoebox's configuration.
+type Config struct {
+	// Libraries are the photo folders to index (read-only to us). --library,
+	// repeatable; SHOEBOX_LIBRARY holds several separated by ':'.
+	Libraries []string
+	// DataDir holds thumbnails, previews and, without DATABASE_URL, the
+	// embedded PostgreSQL cluster. Default ./shoebox-data.
+	DataDir string
+	// Addr is where `serve` listens. Default 127.0.0.1:8080.
+	Addr string
+	// DatabaseURL selects an external PostgreSQL; empty means embedded.
+	DatabaseURL string
+	// DBMaxConns is this process's connection budget: the pool size. Default 10.
+	DBMaxConns int
+	// AcquireTimeout bounds every wait for a pooled connection. Default 5s.
+	AcquireTimeout time.Duration
+	// StatementTimeout is set on every connection. Default 30s.
+	StatementTimeout time.Duration
+	// Workers is the number of indexing workers. Default: number of CPUs.
+	Workers int
+	// RescanInterval is how often `serve` rescans the libraries; 0 disables. Default 1h.
+	RescanInterval time.Duration
+	// MaxPixels refuses images larger than this many pixels. Default 200 MP.
+	MaxPixels int64
+}
+
+// Parse builds a Config from args (without the subcommand) and the
+// environment. Flags win over environment variables.
+func Parse(name string, args []string, getenv func(string) string) (*Config, error) {
+	c := &Config{
+		DataDir:          envOr(getenv, "SHOEBOX_DATA", "shoebox-data"),
+		Addr:             envOr(getenv, "SHOEBOX_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:      getenv("DATABASE_URL"),
+		DBMaxConns:       10,
+		AcquireTimeout:   5 * time.Second,
+		StatementTimeout: 30 * time.Second,
+		RescanInterval:   time.Hour,
+		MaxPixels:        200_000_000,
+	}
+	if v := getenv("SHOEBOX_LIBRARY"); v != "" {
+		c.Libraries = filepath.SplitList(v)
+	}
+	var err error
+	if c.DBMaxConns, err = envInt(getenv, "SHOEBOX_DB_MAX_CONNS", c.DBMaxConns); err != nil {
+		return nil, err
+	}
+	if c.Workers, err = envInt(getenv, "SHOEBOX_WORKERS", 0); err != nil {
+		return nil, err
+	}
+	if c.AcquireTimeout, err = envDur(getenv, "SHOEBOX_DB_ACQUIRE_TIMEOUT", c.AcquireTimeout); err != nil {
+		return nil, err
+	}
+	if c.StatementTimeout, err = envDur(getenv, "SHOEBOX_DB_STATEMENT_TIMEOUT", c.StatementTimeout); err != nil {
+		return nil, err
+	}
+	if c.RescanInterval, err = envDur(getenv, "SHOEBOX_RESCAN_INTERVAL", c.RescanInterval); err != nil {
+		return nil, err
+	}
+	mp, err := envInt(getenv, "SHOEBOX_MAX_MEGAPIXELS", int(c.MaxPixels/1_000_000))
+	if err != nil {
+		return nil, err
+	}
+	c.MaxPixels = int64(mp) * 1_000_000
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var libs multiFlag
+	fs.Var(&libs, "library", "photo folder to index (repeatable; env SHOEBOX_LIBRARY)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data folder for thumbnails and the embedded database (env SHOEBOX_DATA)")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "HOST:PORT to listen on (env SHOEBOX_ADDR)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "connection budget of this process (env SHOEBOX_DB_MAX_CONNS)")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "indexing workers, 0 = one per CPU (env SHOEBOX_WORKERS)")
+	fs.DurationVar(&c.RescanInterval, "rescan", c.RescanInterval, "rescan interval for serve, 0 disables (env SHOEBOX_RESCAN_INTERVAL)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if len(libs) > 0 {
+		c.Libraries = libs
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return c, c.Validate()
+}
+
+// Validate checks values and makes paths absolute.
+func (c *Config) Validate() error {
+	if c.DBMaxConns < 2 {
+		return errors.New("config: SHOEBOX_DB_MAX_CONNS must be at least 2")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("config: --addr %q: %w", c.Addr, err)
+	}
+	if c.AcquireTimeout <= 0 {
+		return errors.New("config: acquire timeout must be positive")
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("config: data folder: %w", err)
+	}
+	c.DataDir = abs
+	seen := map[string]bool{}
+	var libs []string
+	for _, l := range c.Libraries {
+		abs, err := filepath.Abs(l)
+		if err != nil {
+			return fmt.Errorf("config: library %q: %w", l, err)
+		}
+		if seen[abs] {
+			continue
+		}
+		seen[abs] = true
+		libs = append(libs, abs)
+	}
+	c.Libraries = libs
+	return nil
+}
+
+// ThumbDir is where thumbnails and previews live, named by photo id.
+func (c *Config) ThumbDir() string { return filepath.Join(c.DataDir, "media") }
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func envOr(getenv func(string) string, k, def string) string {
+	if v := getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(getenv func(string) string, k string, def int) (int, error) {
+	v := getenv(k)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("config: %s=%q is not a number", k, v)
+	}
+	return n, nil
+}
+
+func envDur(getenv func(string) string, k string, def time.Duration) (time.Duration, error) {
+	v := getenv(k)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("config: %s=%q is not a duration (like 5s): %w", k, v, err)
+	}
+	return d, nil
+}

@@ -1,0 +1,266 @@
+// Package database owns Shoebox's only door to PostgreSQL: one pool per
+// process whose size is the connection budget, a deadline on every acquire,
+// migrations, and (without DATABASE_URL) the embedded cluster. Nothing else
+// in Shoebox opens a connection.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	// ErrBusy means no connection could be had within the acquire deadline:
+	// the budget is in use. Callers answer 503 with Retry-After.
+	ErrBusy = errors.New("database busy: connection budget exhausted")
+	// ErrUnavailable means the database could not be reached.
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// Options configure Open.
+type Options struct {
+	URL string
+	// MaxConns is the budget: the pool never holds more. Default 10.
+	MaxConns int
+	// AcquireTimeout bounds every wait for a connection. Default 5s.
+	AcquireTimeout time.Duration
+	// StatementTimeout is set on every connection. Default 30s.
+	StatementTimeout time.Duration
+	// BackgroundShare is how many connections background work (indexing) may
+	// hold at once, so page requests always find one. Default MaxConns/2.
+	BackgroundShare int
+	Logger          *slog.Logger
+}
+
+// DB is the process's pool with the budget's rules around it.
+type DB struct {
+	Pool           *pgxpool.Pool
+	acquireTimeout time.Duration
+	maxWaiters     int64
+	waiters        atomic.Int64
+	timeouts       atomic.Int64
+	unavailable    atomic.Int64
+	background     chan struct{}
+	log            *slog.Logger
+}
+
+// Querier is what storage code runs SQL on: a pooled connection or a transaction.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// Open creates the pool. It does not connect: the first acquire does, so a
+// server started while the database is down comes up and recovers later.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if o.MaxConns == 0 {
+		o.MaxConns = 10
+	}
+	if o.AcquireTimeout == 0 {
+		o.AcquireTimeout = 5 * time.Second
+	}
+	if o.StatementTimeout == 0 {
+		o.StatementTimeout = 30 * time.Second
+	}
+	if o.BackgroundShare <= 0 {
+		o.BackgroundShare = max(1, o.MaxConns/2)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	cfg, err := pgxpool.ParseConfig(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database: parse DATABASE_URL: %w", err)
+	}
+	cfg.MaxConns = int32(o.MaxConns)
+	cfg.MinConns = 0
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.MaxConnLifetime = time.Hour
+	cfg.HealthCheckPeriod = 30 * time.Second
+	cfg.ConnConfig.ConnectTimeout = min(o.AcquireTimeout, 5*time.Second)
+	rp := cfg.ConnConfig.RuntimeParams
+	rp["application_name"] = "shoebox"
+	rp["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	rp["idle_in_transaction_session_timeout"] = "60000"
+	rp["lock_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: pool: %w", err)
+	}
+	return &DB{
+		Pool:           pool,
+		acquireTimeout: o.AcquireTimeout,
+		maxWaiters:     int64(o.MaxConns) * 64,
+		background:     make(chan struct{}, o.BackgroundShare),
+		log:            o.Logger,
+	}, nil
+}
+
+// Close closes the pool, waiting for connections in use to come back.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Acquire gets a connection within the acquire deadline. Errors are
+// ErrBusy (deadline passed, or too many already waiting), ErrUnavailable
+// (cannot connect), or the caller's own context error.
+func (db *DB) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	if db.waiters.Add(1) > db.maxWaiters {
+		db.waiters.Add(-1)
+		db.timeouts.Add(1)
+		return nil, fmt.Errorf("database: acquire: %w (%d requests already waiting)", ErrBusy, db.maxWaiters)
+	}
+	defer db.waiters.Add(-1)
+	actx, cancel := context.WithTimeout(ctx, db.acquireTimeout)
+	defer cancel()
+	conn, err := db.Pool.Acquire(actx)
+	if err == nil {
+		return conn, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if actx.Err() != nil && !isConnectError(err) {
+		db.timeouts.Add(1)
+		return nil, fmt.Errorf("database: acquire within %s: %w", db.acquireTimeout, ErrBusy)
+	}
+	db.unavailable.Add(1)
+	return nil, fmt.Errorf("database: connect: %w: %w", ErrUnavailable, err)
+}
+
+func isConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne)
+}
+
+// Do runs fn on one pooled connection and returns it to the pool at once.
+func (db *DB) Do(ctx context.Context, fn func(Querier) error) error {
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return classify(fn(conn))
+}
+
+// Tx runs fn in a transaction on one connection: committed when fn returns
+// nil, rolled back otherwise.
+func (db *DB) Tx(ctx context.Context, fn func(Querier) error) error {
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return classify(pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(tx) }))
+}
+
+// Background returns a view of db for indexing work: it never holds more
+// than its share of the budget, and waits for its turn without a deadline
+// (it is not a person waiting on a page).
+func (db *DB) Background() *Background { return &Background{db: db} }
+
+// Background is the indexing side of the budget.
+type Background struct{ db *DB }
+
+func (b *Background) take(ctx context.Context) (func(), error) {
+	select {
+	case b.db.background <- struct{}{}:
+		return func() { <-b.db.background }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Do is DB.Do within the background share.
+func (b *Background) Do(ctx context.Context, fn func(Querier) error) error {
+	done, err := b.take(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return b.db.Do(ctx, fn)
+}
+
+// Tx is DB.Tx within the background share.
+func (b *Background) Tx(ctx context.Context, fn func(Querier) error) error {
+	done, err := b.take(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return b.db.Tx(ctx, fn)
+}
+
+// classify turns a lost server into ErrUnavailable, so callers need not
+// know pgx's error types.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, cannot connect now, too many clients
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return err
+	}
+	if isConnectError(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || pgconn.SafeToRetry(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// Ping checks that the database answers, within the acquire deadline.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.Do(ctx, func(q Querier) error {
+		_, err := q.Exec(ctx, "SELECT 1")
+		return err
+	})
+}
+
+// Stats are the pool's figures, for /api/stats and /metrics.
+type Stats struct {
+	MaxConns          int32   `json:"max_conns"`
+	AcquiredConns     int32   `json:"acquired_conns"`
+	IdleConns         int32   `json:"idle_conns"`
+	TotalConns        int32   `json:"total_conns"`
+	EmptyAcquireCount int64   `json:"empty_acquire_count"`
+	AcquireWaitMS     float64 `json:"acquire_wait_ms"`
+	AcquireCount      int64   `json:"acquire_count"`
+	AcquireTimeouts   int64   `json:"acquire_timeouts"`
+	Unavailable       int64   `json:"unavailable_count"`
+	Waiting           int64   `json:"waiting"`
+}
+
+// Stats reads the pool's figures without touching the database.
+func (db *DB) Stats() Stats {
+	s := db.Pool.Stat()
+	return Stats{
+		MaxConns:          s.MaxConns(),
+		AcquiredConns:     s.AcquiredConns(),
+		IdleConns:         s.IdleConns(),
+		TotalConns:        s.TotalConns(),
+		EmptyAcquireCount: s.EmptyAcquireCount(),
+		AcquireWaitMS:     float64(s.EmptyAcquireWaitTime().Microseconds()) / 1000,
+		AcquireCount:      s.AcquireCount(),
+		AcquireTimeouts:   db.timeouts.Load(),
+		Unavailable:       db.unavailable.Load(),
+		Waiting:           db.waiters.Load(),
+	}
+}

@@ -1,0 +1,231 @@
+// Package jobs runs Shoebox's durable work: scanning libraries and
+// processing photos. Jobs live in PostgreSQL (see storage/job.go), are
+// claimed with a lease tied to the worker's heartbeat, and are idempotent, so
+// a process killed mid-job (kill -9) is resumed by the next one and every
+// photo ends up indexed exactly once. Workers hold a connection only for the
+// short statements of claiming and saving, never while decoding a photo, and
+// only within the background share of the connection budget.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
+)
+
+// Job kinds.
+const (
+	KindScan    = "scan"
+	KindProcess = "process"
+)
+
+// Options configure the workers.
+type Options struct {
+	// Workers is how many jobs run at once. Default: number of CPUs.
+	Workers int
+	// Skip are folders never indexed (the data folder, if inside a library).
+	Skip []string
+	// MaxPixels refuses larger images. Default 200 MP.
+	MaxPixels int64
+	// Exclusive says this process owns the database alone (embedded
+	// cluster): jobs of earlier processes are resumed at once.
+	Exclusive bool
+	// Poll is how often idle workers look for work. Default 500ms.
+	Poll time.Duration
+	// StaleAfter is how long a silent worker keeps its jobs. Default 30s.
+	StaleAfter time.Duration
+	Logger     *slog.Logger
+}
+
+// Runner claims and runs jobs.
+type Runner struct {
+	st    *storage.Storage
+	store thumbs.Store
+	opts  Options
+	id    string
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	progress Progress
+}
+
+// Progress counts what this process has done, for progress output.
+type Progress struct {
+	Processed int // photos processed (indexed or failed)
+	Failed    int
+	Scanned   int // files looked at by scans
+}
+
+// New returns a Runner over st (which should run on the background share).
+func New(st *storage.Storage, store thumbs.Store, o Options) *Runner {
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.MaxPixels <= 0 {
+		o.MaxPixels = 200_000_000
+	}
+	if o.Poll <= 0 {
+		o.Poll = 500 * time.Millisecond
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	id := fmt.Sprintf("%s-%s-%s-%s-%s", hex.EncodeToString(b[0:4]), hex.EncodeToString(b[4:6]),
+		hex.EncodeToString(b[6:8]), hex.EncodeToString(b[8:10]), hex.EncodeToString(b[10:]))
+	return &Runner{st: st, store: store, opts: o, id: id, log: o.Logger}
+}
+
+// Progress returns what this process has done so far.
+func (r *Runner) Progress() Progress {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.progress
+}
+
+func (r *Runner) count(fn func(*Progress)) {
+	r.mu.Lock()
+	fn(&r.progress)
+	r.mu.Unlock()
+}
+
+// EnqueueScan asks for library root to be scanned.
+func (r *Runner) EnqueueScan(ctx context.Context, root string) error {
+	return r.st.Enqueue(ctx, storage.EnqueueParams{Kind: KindScan, Key: root, Args: scanArgs{Root: root}, Priority: 0})
+}
+
+// Run works until ctx is cancelled. It registers the worker, keeps its
+// heartbeat, takes over jobs of dead workers, and runs Workers jobs at once.
+// It retries its registration while the database is unreachable.
+func (r *Runner) Run(ctx context.Context) error {
+	for {
+		err := r.st.RegisterWorker(ctx, r.id)
+		if err == nil {
+			break
+		}
+		r.log.Warn("jobs: cannot register worker; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+	if r.opts.Exclusive {
+		if err := r.st.ForgetOtherWorkers(ctx, r.id); err != nil {
+			r.log.Warn("jobs: forget old workers", "err", err)
+		}
+	}
+	r.releaseDead(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.heartbeat(ctx) }()
+	for i := 0; i < r.opts.Workers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.work(ctx) }()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *Runner) releaseDead(ctx context.Context) {
+	n, err := r.st.ReleaseDeadWorkers(ctx, r.opts.StaleAfter, r.id)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("jobs: release dead workers", "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		r.log.Info("jobs: resumed jobs of a stopped worker", "jobs", n)
+	}
+}
+
+func (r *Runner) heartbeat(ctx context.Context) {
+	t := time.NewTicker(r.opts.StaleAfter / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.st.Heartbeat(ctx, r.id); err != nil && ctx.Err() == nil {
+				r.log.Warn("jobs: heartbeat", "err", err)
+			}
+			r.releaseDead(ctx)
+			if err := r.st.PruneJobs(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+				r.log.Warn("jobs: prune", "err", err)
+			}
+		}
+	}
+}
+
+func (r *Runner) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		jobs, err := r.st.ClaimJobs(ctx, r.id, []string{KindScan, KindProcess}, 1)
+		if err != nil || len(jobs) == 0 {
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("jobs: claim", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(r.opts.Poll):
+			}
+			continue
+		}
+		r.runJob(ctx, jobs[0])
+	}
+}
+
+func (r *Runner) runJob(ctx context.Context, j storage.Job) {
+	var (
+		result any
+		err    error
+	)
+	switch j.Kind {
+	case KindScan:
+		result, err = r.scan(ctx, j)
+	case KindProcess:
+		err = r.process(ctx, j.Key)
+	default:
+		err = fmt.Errorf("unknown job kind %q", j.Kind)
+	}
+	if ctx.Err() != nil {
+		return // stopping: the job stays ours until a restart resumes it
+	}
+	if err != nil {
+		r.log.Warn("jobs: attempt failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "err", err)
+		backoff := time.Duration(j.Attempts*j.Attempts) * time.Second
+		if rerr := r.st.RetryJob(ctx, j.ID, err.Error(), backoff); rerr != nil {
+			r.log.Error("jobs: record failure", "err", rerr)
+		}
+		return
+	}
+	for {
+		err := r.st.CompleteJob(ctx, j.ID, result)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		// The work is done and idempotent; if we cannot say so now (database
+		// restarting), keep trying rather than doing it again.
+		r.log.Warn("jobs: complete", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"shoebox/internal/media"
+	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
+)
+
+// process makes a photo's thumbnail, preview and placeholder and reads its
+// metadata, from one decode, then saves them. A photo that cannot be
+// decoded is marked failed with the reason (no retry can fix a corrupt
+// file); database errors are returned, to be retried.
+func (r *Runner) process(ctx context.Context, id string) error {
+	sources, err := r.st.PhotoSources(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // removed since it was queued
+	}
+	if err != nil {
+		return err
+	}
+	var (
+		res  *media.Result
+		perr error
+		src  string
+	)
+	for _, p := range sources {
+		if _, err := os.Stat(p); err != nil {
+			perr = err
+			continue
+		}
+		src = p
+		res, perr = media.Process(ctx, p, media.Options{MaxPixels: r.opts.MaxPixels})
+		break
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if perr != nil || res == nil {
+		if perr == nil {
+			perr = errors.New("no readable file")
+		}
+		r.count(func(p *Progress) { p.Processed++; p.Failed++ })
+		return r.st.FailPhoto(ctx, id, perr.Error())
+	}
+	for _, w := range []struct {
+		kind thumbs.Kind
+		data []byte
+	}{{thumbs.Thumb, res.Thumb}, {thumbs.Preview, res.Preview}, {thumbs.Source, []byte(src)}} {
+		if err := r.store.Write(id, w.kind, w.data); err != nil {
+			return err
+		}
+	}
+	m := res.Meta
+	err = r.st.SavePhotoResult(ctx, id, storage.PhotoResult{
+		Format: res.Format, Width: res.Width, Height: res.Height,
+		ThumbWidth: res.ThumbWidth, ThumbHeight: res.ThumbHeight, Placeholder: res.Placeholder,
+		TakenAt: m.TakenAt, TakenOffset: m.TakenAtOffset,
+		Make: m.Make, Model: m.Model, Lens: m.Lens, Exposure: m.ExposureTime,
+		FNumber: m.FNumber, FocalLength: m.FocalLength, ISO: m.ISO,
+		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation,
+	})
+	if err == nil {
+		r.count(func(p *Progress) { p.Processed++ })
+	}
+	return err
+}

@@ -1,0 +1,160 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"shoebox/internal/library"
+	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
+)
+
+type scanArgs struct {
+	Root string `json:"root"`
+}
+
+// ScanResult is what one scan found; it is kept as the job's result.
+type ScanResult struct {
+	Root      string `json:"root"`
+	Seen      int    `json:"seen"`
+	Unchanged int    `json:"unchanged"`
+	Changed   int    `json:"changed"` // new or modified files, hashed
+	New       int    `json:"new"`     // photos never seen before
+	Removed   int    `json:"removed"`
+	Failed    int    `json:"failed"` // unreadable files
+}
+
+const scanBatch = 64
+
+// scan walks a library, hashes new and changed files, records them in
+// batches (each enqueueing its new photos' processing in the same
+// transaction), then forgets what is gone. Unchanged files (same size and
+// modification time) are not read again, so a rescan is cheap.
+func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
+	var a scanArgs
+	if err := json.Unmarshal(j.Args, &a); err != nil {
+		return nil, fmt.Errorf("scan: args: %w", err)
+	}
+	res := &ScanResult{Root: a.Root}
+	libID, err := r.st.EnsureLibrary(ctx, a.Root)
+	if err != nil {
+		return nil, err
+	}
+	known, err := r.st.LibraryFiles(ctx, libID)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(known))
+	var batch []storage.ScannedFile
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		newIDs, err := r.st.SaveScanned(ctx, libID, batch)
+		if err != nil {
+			return err
+		}
+		res.New += len(newIDs)
+		r.relinkSources(a.Root, batch, newIDs)
+		batch = batch[:0]
+		return nil
+	}
+	err = library.Walk(ctx, a.Root, r.opts.Skip, func(e library.Entry) error {
+		if e.RelPath == "" {
+			return nil
+		}
+		res.Seen++
+		r.count(func(p *Progress) { p.Scanned++ })
+		seen[e.RelPath] = true
+		k, ok := known[e.RelPath]
+		if e.Err == nil && ok && !k.Failed && k.PhotoID != "" && k.Size == e.Size && k.MTime.Equal(e.MTime) {
+			res.Unchanged++
+			return nil
+		}
+		f := storage.ScannedFile{RelPath: e.RelPath, Size: e.Size, MTime: e.MTime}
+		if e.Err != nil {
+			f.Error = e.Err.Error()
+		} else if id, sum, err := library.Hash(filepath.Join(a.Root, filepath.FromSlash(e.RelPath))); err != nil {
+			f.Error = err.Error()
+		} else {
+			f.PhotoID, f.Hash = id, sum
+		}
+		if f.Error != "" {
+			if f.MTime.IsZero() {
+				f.MTime = time.Unix(0, 0).UTC()
+			}
+			res.Failed++
+		} else {
+			res.Changed++
+		}
+		batch = append(batch, f)
+		if len(batch) >= scanBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", a.Root, err)
+	}
+	var gone []string
+	for rel := range known {
+		if !seen[rel] {
+			gone = append(gone, rel)
+		}
+	}
+	for len(gone) > 0 {
+		n := min(len(gone), 1000)
+		if err := r.st.RemoveFiles(ctx, libID, gone[:n]); err != nil {
+			return nil, err
+		}
+		res.Removed += n
+		gone = gone[n:]
+	}
+	orphans, err := r.st.DeleteOrphanPhotos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range orphans {
+		r.store.Remove(id)
+	}
+	r.log.Info("scan done", "root", a.Root, "seen", res.Seen, "unchanged", res.Unchanged,
+		"changed", res.Changed, "new_photos", res.New, "removed", res.Removed, "failed", res.Failed)
+	return res, nil
+}
+
+// relinkSources points the on-disk note of an already-indexed photo at its
+// new path when the old one is gone (a move), so /original keeps working
+// without a query.
+func (r *Runner) relinkSources(root string, batch []storage.ScannedFile, newIDs []string) {
+	isNew := make(map[string]bool, len(newIDs))
+	for _, id := range newIDs {
+		isNew[id] = true
+	}
+	for _, f := range batch {
+		if f.PhotoID == "" || isNew[f.PhotoID] {
+			continue
+		}
+		src, err := r.store.SourcePath(f.PhotoID)
+		if err != nil && !os.IsNotExist(err) {
+			continue
+		}
+		if err == nil {
+			if _, err := os.Stat(src); err == nil {
+				continue
+			}
+		} else if _, err := os.Stat(r.store.Path(f.PhotoID, thumbs.Thumb)); err != nil {
+			continue // not processed yet: processing writes the note
+		}
+		abs := filepath.Join(root, filepath.FromSlash(f.RelPath))
+		if err := r.store.Write(f.PhotoID, thumbs.Source, []byte(abs)); err != nil {
+			r.log.Warn("relink original", "id", f.PhotoID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,521 @@
+package media
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/image/webp"
+)
+
+// fixtures locates testdata/fixtures (or $SHOEBOX_FIXTURES). Missing fixtures
+// are a broken checkout, not a reason to skip.
+func fixtures(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("SHOEBOX_FIXTURES")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "testdata", "fixtures")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "orientation", "landscape_1.jpg")); err != nil {
+		tb.Fatalf("test fixtures missing at %s (%v): run make test / scripts/setup.sh", dir, err)
+	}
+	return dir
+}
+
+func fx(tb testing.TB, rel string) string {
+	tb.Helper()
+	return filepath.Join(fixtures(tb), rel)
+}
+
+func process(tb testing.TB, rel string) *Result {
+	tb.Helper()
+	r, err := Process(context.Background(), fx(tb, rel), Options{})
+	if err != nil {
+		tb.Fatalf("Process(%s): %v", rel, err)
+	}
+	return r
+}
+
+func decodeWebP(tb testing.TB, b []byte) image.Image {
+	tb.Helper()
+	img, err := webp.Decode(bytes.NewReader(b))
+	if err != nil {
+		tb.Fatalf("thumb is not a valid WebP: %v", err)
+	}
+	return img
+}
+
+// meanAbsDiff compares two same-sized images channel by channel (0..255).
+func meanAbsDiff(tb testing.TB, a, b image.Image) float64 {
+	tb.Helper()
+	if a.Bounds().Size() != b.Bounds().Size() {
+		tb.Fatalf("size mismatch %v vs %v", a.Bounds().Size(), b.Bounds().Size())
+	}
+	var sum, n float64
+	ab, bb := a.Bounds(), b.Bounds()
+	for y := 0; y < ab.Dy(); y++ {
+		for x := 0; x < ab.Dx(); x++ {
+			r1, g1, b1, _ := a.At(ab.Min.X+x, ab.Min.Y+y).RGBA()
+			r2, g2, b2, _ := b.At(bb.Min.X+x, bb.Min.Y+y).RGBA()
+			for _, d := range [3]int{int(r1>>8) - int(r2>>8), int(g1>>8) - int(g2>>8), int(b1>>8) - int(b2>>8)} {
+				sum += float64(max(d, -d))
+				n++
+			}
+		}
+	}
+	return sum / n
+}
+
+// mirror flips an image left-right: what a wrong orientation would produce.
+func mirror(img image.Image) image.Image {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			out.Set(b.Dx()-1-x, y, img.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return out
+}
+
+func TestInitVersionFormats(t *testing.T) {
+	for range 3 {
+		if err := Init(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := Version()
+	if !strings.HasPrefix(v, "8.") {
+		t.Fatalf("Version() = %q, want 8.x", v)
+	}
+	f := Formats()
+	t.Logf("libvips %s loads %v", v, f)
+	for _, want := range []string{"jpeg", "png", "gif", "webp"} {
+		if !strings.Contains(strings.Join(f, ","), want) {
+			t.Errorf("Formats() = %v lacks %s", f, want)
+		}
+	}
+}
+
+// Every EXIF orientation must come out upright: same dimensions as
+// orientation 1 and (near) the same pixels, and clearly not its mirror image.
+func TestOrientation(t *testing.T) {
+	for _, set := range []struct {
+		name          string
+		width, height int
+		n0, n1        int
+	}{
+		{"landscape", 1600, 1200, 1, 8},
+		{"portrait", 1200, 1600, 1, 8},
+		{"tiny", 50, 70, 0, 8}, // tiny_0 has no EXIF at all
+	} {
+		t.Run(set.name, func(t *testing.T) {
+			ref := process(t, fmt.Sprintf("orientation/%s_1.jpg", set.name))
+			refImg := decodeWebP(t, ref.Thumb)
+			wrong := meanAbsDiff(t, refImg, mirror(refImg))
+			for i := set.n0; i <= set.n1; i++ {
+				r := process(t, fmt.Sprintf("orientation/%s_%d.jpg", set.name, i))
+				if r.Width != set.width || r.Height != set.height {
+					t.Errorf("%s_%d: %dx%d, want upright %dx%d", set.name, i, r.Width, r.Height, set.width, set.height)
+				}
+				if want := max(i, 1); r.Meta.Orientation != want {
+					t.Errorf("%s_%d: Meta.Orientation = %d, want %d", set.name, i, r.Meta.Orientation, want)
+				}
+				if r.ThumbWidth != ref.ThumbWidth || r.ThumbHeight != ref.ThumbHeight ||
+					r.PreviewWidth != ref.PreviewWidth || r.PreviewHeight != ref.PreviewHeight {
+					t.Errorf("%s_%d: thumb %dx%d preview %dx%d, want %dx%d / %dx%d", set.name, i,
+						r.ThumbWidth, r.ThumbHeight, r.PreviewWidth, r.PreviewHeight,
+						ref.ThumbWidth, ref.ThumbHeight, ref.PreviewWidth, ref.PreviewHeight)
+					continue
+				}
+				d := meanAbsDiff(t, refImg, decodeWebP(t, r.Thumb))
+				if d > 6 || d > wrong/3 {
+					t.Errorf("%s_%d: thumb differs from orientation 1 by %.2f (a mirrored thumb differs by %.2f)", set.name, i, d, wrong)
+				}
+			}
+		})
+	}
+}
+
+func TestSizesAndEncodings(t *testing.T) {
+	r := process(t, "exif/canon_5d3_3840x2560.jpg")
+	if r.Width != 3840 || r.Height != 2560 || r.Format != "jpeg" {
+		t.Fatalf("got %dx%d %s", r.Width, r.Height, r.Format)
+	}
+	if r.PreviewWidth != 1440 || r.PreviewHeight != 960 {
+		t.Errorf("preview %dx%d, want 1440x960", r.PreviewWidth, r.PreviewHeight)
+	}
+	if r.ThumbWidth != 250 || r.ThumbHeight != 167 {
+		t.Errorf("thumb %dx%d, want 250x167", r.ThumbWidth, r.ThumbHeight)
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(r.Preview))
+	if err != nil || cfg.Width != r.PreviewWidth || cfg.Height != r.PreviewHeight {
+		t.Errorf("preview JPEG config %+v, %v", cfg, err)
+	}
+	if bytes.Contains(r.Preview, []byte("Exif\x00\x00")) {
+		t.Error("preview still carries EXIF; metadata must be stripped")
+	}
+	if img := decodeWebP(t, r.Thumb); img.Bounds().Dx() != r.ThumbWidth || img.Bounds().Dy() != r.ThumbHeight {
+		t.Errorf("thumb decodes to %v", img.Bounds())
+	}
+
+	// Smaller than both boxes: never upscaled.
+	r = process(t, "gps/iphone4s_gps_orient6.jpg") // 205x102 stored, orientation 6
+	if r.Width != 102 || r.Height != 205 || r.PreviewWidth != 102 || r.PreviewHeight != 205 ||
+		r.ThumbWidth != 102 || r.ThumbHeight != 205 {
+		t.Errorf("small rotated image: %dx%d preview %dx%d thumb %dx%d, want 102x205 everywhere",
+			r.Width, r.Height, r.PreviewWidth, r.PreviewHeight, r.ThumbWidth, r.ThumbHeight)
+	}
+
+	// Custom boxes are honoured.
+	r, err = Process(context.Background(), fx(t, "orientation/portrait_6.jpg"), Options{ThumbSize: 64, PreviewSize: 400})
+	if err != nil || r.ThumbWidth != 48 || r.ThumbHeight != 64 || r.PreviewWidth != 300 || r.PreviewHeight != 400 {
+		t.Errorf("custom boxes: %+v %v", r, err)
+	}
+}
+
+// checkResult asserts the invariants every successful Process must meet.
+func checkResult(t *testing.T, name string, r *Result, opt Options) {
+	t.Helper()
+	opt = opt.withDefaults()
+	if r.Width <= 0 || r.Height <= 0 {
+		t.Errorf("%s: size %dx%d", name, r.Width, r.Height)
+	}
+	if r.ThumbWidth > opt.ThumbSize || r.ThumbHeight > opt.ThumbSize || r.ThumbWidth < 1 || r.ThumbHeight < 1 {
+		t.Errorf("%s: thumb %dx%d outside the %d box", name, r.ThumbWidth, r.ThumbHeight, opt.ThumbSize)
+	}
+	if r.PreviewWidth > opt.PreviewSize || r.PreviewHeight > opt.PreviewSize {
+		t.Errorf("%s: preview %dx%d outside the %d box", name, r.PreviewWidth, r.PreviewHeight, opt.PreviewSize)
+	}
+	if r.PreviewWidth > r.Width || r.PreviewHeight > r.Height {
+		t.Errorf("%s: preview %dx%d larger than original %dx%d", name, r.PreviewWidth, r.PreviewHeight, r.Width, r.Height)
+	}
+	// Aspect ratio of preview matches the upright original (within rounding).
+	if d := float64(r.PreviewWidth)*float64(r.Height) - float64(r.PreviewHeight)*float64(r.Width); d*d > float64(r.Width*r.Width+r.Height*r.Height) {
+		t.Errorf("%s: preview %dx%d has not the aspect of %dx%d", name, r.PreviewWidth, r.PreviewHeight, r.Width, r.Height)
+	}
+	if _, err := jpeg.DecodeConfig(bytes.NewReader(r.Preview)); err != nil {
+		t.Errorf("%s: preview is not JPEG: %v", name, err)
+	}
+	decodeWebP(t, r.Thumb)
+	if len(r.ThumbHash) < 5 || !strings.HasPrefix(r.Placeholder, "data:image/png;base64,") {
+		t.Errorf("%s: thumbhash %x placeholder %.40q", name, r.ThumbHash, r.Placeholder)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	have := strings.Join(Formats(), ",")
+	for _, c := range []struct {
+		file, format  string
+		width, height int
+	}{
+		{"formats/sunrise.jpg", "jpeg", 1024, 640},
+		{"formats/sunrise_exif_gps.png", "png", 1024, 640},
+		{"formats/flowers_noexif.png", "png", 600, 400},
+		{"formats/sunrise_exif_gps.webp", "webp", 1024, 640},
+		{"formats/sunrise_lossy_noexif.webp", "webp", 1024, 640},
+		{"formats/sunrise_lossless_noexif.webp", "webp", 1024, 640},
+		{"formats/yellow_rose_lossless.webp", "webp", 400, 301}, // has alpha
+		{"formats/yellow_rose_lossy.webp", "webp", 400, 301},
+		{"formats/test.gif", "gif", 703, 681}, // has alpha
+		{"formats/1x1.gif", "gif", 1, 1},
+		{"formats/sunrise_exif_gps.avif", "avif", 1024, 640},
+		// iPhone HEIC is stored 4032x3024 with an irot box; libheif applies it.
+		{"formats/iphone11pro_gps_orient6.heic", "heif", 3024, 4032},
+	} {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			r, err := Process(context.Background(), fx(t, c.file), Options{})
+			if loader := map[string]string{"avif": "avif", "heif": "heif"}[c.format]; loader != "" && !strings.Contains(have, loader) {
+				if !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("this libvips has no %s loader, want ErrUnsupported, got %v", c.format, err)
+				}
+				t.Logf("%s: no %s loader in this libvips: %v", c.file, c.format, err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Format != c.format || r.Width != c.width || r.Height != c.height {
+				t.Errorf("got %s %dx%d, want %s %dx%d", r.Format, r.Width, r.Height, c.format, c.width, c.height)
+			}
+			checkResult(t, c.file, r, Options{})
+		})
+	}
+}
+
+// The iPhone 15 Pro HEIC fixture ends 8 bytes short of its last item: libheif
+// must report that as an error, while its EXIF stays readable.
+func TestTruncatedHEIC(t *testing.T) {
+	_, err := Process(context.Background(), fx(t, "formats/iphone15pro_gps.heic"), Options{})
+	if err == nil {
+		t.Skip("this libheif decodes the short iPhone 15 Pro file")
+	}
+	if !errors.Is(err, ErrDecode) && !errors.Is(err, ErrUnsupported) {
+		t.Errorf("want ErrDecode/ErrUnsupported, got %v", err)
+	}
+	t.Logf("iphone15pro_gps.heic: %v", err)
+	m, _ := ReadMeta(fx(t, "formats/iphone15pro_gps.heic"))
+	if m.Model != "iPhone 15 Pro" || m.Lat == nil {
+		t.Errorf("EXIF of the truncated HEIC: %+v", m)
+	}
+}
+
+func TestEveryFixtureKeepsInvariants(t *testing.T) {
+	root := fixtures(t)
+	for _, dir := range []string{"orientation", "exif", "gps", "noexif", "formats"} {
+		files, _ := filepath.Glob(filepath.Join(root, dir, "*"))
+		for _, f := range files {
+			r, err := Process(context.Background(), f, Options{})
+			if err != nil {
+				if strings.Contains(f, "iphone15pro") { // see TestTruncatedHEIC
+					continue
+				}
+				t.Errorf("%s: %v", f, err)
+				continue
+			}
+			checkResult(t, f, r, Options{})
+		}
+	}
+}
+
+func TestCorruptFiles(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		ok   bool // pixels are fine, only the EXIF is hostile
+	}{
+		{"corrupt/bimg_corrupt_truncated.jpg", false},
+		{"corrupt/truncated_60k.jpg", false},
+		{"corrupt/empty.jpg", false},
+		{"corrupt/huge_tag_exif.jpg", false},  // also cut off mid-scan
+		{"corrupt/max_uint32_exif.jpg", false}, // likewise
+		{"corrupt/infinite_loop_exif.jpg", true},
+	} {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			start := time.Now()
+			r, err := Process(context.Background(), fx(t, c.file), Options{})
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+			if c.ok {
+				if err != nil {
+					t.Fatalf("pixels decode, EXIF damage must not fail the photo: %v", err)
+				}
+				checkResult(t, c.file, r, Options{})
+				return
+			}
+			if err == nil {
+				t.Fatalf("want an error, got %dx%d", r.Width, r.Height)
+			}
+			if !errors.Is(err, ErrDecode) {
+				t.Errorf("want ErrDecode, got %v", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, c.file[len("corrupt/"):]) || len(msg) < len(c.file)+20 {
+				t.Errorf("error should name the file and give a reason: %q", msg)
+			}
+			t.Logf("%v", err)
+		})
+	}
+	_, err := Process(context.Background(), fx(t, "corrupt/empty.jpg"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "empty file") {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
+func TestNotAnImage(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"notes.txt":  "just text, not a photo\n",
+		"fake.jpg":   "not a jpeg either",
+		"table.csv":  "1,2,3\n4,5,6\n", // libvips can load CSV; we must not
+		"vector.svg": `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Process(context.Background(), p, Options{}); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: want ErrUnsupported, got %v", name, err)
+		}
+	}
+	if _, err := Process(context.Background(), filepath.Join(dir, "missing.jpg"), Options{}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := Process(context.Background(), dir, Options{}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("directory: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Process(ctx, fx(t, "orientation/tiny_1.jpg"), Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled ctx: %v", err)
+	}
+}
+
+// writeBlackPNG streams a valid, complete w x h greyscale PNG of zeros
+// without holding the image in memory; zlib shrinks it to a few hundred KB.
+func writeBlackPNG(tb testing.TB, path string, w, h int) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	out := bufio.NewWriter(f)
+	chunk := func(typ string, data []byte) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+		out.Write(n[:])
+		crc := crc32.NewIEEE()
+		io.WriteString(crc, typ)
+		crc.Write(data)
+		out.WriteString(typ)
+		out.Write(data)
+		binary.BigEndian.PutUint32(n[:], crc.Sum32())
+		out.Write(n[:])
+	}
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
+	ihdr[8], ihdr[9] = 8, 0 // 8-bit greyscale
+	chunk("IHDR", ihdr)
+	var idat bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	row := make([]byte, w+1) // filter byte + pixels, all zero
+	for range h {
+		zw.Write(row)
+	}
+	zw.Close()
+	chunk("IDAT", idat.Bytes())
+	chunk("IEND", nil)
+	if err := out.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "huge.png")
+	writeBlackPNG(t, p, 24000, 24000)
+	start := time.Now()
+	_, err := Process(context.Background(), p, Options{})
+	took := time.Since(start)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("want ErrTooLarge, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "24000x24000") {
+		t.Errorf("message should state the dimensions: %q", err)
+	}
+	// Decoding 576 MP would take seconds; refusing from the header is instant.
+	if took > 500*time.Millisecond {
+		t.Errorf("refusal took %v; pixels were probably decoded", took)
+	}
+	t.Logf("%v (in %v)", err, took)
+
+	// The same file is fine under a higher limit, proving the PNG is real
+	// (and that a large image streams through in bounded memory).
+	if testing.Short() {
+		return
+	}
+	r, err := Process(context.Background(), p, Options{MaxPixels: 600_000_000})
+	if err != nil || r.Width != 24000 || r.PreviewWidth != 1440 || r.ThumbWidth != 250 {
+		t.Fatalf("raised limit: %+v %v", r, err)
+	}
+}
+
+func rssKB(tb testing.TB) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		tb.Skipf("no /proc: %v", err)
+	}
+	var size, rss int64
+	fmt.Sscan(string(b), &size, &rss)
+	return rss * int64(os.Getpagesize()) / 1024
+}
+
+// Many concurrent calls: results stay correct, libvips ends with nothing
+// allocated or open, and RSS stops growing once warm.
+func TestConcurrentBoundedMemory(t *testing.T) {
+	files := []string{
+		"orientation/landscape_6.jpg", "gps/nikon_d2h_gps.jpg", "formats/sunrise_exif_gps.webp",
+		"formats/yellow_rose_lossless.webp", "formats/flowers_noexif.png", "formats/test.gif",
+		"corrupt/truncated_60k.jpg", "corrupt/huge_tag_exif.jpg",
+	}
+	round := func(n int) {
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f := files[i%len(files)]
+				r, err := Process(context.Background(), fx(t, f), Options{})
+				switch {
+				case strings.HasPrefix(f, "corrupt/"):
+					if err == nil {
+						errs <- fmt.Errorf("%s: no error", f)
+					}
+				case err != nil:
+					errs <- err
+				case f == "orientation/landscape_6.jpg" && (r.Width != 1600 || r.Height != 1200):
+					errs <- fmt.Errorf("%s: %dx%d", f, r.Width, r.Height)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+	round(4 * runtime.NumCPU()) // warm up allocators and thread caches
+	runtime.GC()
+	before := rssKB(t)
+	for range 10 {
+		round(64)
+	}
+	runtime.GC()
+	after := rssKB(t)
+	mem, allocs, open := vipsStats()
+	t.Logf("RSS %d -> %d KB over 640 calls; libvips now holds %d bytes in %d allocs, %d files", before, after, mem, allocs, open)
+	if open != 0 || allocs != 0 {
+		t.Errorf("libvips still holds %d allocations / %d open files after all calls returned", allocs, open)
+	}
+	if after-before > 64*1024 {
+		t.Errorf("RSS grew %d KB over 640 calls", after-before)
+	}
+}
+
+func BenchmarkProcess(b *testing.B) {
+	root := fixtures(b)
+	var files []string
+	for _, dir := range []string{"orientation", "exif", "gps", "noexif"} {
+		m, _ := filepath.Glob(filepath.Join(root, dir, "*.jpg"))
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		if strings.Contains(f, "tiny_") || (strings.Contains(f, "_") && strings.Contains(f, "orientation/") && !strings.HasSuffix(f, "_1.jpg") && !strings.HasSuffix(f, "_6.jpg")) {
+			continue // a couple of orientations are enough
+		}
+		b.Run(strings.TrimSuffix(filepath.Base(f), ".jpg"), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Process(context.Background(), f, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,355 @@
+package media
+
+// The whole libvips surface Shoebox uses. cgo cannot call C variadic functions,
+// so each libvips sequence lives in a small static C helper; the Go side only
+// passes paths in and copies finished byte buffers out. Every VipsImage made
+// in a helper is unreffed before it returns and every buffer it hands out is
+// g_free'd by the Go caller, so nothing outlives a call.
+
+/*
+#cgo pkg-config: vips
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+// Loaders warn on every damaged file ("read gave 100 warnings", libjpeg
+// chatter); in a library import that floods stderr. Real failures still
+// reach us through the error buffer, so warnings are dropped.
+static void sb_quiet(const gchar *domain, GLogLevelFlags level,
+	const gchar *msg, gpointer data) {}
+
+static int sb_init(void) {
+	if (vips_init("shoebox") != 0)
+		return -1;
+	// Each file is processed once: an operation cache only holds memory and
+	// open files that will never be hit.
+	vips_cache_set_max(0);
+	vips_cache_set_max_mem(0);
+	vips_cache_set_max_files(0);
+	// We run one worker per core; libvips' own thread pool would oversubscribe.
+	vips_concurrency_set(1);
+	// Files come from users' disks: never let them reach loaders that libvips
+	// itself marks as unfuzzed (ImageMagick, PDF, SVG, FITS, ...).
+	vips_block_untrusted_set(TRUE);
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+		G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, sb_quiet, NULL);
+	return 0;
+}
+
+static int sb_has_op(const char *nickname) {
+	return vips_type_find("VipsOperation", nickname) != 0;
+}
+
+// Sniffs the file's content and names the loader class that would read it
+// ("VipsForeignLoadJpegFile"), without decoding anything.
+static int sb_find_loader(const char *path, char *buf, size_t n) {
+	const char *name = vips_foreign_find_load(path);
+	if (!name)
+		return -1;
+	g_strlcpy(buf, name, n);
+	return 0;
+}
+
+typedef struct {
+	int width, height, orientation;
+	char compression[16]; // heif only: "hevc" or "av1"
+} sb_header;
+
+// Header only: loaders are lazy, so this reads a few KB, not pixels.
+static int sb_read_header(const char *path, sb_header *h) {
+	VipsImage *im = vips_image_new_from_file(path,
+		"access", VIPS_ACCESS_SEQUENTIAL, NULL);
+	if (!im)
+		return -1;
+	h->width = vips_image_get_width(im);
+	h->height = vips_image_get_height(im);
+	h->orientation = vips_image_get_orientation(im);
+	const char *c = NULL;
+	if (vips_image_get_typeof(im, "heif-compression") &&
+		vips_image_get_string(im, "heif-compression", &c) == 0 && c)
+		g_strlcpy(h->compression, c, sizeof(h->compression));
+	g_object_unref(im);
+	return 0;
+}
+
+typedef struct {
+	void *preview; size_t preview_len; int preview_w, preview_h;
+	void *thumb; size_t thumb_len; int thumb_w, thumb_h;
+	void *rgba; size_t rgba_len; int rgba_w, rgba_h;
+} sb_out;
+
+static void sb_out_free(sb_out *o) {
+	g_free(o->preview);
+	g_free(o->thumb);
+	g_free(o->rgba);
+	memset(o, 0, sizeof(*o));
+}
+
+#define SB_FIT(box) (box), "height", (box), "size", VIPS_SIZE_DOWN
+
+static int sb_render(const char *path, int preview_box, int thumb_box,
+	int hash_box, sb_out *o) {
+	VipsImage *t[10] = { NULL }; // every intermediate; all unreffed at the end
+	VipsArrayDouble *white = NULL;
+	VipsImage *im, *pv;
+	int ret = -1;
+
+	// The only decode: shrink-on-load straight to the preview box (JPEG
+	// DCT scaling, HEIF/WebP/TIFF embedded sizes), upright, in sRGB.
+	// fail_on=truncated turns cut-off files into errors instead of grey
+	// bottoms; lesser damage is tolerated so old photos still show.
+	if (vips_thumbnail(path, &t[0], SB_FIT(preview_box),
+			"fail_on", VIPS_FAIL_ON_TRUNCATED,
+			"export_profile", "srgb", NULL))
+		goto done;
+	im = t[0];
+	if (im->BandFmt != VIPS_FORMAT_UCHAR) { // 16-bit PNG/TIFF, float HDR
+		if (vips_colourspace(im, &t[1], VIPS_INTERPRETATION_sRGB, NULL) ||
+			vips_cast_uchar(t[1], &t[2], NULL))
+			goto done;
+		im = t[2];
+	}
+	// Render into memory once; the encodes below read these pixels rather
+	// than re-running the lazy pipeline (which would decode the file again).
+	if (!(t[3] = vips_image_copy_memory(im)))
+		goto done;
+	im = t[3];
+	// Pixels are sRGB now; a profile left attached would make the next
+	// resize convert sRGB to sRGB for nothing.
+	vips_image_remove(im, VIPS_META_ICC_NAME);
+
+	// Preview: JPEG has no alpha; flatten onto white rather than let
+	// transparent areas turn black.
+	pv = im;
+	if (vips_image_hasalpha(im)) {
+		double w[1] = { 255 };
+		white = vips_array_double_new(w, 1);
+		if (vips_flatten(im, &t[4], "background", white, NULL))
+			goto done;
+		pv = t[4];
+	}
+	if (vips_jpegsave_buffer(pv, &o->preview, &o->preview_len, "Q", 80,
+			"strip", TRUE, "optimize_coding", TRUE, NULL))
+		goto done;
+	o->preview_w = pv->Xsize;
+	o->preview_h = pv->Ysize;
+
+	// Thumbnail from the decoded preview (already upright).
+	if (vips_thumbnail_image(im, &t[5], SB_FIT(thumb_box), "no_rotate", TRUE,
+			NULL) ||
+		!(t[6] = vips_image_copy_memory(t[5])) ||
+		vips_webpsave_buffer(t[6], &o->thumb, &o->thumb_len, "Q", 80,
+			"strip", TRUE, NULL))
+		goto done;
+	o->thumb_w = t[6]->Xsize;
+	o->thumb_h = t[6]->Ysize;
+
+	// ThumbHash input: small 8-bit RGBA derived from the thumbnail.
+	if (vips_thumbnail_image(t[6], &t[7], SB_FIT(hash_box), "no_rotate", TRUE,
+			NULL))
+		goto done;
+	im = t[7];
+	if (im->Bands < 3) { // grey (+alpha)
+		if (vips_colourspace(im, &t[8], VIPS_INTERPRETATION_sRGB, NULL))
+			goto done;
+		im = t[8];
+	}
+	if (im->Bands == 3) {
+		if (vips_bandjoin_const1(im, &t[9], 255, NULL))
+			goto done;
+		im = t[9];
+	}
+	if (im->Bands != 4 || im->BandFmt != VIPS_FORMAT_UCHAR) {
+		vips_error("shoebox", "unexpected %d-band image", im->Bands);
+		goto done;
+	}
+	if (!(o->rgba = vips_image_write_to_memory(im, &o->rgba_len)))
+		goto done;
+	o->rgba_w = im->Xsize;
+	o->rgba_h = im->Ysize;
+	ret = 0;
+
+done:
+	for (int i = 0; i < 10; i++)
+		if (t[i])
+			g_object_unref(t[i]);
+	if (white)
+		vips_area_unref(VIPS_AREA(white));
+	if (ret)
+		sb_out_free(o);
+	return ret;
+}
+
+// For tests: what libvips has allocated and has open right now.
+static void sb_stats(size_t *mem, int *allocs, int *files) {
+	*mem = vips_tracked_get_mem();
+	*allocs = vips_tracked_get_allocs();
+	*files = vips_tracked_get_files();
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+var (
+	initOnce sync.Once
+	initErr  error
+)
+
+// Init starts libvips once per process with the settings Shoebox relies on:
+// no operation cache, one libvips thread per call (we run one worker per
+// core), untrusted loaders blocked and warnings silenced. It is idempotent
+// and safe to call from many goroutines; Process and friends call it.
+func Init() error {
+	initOnce.Do(func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if C.sb_init() != 0 {
+			initErr = fmt.Errorf("media: vips_init: %s", vipsError("failed"))
+		}
+	})
+	return initErr
+}
+
+// Version reports the libvips version, e.g. "8.14.1".
+func Version() string {
+	if Init() != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d.%d", C.vips_version(0), C.vips_version(1), C.vips_version(2))
+}
+
+// Formats lists which of jpeg, png, gif, webp, heif, avif and tiff this
+// libvips build has a loader for. heif and avif share libheif's loader; whether
+// libheif was built with the HEVC / AV1 decoders only shows when a file is
+// decoded.
+func Formats() []string {
+	if Init() != nil {
+		return nil
+	}
+	var out []string
+	for _, f := range [...]struct{ name, op string }{
+		{"jpeg", "jpegload"}, {"png", "pngload"}, {"gif", "gifload"}, {"webp", "webpload"},
+		{"heif", "heifload"}, {"avif", "heifload"}, {"tiff", "tiffload"},
+	} {
+		op := C.CString(f.op)
+		if C.sb_has_op(op) != 0 {
+			out = append(out, f.name)
+		}
+		C.free(unsafe.Pointer(op))
+	}
+	return out
+}
+
+// loaderFormats maps libvips loader classes to our format names. Any loader
+// not listed is refused, so odd inputs (CSV, Matlab, raw PPM...) never get
+// decoded as "photos".
+var loaderFormats = []struct{ prefix, format string }{
+	{"VipsForeignLoadJpeg", "jpeg"},
+	{"VipsForeignLoadPng", "png"},
+	{"VipsForeignLoadNsgif", "gif"},
+	{"VipsForeignLoadGif", "gif"},
+	{"VipsForeignLoadWebp", "webp"},
+	{"VipsForeignLoadHeif", "heif"},
+	{"VipsForeignLoadTiff", "tiff"},
+}
+
+type header struct {
+	format        string
+	width, height int // as stored, before orientation
+	orientation   int // as libvips will apply it (1 for HEIF: libheif already rotated)
+}
+
+// vipsError takes the libvips error log. In libvips 8.14 the log is one
+// process-wide buffer, not per thread, so it is copied and cleared in one
+// locked step (vips_error_buffer_copy); under concurrent failures a message
+// may carry another call's text, but whether a call failed is always its own.
+func vipsError(fallback string) string {
+	p := C.vips_error_buffer_copy()
+	s := C.GoString(p)
+	C.g_free(C.gpointer(p))
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
+	s = strings.Trim(s, " |")
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// readHeader identifies the format and dimensions without decoding pixels.
+// The OS thread is pinned for each cgo sequence so the libvips call and the
+// error fetch that follows it run on the same thread.
+func readHeader(path string) (header, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+
+	var buf [64]C.char
+	if C.sb_find_loader(cpath, &buf[0], C.size_t(len(buf))) != 0 {
+		return header{}, fmt.Errorf("%w: %s", ErrUnsupported, vipsError("unknown file format"))
+	}
+	loader := C.GoString(&buf[0])
+	var h header
+	for _, lf := range loaderFormats {
+		if strings.HasPrefix(loader, lf.prefix) {
+			h.format = lf.format
+			break
+		}
+	}
+	if h.format == "" {
+		return header{}, fmt.Errorf("%w: not a photo format (libvips %s)", ErrUnsupported, loader)
+	}
+	var ch C.sb_header
+	if C.sb_read_header(cpath, &ch) != 0 {
+		return header{}, fmt.Errorf("%w: %s", ErrDecode, vipsError("cannot read header"))
+	}
+	h.width, h.height, h.orientation = int(ch.width), int(ch.height), int(ch.orientation)
+	if h.format == "heif" && C.GoString(&ch.compression[0]) == "av1" {
+		h.format = "avif"
+	}
+	return h, nil
+}
+
+type rendered struct {
+	preview, thumb, rgba               []byte
+	previewW, previewH, thumbW, thumbH int
+	rgbaW, rgbaH                       int
+}
+
+// render runs the single decode and every derived encode (see sb_render).
+func render(path string, previewBox, thumbBox, hashBox int) (*rendered, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+
+	var o C.sb_out
+	if C.sb_render(cpath, C.int(previewBox), C.int(thumbBox), C.int(hashBox), &o) != 0 {
+		return nil, fmt.Errorf("%w: %s", ErrDecode, vipsError("decode failed"))
+	}
+	defer C.sb_out_free(&o)
+	return &rendered{
+		preview:  C.GoBytes(o.preview, C.int(o.preview_len)),
+		previewW: int(o.preview_w), previewH: int(o.preview_h),
+		thumb:  C.GoBytes(o.thumb, C.int(o.thumb_len)),
+		thumbW: int(o.thumb_w), thumbH: int(o.thumb_h),
+		rgba:  C.GoBytes(o.rgba, C.int(o.rgba_len)),
+		rgbaW: int(o.rgba_w), rgbaH: int(o.rgba_h),
+	}, nil
+}
+
+// vipsStats reports libvips' tracked memory, allocations and open files; the
+// tests use it to prove Process leaks nothing.
+func vipsStats() (mem int64, allocs, files int) {
+	var m C.size_t
+	var a, f C.int
+	C.sb_stats(&m, &a, &f)
+	return int64(m), int(a), int(f)
+}

@@ -1,0 +1,276 @@
+package storage
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"shoebox/internal/database"
+)
+
+// PhotoSummary is what a gallery tile or an API list item needs.
+type PhotoSummary struct {
+	ID          string
+	Path        string // relative to its library folder
+	TakenAt     time.Time
+	Width       int
+	Height      int
+	ThumbWidth  int
+	ThumbHeight int
+	Placeholder string
+}
+
+// Cursor is a keyset position in the newest-first order.
+type Cursor struct {
+	TakenAt time.Time
+	ID      string
+}
+
+// String encodes the cursor for URLs: URL-safe and opaque.
+func (c Cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.TakenAt.UnixMicro(), 10) + " " + c.ID))
+}
+
+// ParseCursor decodes Cursor.String; an empty string is no cursor.
+func ParseCursor(s string) (*Cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errors.New("invalid cursor")
+	}
+	ts, id, ok := strings.Cut(string(b), " ")
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || id == "" {
+		return nil, errors.New("invalid cursor")
+	}
+	return &Cursor{TakenAt: time.UnixMicro(us).UTC(), ID: id}, nil
+}
+
+// ListParams select a page of photos, newest first.
+type ListParams struct {
+	After *Cursor
+	Limit int
+	// Terms must each appear in the photo's searchable text (file name,
+	// folder, camera, lens, dates). Empty means all photos.
+	Terms []string
+}
+
+// ListPhotos returns one page and the cursor of the next (nil at the end),
+// in one query.
+func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary, *Cursor, error) {
+	if p.Limit <= 0 || p.Limit > 500 {
+		p.Limit = 50
+	}
+	var (
+		where = []string{"p.state = 'ready'"}
+		args  []any
+	)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	for _, t := range p.Terms {
+		where = append(where, "p.search_text LIKE "+arg("%"+escapeLike(strings.ToLower(t))+"%"))
+	}
+	if p.After != nil {
+		where = append(where, "(p.taken_at, p.id) < ("+arg(p.After.TakenAt)+", "+arg(p.After.ID)+")")
+	}
+	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
+			p.thumb_width, p.thumb_height, coalesce(p.placeholder, '')
+		FROM photos p
+		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
+		WHERE ` + strings.Join(where, " AND ") + `
+		ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1)
+	var out []PhotoSummary
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		rows, err := q.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ps PhotoSummary
+			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.Width, &ps.Height,
+				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder); err != nil {
+				return err
+			}
+			out = append(out, ps)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, nil, interpretError("list photos", err)
+	}
+	var next *Cursor
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		last := out[len(out)-1]
+		next = &Cursor{TakenAt: last.TakenAt, ID: last.ID}
+	}
+	return out, next, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Photo is everything known about one photo.
+type Photo struct {
+	PhotoSummary
+	State       string
+	Error       string
+	Format      string
+	Size        int64
+	TakenOffset *int
+	TakenSource string
+	Make, Model string
+	Lens        string
+	Exposure    string
+	FNumber     float64
+	ISO         int
+	FocalLength float64
+	Lat, Lon    *float64
+	Alt         *float64
+	Orientation int
+	IndexedAt   *time.Time
+	Files       []FileRef
+}
+
+// FileRef is one path that holds a photo.
+type FileRef struct {
+	Library string // the library folder
+	RelPath string
+}
+
+// Photo returns one photo with its files.
+func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
+	var p Photo
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		err := q.QueryRow(ctx, `SELECT id, state, coalesce(error, ''), coalesce(format, ''), size,
+				coalesce(taken_at, created_at), taken_offset, coalesce(taken_source, ''),
+				coalesce(width, 0), coalesce(height, 0), coalesce(thumb_width, 0), coalesce(thumb_height, 0),
+				coalesce(placeholder, ''), coalesce(camera_make, ''), coalesce(camera_model, ''), coalesce(lens, ''),
+				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
+				lat, lon, alt, coalesce(orientation, 1), indexed_at
+			FROM photos WHERE id = $1`, id).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
+			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
+			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
+			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt)
+		if err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, `SELECT l.root, f.rel_path FROM files f JOIN libraries l ON l.id = f.library_id
+			WHERE f.photo_id = $1 ORDER BY l.root, f.rel_path`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f FileRef
+			if err := rows.Scan(&f.Library, &f.RelPath); err != nil {
+				return err
+			}
+			p.Files = append(p.Files, f)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, interpretError("photo "+id, err)
+	}
+	if len(p.Files) > 0 {
+		p.Path = p.Files[0].RelPath
+	}
+	return &p, nil
+}
+
+// PhotoResult is what processing a photo found, to be saved.
+type PhotoResult struct {
+	Format                  string
+	Width, Height           int
+	ThumbWidth, ThumbHeight int
+	Placeholder             string
+	TakenAt                 time.Time // zero: use the file's modification time
+	TakenOffset             *int
+	Make, Model, Lens       string
+	Exposure                string
+	FNumber, FocalLength    float64
+	ISO                     int
+	Lat, Lon, Alt           *float64
+	Orientation             int
+}
+
+// SavePhotoResult marks a photo ready with its metadata.
+func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult) error {
+	source := "exif"
+	var taken any = r.TakenAt
+	if r.TakenAt.IsZero() {
+		source, taken = "file", nil
+	}
+	meta := strings.ToLower(strings.Join([]string{r.Format, r.Make, r.Model, r.Lens}, " "))
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		_, err := q.Exec(ctx, `UPDATE photos SET state = 'ready', error = NULL, format = $2,
+				width = $3, height = $4, thumb_width = $5, thumb_height = $6, placeholder = $7,
+				taken_at = coalesce($8, (SELECT min(mtime) FROM files WHERE photo_id = $1), now()),
+				taken_offset = $9, taken_source = $10,
+				camera_make = nullif($11, ''), camera_model = nullif($12, ''), lens = nullif($13, ''),
+				exposure = nullif($14, ''), fnumber = nullif($15, 0), iso = nullif($16, 0), focal_length = nullif($17, 0),
+				lat = $18, lon = $19, alt = $20, orientation = $21, meta_text = $22, indexed_at = now()
+			WHERE id = $1`, id, r.Format, r.Width, r.Height, r.ThumbWidth, r.ThumbHeight, r.Placeholder,
+			taken, r.TakenOffset, source, r.Make, r.Model, r.Lens, r.Exposure, r.FNumber, r.ISO, r.FocalLength,
+			r.Lat, r.Lon, r.Alt, r.Orientation, meta)
+		if err != nil {
+			return err
+		}
+		return refreshSearch(ctx, q, []string{id})
+	})
+	return interpretError("save photo "+id, err)
+}
+
+// refreshSearch recomputes search_text from meta_text, dates and paths.
+func refreshSearch(ctx context.Context, q database.Querier, ids []string) error {
+	_, err := q.Exec(ctx, `UPDATE photos p SET search_text = lower(concat_ws(' ', p.meta_text,
+			to_char(p.taken_at AT TIME ZONE 'UTC' + make_interval(mins => coalesce(p.taken_offset, 0)), 'YYYY-MM-DD FMMonth YYYY'),
+			(SELECT string_agg(f.rel_path, ' ') FROM files f WHERE f.photo_id = p.id)))
+		WHERE p.id = ANY($1)`, ids)
+	return err
+}
+
+// FailPhoto marks a photo that cannot be processed, with the reason.
+func (s *Storage) FailPhoto(ctx context.Context, id, reason string) error {
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		_, err := q.Exec(ctx, `UPDATE photos SET state = 'failed', error = $2, indexed_at = now() WHERE id = $1`, id, reason)
+		return err
+	})
+	return interpretError("fail photo "+id, err)
+}
+
+// PhotoSources returns the absolute paths of the files holding a photo.
+func (s *Storage) PhotoSources(ctx context.Context, id string) ([]string, error) {
+	var paths []string
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		rows, err := q.Query(ctx, `SELECT l.root || '/' || f.rel_path FROM files f JOIN libraries l ON l.id = f.library_id
+			WHERE f.photo_id = $1 ORDER BY f.rel_path`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				return err
+			}
+			paths = append(paths, p)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, interpretError("photo sources", err)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("photo sources %s: %w", id, ErrNotFound)
+	}
+	return paths, nil
+}

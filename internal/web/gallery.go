@@ -1,0 +1,182 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"shoebox/internal/library"
+	"shoebox/internal/storage"
+)
+
+const pageSize = 50
+
+// gallery is GET /: newest first, 50 a page, one query a page.
+func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
+	s.listPage(w, r, "")
+}
+
+// search is GET /search?q=: the gallery filtered by words.
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	s.listPage(w, r, r.URL.Query().Get("q"))
+}
+
+func (s *Server) listPage(w http.ResponseWriter, r *http.Request, q string) {
+	p, err := listParams(r, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	photos, next, err := s.st.ListPhotos(r.Context(), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data := map[string]any{"Photos": photos, "Next": next, "Query": q}
+	if next != nil {
+		v := url.Values{"cursor": {next.String()}}
+		path := "/"
+		if q != "" {
+			v.Set("q", q)
+			path = "/search"
+		}
+		data["NextURL"] = path + "?" + v.Encode()
+	}
+	s.render(w, r, http.StatusOK, "gallery", data)
+}
+
+// listParams reads cursor, limit and the search words, refusing what is not
+// of their shape with a 400.
+func listParams(r *http.Request, q string) (storage.ListParams, error) {
+	p := storage.ListParams{Limit: pageSize}
+	qs := r.URL.Query()
+	var err error
+	if p.After, err = storage.ParseCursor(qs.Get("cursor")); err != nil {
+		return p, badRequest("invalid cursor")
+	}
+	if l := qs.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return p, badRequest("limit must be 1 to 500")
+		}
+		p.Limit = n
+	}
+	if len(q) > 500 {
+		return p, badRequest("query too long")
+	}
+	p.Terms = strings.Fields(q)
+	if len(p.Terms) > 10 {
+		return p, badRequest("too many search words (10 at most)")
+	}
+	return p, nil
+}
+
+// photo is GET /photo/{id}.
+func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !library.ValidID(id) {
+		s.fail(w, r, storage.ErrNotFound)
+		return
+	}
+	p, err := s.st.Photo(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p})
+}
+
+// apiPhoto is one photo as JSON.
+type apiPhoto struct {
+	ID           string     `json:"id"`
+	Path         string     `json:"path"`
+	ThumbnailURL string     `json:"thumbnail_url"`
+	PreviewURL   string     `json:"preview_url"`
+	OriginalURL  string     `json:"original_url"`
+	TakenAt      time.Time  `json:"taken_at"`
+	Width        int        `json:"width"`
+	Height       int        `json:"height"`
+	Detail       *apiDetail `json:"detail,omitempty"`
+}
+
+type apiDetail struct {
+	State       string            `json:"state"`
+	Error       string            `json:"error,omitempty"`
+	Format      string            `json:"format"`
+	Size        int64             `json:"size"`
+	TakenOffset *int              `json:"taken_offset_minutes"`
+	TakenSource string            `json:"taken_source"`
+	Make        string            `json:"camera_make"`
+	Model       string            `json:"camera_model"`
+	Lens        string            `json:"lens"`
+	Exposure    string            `json:"exposure"`
+	FNumber     float64           `json:"fnumber"`
+	ISO         int               `json:"iso"`
+	FocalLength float64           `json:"focal_length"`
+	Lat         *float64          `json:"lat"`
+	Lon         *float64          `json:"lon"`
+	Alt         *float64          `json:"alt"`
+	Orientation int               `json:"orientation"`
+	Files       []storage.FileRef `json:"files"`
+}
+
+func toAPI(p storage.PhotoSummary) apiPhoto {
+	return apiPhoto{ID: p.ID, Path: p.Path, ThumbnailURL: "/thumbnail/" + p.ID + "?v=1",
+		PreviewURL: "/preview/" + p.ID + "?v=1", OriginalURL: "/original/" + p.ID,
+		TakenAt: p.TakenAt, Width: p.Width, Height: p.Height}
+}
+
+// apiPhotos is GET /api/photos?limit=N&cursor=C.
+func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.apiList(w, r, "") }
+
+// apiSearch is GET /api/search?q=, in the shape of /api/photos.
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
+	s.apiList(w, r, r.URL.Query().Get("q"))
+}
+
+func (s *Server) apiList(w http.ResponseWriter, r *http.Request, q string) {
+	p, err := listParams(r, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	photos, next, err := s.st.ListPhotos(r.Context(), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Photos []apiPhoto `json:"photos"`
+		Next   *string    `json:"next"`
+	}{Photos: make([]apiPhoto, 0, len(photos))}
+	for _, ph := range photos {
+		out.Photos = append(out.Photos, toAPI(ph))
+	}
+	if next != nil {
+		c := next.String()
+		out.Next = &c
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiPhoto is GET /api/photos/{id}: one photo with all its metadata.
+func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !library.ValidID(id) {
+		s.fail(w, r, storage.ErrNotFound)
+		return
+	}
+	p, err := s.st.Photo(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := toAPI(p.PhotoSummary)
+	a.Detail = &apiDetail{State: p.State, Error: p.Error, Format: p.Format, Size: p.Size,
+		TakenOffset: p.TakenOffset, TakenSource: p.TakenSource, Make: p.Make, Model: p.Model,
+		Lens: p.Lens, Exposure: p.Exposure, FNumber: p.FNumber, ISO: p.ISO, FocalLength: p.FocalLength,
+		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: p.Files}
+	writeJSON(w, http.StatusOK, a)
+}

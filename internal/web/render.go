@@ -1,0 +1,103 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"shoebox/internal/storage"
+)
+
+var pageNames = []string{"gallery", "photo", "stats", "error"}
+
+func (s *Server) parseTemplates() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"static":      s.static.url,
+		"placeholder": placeholderStyle,
+		"tileStyle":   tileStyle,
+		"bytes":       formatBytes,
+		"takenAt":     takenAt,
+		"deref":       func(p *float64) float64 { return *p },
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// render executes a page into a buffer first, so a template error is a
+// clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data map[string]any) {
+	if _, ok := data["Query"]; !ok {
+		data["Query"] = ""
+	}
+	var buf bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.log.Error("render", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+var dataURL = regexp.MustCompile(`^data:image/png;base64,[A-Za-z0-9+/=]+$`)
+
+// placeholderStyle shows the thumbhash image until the thumbnail loads. The
+// data URL is made by us at index time; it is checked anyway before being
+// marked safe CSS.
+func placeholderStyle(p string) template.CSS {
+	if !dataURL.MatchString(p) {
+		return ""
+	}
+	return template.CSS("background-image:url(" + p + ")")
+}
+
+// tileStyle sizes a gallery tile by its aspect ratio, so the grid is laid out
+// before any image arrives.
+func tileStyle(p storage.PhotoSummary) template.CSS {
+	w, h := p.ThumbWidth, p.ThumbHeight
+	if w <= 0 || h <= 0 {
+		w, h = 1, 1
+	}
+	width := 180 * w / h
+	return template.CSS("width:" + strconv.Itoa(width) + "px;flex-grow:" + strconv.Itoa(width))
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// takenAt shows the wall-clock time the photo was taken, with its offset
+// when EXIF gave one, and says when the date is only the file's time.
+func takenAt(p *storage.Photo) string {
+	t := p.TakenAt.UTC()
+	if p.TakenOffset != nil {
+		t = t.In(time.FixedZone("", *p.TakenOffset*60))
+		return t.Format("Mon 2 Jan 2006 15:04:05 -07:00")
+	}
+	s := t.Format("Mon 2 Jan 2006 15:04:05")
+	if p.TakenSource == "file" {
+		s += " (file time)"
+	}
+	return s
+}

