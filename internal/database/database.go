@@ -140,8 +140,15 @@ func (db *DB) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
 
 func isConnectError(err error) bool {
 	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	// context.DeadlineExceeded is a net.Error too: a deadline is not an outage.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
 	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne)
+	return errors.As(err, &ne)
 }
 
 // Do runs fn on one pooled connection and returns it to the pool at once.
@@ -216,11 +223,7 @@ func classify(err error) error {
 		}
 		return err
 	}
-	if isConnectError(err) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || pgconn.SafeToRetry(err) {
+	if isConnectError(err) || pgconn.SafeToRetry(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err

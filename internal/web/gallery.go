@@ -53,7 +53,9 @@ func listParams(r *http.Request, q string) (storage.ListParams, error) {
 	p := storage.ListParams{Limit: pageSize}
 	qs := r.URL.Query()
 	var err error
-	if p.After, err = storage.ParseCursor(qs.Get("cursor")); err != nil {
+	// A cursor's id is a photo id; anything else (say a NUL byte, which
+	// PostgreSQL refuses in text) is not one of ours.
+	if p.After, err = storage.ParseCursor(qs.Get("cursor")); err != nil || (p.After != nil && !library.ValidID(p.After.ID)) {
 		return p, badRequest("invalid cursor")
 	}
 	if l := qs.Get("limit"); l != "" {
@@ -65,6 +67,9 @@ func listParams(r *http.Request, q string) (storage.ListParams, error) {
 	}
 	if len(q) > 500 {
 		return p, badRequest("query too long")
+	}
+	if strings.ContainsRune(q, 0) { // PostgreSQL text cannot hold NUL: a 500 otherwise
+		return p, badRequest("invalid character in query")
 	}
 	p.Terms = strings.Fields(q)
 	if len(p.Terms) > 10 {

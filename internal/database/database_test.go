@@ -1,0 +1,169 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"shoebox/internal/database"
+	"shoebox/internal/database/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func TestMigrateIsIdempotentAndCreatesSchema(t *testing.T) {
+	db := dbtest.Open(t, 4)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	var tables, vec int
+	err := db.Do(ctx, func(q database.Querier) error {
+		if err := q.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables
+			WHERE table_name IN ('photos','files','libraries','jobs','workers')`).Scan(&tables); err != nil {
+			return err
+		}
+		return q.QueryRow(ctx, `SELECT count(*) FROM pg_extension WHERE extname = 'vector'`).Scan(&vec)
+	})
+	if err != nil || tables != 5 || vec != 1 {
+		t.Fatalf("tables %d vector %d err %v", tables, vec, err)
+	}
+}
+
+func TestConnectionSettings(t *testing.T) {
+	db := dbtest.Open(t, 2)
+	ctx := context.Background()
+	var app, st, idle string
+	err := db.Do(ctx, func(q database.Querier) error {
+		return q.QueryRow(ctx, `SELECT current_setting('application_name'), current_setting('statement_timeout'),
+			current_setting('idle_in_transaction_session_timeout')`).Scan(&app, &st, &idle)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app != "shoebox" || st == "0" || idle == "0" {
+		t.Fatalf("application_name %q statement_timeout %q idle_in_tx %q", app, st, idle)
+	}
+}
+
+// A full budget makes the next acquire give up at its deadline with ErrBusy
+// (a 503 for the web), instead of waiting forever or opening more.
+func TestAcquireDeadlineGivesErrBusy(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, database.Options{URL: dbtest.NewDatabase(t), MaxConns: 2, AcquireTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c1, err := db.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := db.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Do(ctx, func(database.Querier) error { return nil })
+	if !errors.Is(err, database.ErrBusy) {
+		t.Fatalf("third acquire: %v, want ErrBusy", err)
+	}
+	s := db.Stats()
+	c1.Release()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	c2.Release()
+	if s.TotalConns != 2 || s.AcquireTimeouts != 1 {
+		t.Fatalf("stats %+v: want 2 connections and 1 timeout", s)
+	}
+}
+
+// The background share leaves connections for page requests.
+func TestBackgroundShareLeavesRoom(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, database.Options{URL: dbtest.NewDatabase(t), MaxConns: 4, AcquireTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bg := db.Background()
+	hold := make(chan struct{})
+	started := make(chan struct{}, 10)
+	for i := 0; i < 10; i++ {
+		go bg.Do(ctx, func(q database.Querier) error {
+			started <- struct{}{}
+			<-hold
+			return nil
+		})
+	}
+	for i := 0; i < 2; i++ { // share = 4/2
+		<-started
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := db.Stats().AcquiredConns; n != 2 {
+		t.Fatalf("background holds %d connections, want its share of 2", n)
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("foreground starved: %v", err)
+	}
+	close(hold)
+}
+
+// With the server down, acquires fail fast with ErrUnavailable; once it is
+// back the same pool recovers by itself.
+func TestUnavailableThenRecovers(t *testing.T) {
+	c := dbtest.StartCluster(t, nil)
+	ctx := context.Background()
+	db, err := database.Open(ctx, database.Options{URL: c.URL("postgres"), MaxConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = db.Ping(ctx)
+	if !errors.Is(err, database.ErrUnavailable) {
+		t.Fatalf("ping with server down: %v, want ErrUnavailable", err)
+	}
+	if took := time.Since(start); took > 6*time.Second {
+		t.Fatalf("failing took %s: must not hang past the acquire deadline", took)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for db.Ping(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("pool did not recover after the server came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestCheckBudget(t *testing.T) {
+	c := dbtest.StartCluster(t, map[string]string{"max_connections": "20"})
+	ctx := context.Background()
+	db, err := database.Open(ctx, database.Options{URL: c.URL("postgres"), MaxConns: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b, err := db.CheckBudget(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.MaxConnections != 20 || b.Reserved < 3 || b.Fits() {
+		t.Fatalf("budget 30 on max_connections 20 must not fit: %+v", b)
+	}
+	db2, _ := database.Open(ctx, database.Options{URL: c.URL("postgres"), MaxConns: 8})
+	defer db2.Close()
+	if b, err := db2.CheckBudget(ctx); err != nil || !b.Fits() {
+		t.Fatalf("budget 8 on 20 must fit: %+v %v", b, err)
+	}
+}

@@ -1,0 +1,216 @@
+package jobs_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"shoebox/internal/database"
+	"shoebox/internal/database/dbtest"
+	"shoebox/internal/jobs"
+	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func fixture(t *testing.T, rel string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "testdata", "fixtures", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("fixture %s missing: run scripts/setup.sh (make test does): %v", rel, err)
+	}
+	return p
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type env struct {
+	db    *database.DB
+	st    *storage.Storage
+	store thumbs.Store
+	lib   string
+	run   func()
+}
+
+func setup(t *testing.T) *env {
+	db := dbtest.Open(t, 6)
+	e := &env{db: db, st: storage.New(db), store: thumbs.Store{Dir: t.TempDir()}, lib: t.TempDir()}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.run = func() {
+		t.Helper()
+		r := jobs.New(storage.New(db.Background()), e.store, jobs.Options{Workers: 2, Poll: 20 * time.Millisecond, Logger: log})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { r.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		if err := r.EnqueueScan(ctx, e.lib); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			c, err := e.st.CountJobs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Pending == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("queue not empty after 2 minutes: %+v", c)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return e
+}
+
+func (e *env) photoOf(t *testing.T, rel string) string {
+	t.Helper()
+	var id string
+	err := e.db.Do(context.Background(), func(q database.Querier) error {
+		return q.QueryRow(context.Background(), `SELECT coalesce(photo_id, '') FROM files WHERE rel_path = $1`, rel).Scan(&id)
+	})
+	if err != nil {
+		t.Fatalf("file %s: %v", rel, err)
+	}
+	return id
+}
+
+func (e *env) count(t *testing.T, sql string) int {
+	t.Helper()
+	var n int
+	if err := e.db.Do(context.Background(), func(q database.Querier) error {
+		return q.QueryRow(context.Background(), sql).Scan(&n)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func TestIndexMoveChangeRemove(t *testing.T) {
+	e := setup(t)
+	copyFile(t, fixture(t, "orientation/landscape_6.jpg"), filepath.Join(e.lib, "2019/trip/a.jpg"))
+	copyFile(t, fixture(t, "orientation/landscape_6.jpg"), filepath.Join(e.lib, "copies/a-again.jpg"))
+	copyFile(t, fixture(t, "gps/nikon_d2h_gps.jpg"), filepath.Join(e.lib, "b.jpg"))
+	copyFile(t, fixture(t, "formats/flowers_noexif.png"), filepath.Join(e.lib, "c.png"))
+	copyFile(t, fixture(t, "corrupt/empty.jpg"), filepath.Join(e.lib, "empty.jpg"))
+	e.run()
+
+	if n := e.count(t, `SELECT count(*) FROM photos`); n != 4 {
+		t.Fatalf("%d photos, want 4 (identical files are one photo)", n)
+	}
+	a := e.photoOf(t, "2019/trip/a.jpg")
+	if a == "" || a != e.photoOf(t, "copies/a-again.jpg") {
+		t.Fatal("identical files must share one photo")
+	}
+	p, err := e.st.Photo(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State != "ready" || len(p.Files) != 2 || p.Width != 1600 || p.Height != 1200 || p.Orientation != 6 {
+		t.Fatalf("photo a: state %s files %d %dx%d orientation %d", p.State, len(p.Files), p.Width, p.Height, p.Orientation)
+	}
+	for _, k := range []thumbs.Kind{thumbs.Thumb, thumbs.Preview, thumbs.Source} {
+		if !exists(e.store.Path(a, k)) {
+			t.Fatalf("%s of a not written", k)
+		}
+	}
+	b, _ := e.st.Photo(context.Background(), e.photoOf(t, "b.jpg"))
+	if b.State != "ready" || b.Lat == nil || b.Make == "" || b.TakenSource != "exif" {
+		t.Fatalf("photo b lacks EXIF: %+v", b)
+	}
+	fails, err := e.st.Failures(context.Background(), 10)
+	if err != nil || len(fails) != 1 || fails[0].RelPath != "empty.jpg" || fails[0].Reason == "" {
+		t.Fatalf("failures %+v %v: want empty.jpg with a reason", fails, err)
+	}
+
+	// Move: same content at a new path keeps its id and its thumbnail.
+	if err := os.Rename(filepath.Join(e.lib, "b.jpg"), filepath.Join(e.lib, "moved/b.jpg")); err != nil {
+		os.MkdirAll(filepath.Join(e.lib, "moved"), 0o755)
+		if err := os.Rename(filepath.Join(e.lib, "b.jpg"), filepath.Join(e.lib, "moved/b.jpg")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Change: new content at an old path is a new photo; the old one goes.
+	oldC := e.photoOf(t, "c.png")
+	copyFile(t, fixture(t, "noexif/branches_600x400.jpg"), filepath.Join(e.lib, "c.png"))
+	// Remove: one of the two copies of a.
+	os.Remove(filepath.Join(e.lib, "copies/a-again.jpg"))
+	e.run()
+
+	if got := e.photoOf(t, "moved/b.jpg"); got != b.ID {
+		t.Fatalf("moved file has photo %s, want its old id %s", got, b.ID)
+	}
+	if src, _ := e.store.SourcePath(b.ID); src != filepath.Join(e.lib, "moved/b.jpg") {
+		t.Fatalf("original of moved photo points at %q", src)
+	}
+	newC := e.photoOf(t, "c.png")
+	if newC == oldC || newC == "" {
+		t.Fatal("changed content must be a new photo")
+	}
+	if exists(e.store.Path(oldC, thumbs.Thumb)) {
+		t.Fatal("thumbnail of replaced content not removed")
+	}
+	if n := e.count(t, `SELECT count(*) FROM photos WHERE id = '`+oldC+`'`); n != 0 {
+		t.Fatal("replaced photo still in the database")
+	}
+	if n := e.count(t, `SELECT count(*) FROM files WHERE photo_id = '`+a+`'`); n != 1 {
+		t.Fatalf("photo a has %d files after removing a copy, want 1", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM photos WHERE state = 'pending'`); n != 0 {
+		t.Fatalf("%d photos still pending", n)
+	}
+}
+
+// A worker killed mid-job leaves it 'running'; the next runner takes it
+// over once the dead worker's heartbeat is stale, and the photo is indexed
+// exactly once.
+func TestDeadWorkerJobsAreResumed(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	copyFile(t, fixture(t, "noexif/branches_600x400.jpg"), filepath.Join(e.lib, "x.jpg"))
+	e.run()
+	id := e.photoOf(t, "x.jpg")
+	// Simulate a crash: a dead worker holds the photo's job.
+	err := e.db.Do(ctx, func(q database.Querier) error {
+		if _, err := q.Exec(ctx, `UPDATE photos SET state = 'pending' WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO workers (id, hostname, pid, heartbeat_at)
+			VALUES ('00000000-0000-4000-8000-000000000001', 'gone', 1, now() - interval '1 hour')`); err != nil {
+			return err
+		}
+		_, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, state, worker_id, attempts)
+			VALUES ('process', $1, 'running', '00000000-0000-4000-8000-000000000001', 1)`, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if n := e.count(t, `SELECT count(*) FROM photos WHERE state = 'ready'`); n != 1 {
+		t.Fatalf("%d ready photos, want 1", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM jobs WHERE state IN ('pending','running')`); n != 0 {
+		t.Fatalf("%d jobs left", n)
+	}
+}
