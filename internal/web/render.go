@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"shoebox/internal/storage"
@@ -22,6 +23,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"bytes":       formatBytes,
 		"takenAt":     takenAt,
 		"deref":       func(p *float64) float64 { return *p },
+		"camera":      camera,
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -100,4 +102,15 @@ func takenAt(p *storage.Photo) string {
 		s += " (file time)"
 	}
 	return s
+}
+
+// camera names a camera once: "Canon EOS 70D", not "Canon Canon EOS 70D".
+func camera(make, model string) string {
+	if model == "" || make == "" {
+		return strings.TrimSpace(make + model)
+	}
+	if strings.HasPrefix(strings.ToLower(model), strings.ToLower(strings.Fields(make)[0])) {
+		return model
+	}
+	return make + " " + model
 }
