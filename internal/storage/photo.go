@@ -78,12 +78,15 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	if p.After != nil {
 		where = append(where, "(p.taken_at, p.id) < ("+arg(p.After.TakenAt)+", "+arg(p.After.ID)+")")
 	}
+	// The page is chosen first (index order, LIMIT), then each of its photos
+	// gets its first path: never a path lookup for a photo not shown.
 	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
 			p.thumb_width, p.thumb_height, coalesce(p.placeholder, '')
-		FROM photos p
+		FROM (SELECT id, taken_at, width, height, thumb_width, thumb_height, placeholder FROM photos p
+			WHERE ` + strings.Join(where, " AND ") + `
+			ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1) + `) p
 		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
-		WHERE ` + strings.Join(where, " AND ") + `
-		ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1)
+		ORDER BY p.taken_at DESC, p.id DESC`
 	var out []PhotoSummary
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		rows, err := q.Query(ctx, sql, args...)

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,22 +31,24 @@ func (s *Server) listPage(w http.ResponseWriter, r *http.Request, q string) {
 		s.fail(w, r, err)
 		return
 	}
-	photos, next, err := s.st.ListPhotos(r.Context(), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data := map[string]any{"Photos": photos, "Next": next, "Query": q}
-	if next != nil {
-		v := url.Values{"cursor": {next.String()}}
-		path := "/"
-		if q != "" {
-			v.Set("q", q)
-			path = "/search"
+	s.cached(w, r, func(ctx context.Context) (page, error) {
+		photos, next, err := s.st.ListPhotos(ctx, p)
+		if err != nil {
+			return page{}, err
 		}
-		data["NextURL"] = path + "?" + v.Encode()
-	}
-	s.render(w, r, http.StatusOK, "gallery", data)
+		data := map[string]any{"Photos": photos, "Next": next, "Query": q}
+		if next != nil {
+			v := url.Values{"cursor": {next.String()}}
+			path := "/"
+			if q != "" {
+				v.Set("q", q)
+				path = "/search"
+			}
+			data["NextURL"] = path + "?" + v.Encode()
+		}
+		b, err := s.renderBytes("gallery", data)
+		return page{body: b, ctype: htmlType}, err
+	})
 }
 
 // listParams reads cursor, limit and the search words, refusing what is not
@@ -147,23 +151,25 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, q string) {
 		s.fail(w, r, err)
 		return
 	}
-	photos, next, err := s.st.ListPhotos(r.Context(), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := struct {
-		Photos []apiPhoto `json:"photos"`
-		Next   *string    `json:"next"`
-	}{Photos: make([]apiPhoto, 0, len(photos))}
-	for _, ph := range photos {
-		out.Photos = append(out.Photos, toAPI(ph))
-	}
-	if next != nil {
-		c := next.String()
-		out.Next = &c
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.cached(w, r, func(ctx context.Context) (page, error) {
+		photos, next, err := s.st.ListPhotos(ctx, p)
+		if err != nil {
+			return page{}, err
+		}
+		out := struct {
+			Photos []apiPhoto `json:"photos"`
+			Next   *string    `json:"next"`
+		}{Photos: make([]apiPhoto, 0, len(photos))}
+		for _, ph := range photos {
+			out.Photos = append(out.Photos, toAPI(ph))
+		}
+		if next != nil {
+			c := next.String()
+			out.Next = &c
+		}
+		b, err := json.Marshal(out)
+		return page{body: b, ctype: jsonType}, err
+	})
 }
 
 // apiPhoto is GET /api/photos/{id}: one photo with all its metadata.

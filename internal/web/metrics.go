@@ -11,29 +11,34 @@ import (
 	"time"
 )
 
-// metrics counts requests by route and status, without the database.
+// metrics counts requests by route and status, without the database and
+// without a lock on the hot path: one set of atomic counters per route.
 type metrics struct {
-	mu       sync.Mutex
-	requests map[[2]string]int64 // (route, status) -> count
-	seconds  map[string]float64  // route -> total seconds
-	hangups  atomic.Int64
+	routes  sync.Map // route pattern -> *routeStats
+	hangups atomic.Int64
 }
 
-func newMetrics() *metrics {
-	return &metrics{requests: map[[2]string]int64{}, seconds: map[string]float64{}}
+type routeStats struct {
+	codes  [600]atomic.Int64
+	micros atomic.Int64
 }
+
+func newMetrics() *metrics { return &metrics{} }
 
 func (m *metrics) observe(route string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	if status == 0 {
+	if status < 100 || status > 599 {
 		status = 200
 	}
-	m.mu.Lock()
-	m.requests[[2]string{route, fmt.Sprint(status)}]++
-	m.seconds[route] += d.Seconds()
-	m.mu.Unlock()
+	v, ok := m.routes.Load(route)
+	if !ok {
+		v, _ = m.routes.LoadOrStore(route, &routeStats{})
+	}
+	rs := v.(*routeStats)
+	rs.codes[status].Add(1)
+	rs.micros.Add(d.Microseconds())
 }
 
 // metricsPage writes Prometheus text format: pool figures, requests, memory.
@@ -63,25 +68,23 @@ func (s *Server) metricsPage(w http.ResponseWriter, r *http.Request) {
 	gauge("shoebox_go_goroutines", "Goroutines.", runtime.NumGoroutine())
 	gauge("shoebox_uptime_seconds", "Seconds since start.", int64(time.Since(s.started).Seconds()))
 
-	s.metrics.mu.Lock()
-	defer s.metrics.mu.Unlock()
-	keys := make([][2]string, 0, len(s.metrics.requests))
-	for k := range s.metrics.requests {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
-	fmt.Fprintf(w, "# HELP shoebox_http_requests_total HTTP requests by route and status.\n# TYPE shoebox_http_requests_total counter\n")
-	for _, k := range keys {
-		fmt.Fprintf(w, "shoebox_http_requests_total{route=%q,code=%q} %d\n", k[0], k[1], s.metrics.requests[k])
-	}
-	routes := make([]string, 0, len(s.metrics.seconds))
-	for k := range s.metrics.seconds {
-		routes = append(routes, k)
-	}
+	var routes []string
+	s.metrics.routes.Range(func(k, _ any) bool { routes = append(routes, k.(string)); return true })
 	sort.Strings(routes)
+	fmt.Fprintf(w, "# HELP shoebox_http_requests_total HTTP requests by route and status.\n# TYPE shoebox_http_requests_total counter\n")
+	for _, route := range routes {
+		v, _ := s.metrics.routes.Load(route)
+		rs := v.(*routeStats)
+		for code := range rs.codes {
+			if n := rs.codes[code].Load(); n > 0 {
+				fmt.Fprintf(w, "shoebox_http_requests_total{route=%q,code=\"%d\"} %d\n", route, code, n)
+			}
+		}
+	}
 	fmt.Fprintf(w, "# HELP shoebox_http_request_seconds_total Time spent serving, by route.\n# TYPE shoebox_http_request_seconds_total counter\n")
-	for _, k := range routes {
-		fmt.Fprintf(w, "shoebox_http_request_seconds_total{route=%q} %g\n", k, s.metrics.seconds[k])
+	for _, route := range routes {
+		v, _ := s.metrics.routes.Load(route)
+		fmt.Fprintf(w, "shoebox_http_request_seconds_total{route=%q} %g\n", route, float64(v.(*routeStats).micros.Load())/1e6)
 	}
 }
 

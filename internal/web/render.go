@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,29 +38,44 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 // render executes a page into a buffer first, so a template error is a
 // clean 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data map[string]any) {
+	b, err := s.renderBytes(page, data)
+	if err != nil {
+		s.log.Error("render", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", htmlType)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+const htmlType = "text/html; charset=utf-8"
+
+func (s *Server) renderBytes(page string, data map[string]any) ([]byte, error) {
 	if _, ok := data["Query"]; !ok {
 		data["Query"] = ""
 	}
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
-		s.log.Error("render", "page", page, "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return nil, fmt.Errorf("render %s: %w", page, err)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	return buf.Bytes(), nil
 }
-
-var dataURL = regexp.MustCompile(`^data:image/png;base64,[A-Za-z0-9+/=]+$`)
 
 // placeholderStyle shows the thumbhash image until the thumbnail loads. The
 // data URL is made by us at index time; it is checked anyway before being
 // marked safe CSS.
 func placeholderStyle(p string) template.CSS {
-	if !dataURL.MatchString(p) {
+	const prefix = "data:image/png;base64,"
+	if !strings.HasPrefix(p, prefix) || len(p) == len(prefix) {
 		return ""
+	}
+	for i := len(prefix); i < len(p); i++ {
+		c := p[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return ""
+		}
 	}
 	return template.CSS("background-image:url(" + p + ")")
 }

@@ -55,8 +55,10 @@ func badRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
 }
 
+const jsonType = "application/json; charset=utf-8"
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", jsonType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
@@ -101,9 +103,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		h := sw.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'")
+		h["X-Content-Type-Options"] = nosniff
+		if !isImageRoute(r.URL.Path) {
+			h["Referrer-Policy"] = sameOrigin
+			h["Content-Security-Policy"] = csp
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -126,4 +130,15 @@ func listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w (is another shoebox running? use --addr)", addr, err)
 	}
 	return ln, nil
+}
+
+// Shared header values: set without allocating on every request.
+var (
+	nosniff    = []string{"nosniff"}
+	sameOrigin = []string{"same-origin"}
+	csp        = []string{"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'"}
+)
+
+func isImageRoute(p string) bool {
+	return strings.HasPrefix(p, "/thumbnail/") || strings.HasPrefix(p, "/preview/")
 }

@@ -63,7 +63,7 @@ func newSite(t *testing.T, n int, budget int, name func(i int) string) *site {
 	for i, f := range files {
 		err := s.st.SavePhotoResult(ctx, f.PhotoID, storage.PhotoResult{Format: "jpeg", Width: 4000, Height: 3000,
 			ThumbWidth: 250, ThumbHeight: 188, TakenAt: base.Add(time.Duration(i) * time.Hour),
-			Make: "Canon", Model: fmt.Sprintf("EOS %dD", i%3), Placeholder: "data:image/png;base64,iVBORw0KGgo="})
+			Make: "Canon", Model: fmt.Sprintf("EOS %dD", i%3), Placeholder: placeholder})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,3 +270,20 @@ func TestStatsAndHealth(t *testing.T) {
 		t.Fatalf("stats page: %d", resp.StatusCode)
 	}
 }
+
+// BenchmarkGallery measures one gallery page (query + render) end to end.
+func BenchmarkGallery(b *testing.B) {
+	s := newSite(&testing.T{}, 60, 8, plainName)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp, err := http.Get(s.srv.URL + "/")
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(err, resp)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// placeholder is a real thumbhash placeholder, the size pages carry.
+const placeholder = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAEfUlEQVR42lxWCZbkuAoEhPvg/zD/EHOxKkss8wIk2z16Lnem2xkBwar//P9/RJRJmZmB4/WHe/SDdE8zX8vu3/nzO39/7t/feU8ziwimZOKRKRFpFveNF35+7zmnmesYA9jgyGCmupjqziksIckcRJxJfuXlYRbqGclMEUFJQiRNkOnjHJExJFVVqVxISrwRCdtHDNifkVR+5BghMpiFiCmFWYbY0iLIJmD3ZDbY4WEOGGbSP3+uIqAj0pYF/+xHFJlusS5XvURURIdel9qyIghO4ggyS5FFBAL3KB/5EFQYCA5kGb7vRUtRRl0Wl5qOS/W6rjUvELhD2UgOz2UhIplkFm4II70ebCfa5CLIUg2PqIQiN5/qQ3VA13Vdvpa7ZwTQzXNMp0K/rrV0DJXMepfpoTjpdAgouR+CQEOGiwzhAZWGqUapQe45VhAtc1etAOMwC6vqIAQOt/KByn7a+vRzJAA50kmQYLjwaxE36yQOgocB5MrEAsOlY8gmwON6KDBeHolAwPCEyyWkWeUC/peJUAidQnLY80mXdB3Sif8h6FMQJzAlFJEI0nPsq9Ia74cEt+ENXiLUFVEefAgqpIUPo5GjJRWFMGfpAmn+uupUXZYUTG1Xdm3p6Bh09baZ5R5zVQN3HZAEpAshLntemvOhPhWOvJcwwwN+esNOpNaP0Y/gClFkgFiEs9IDihSuiFBd2V+Pejg6Rmh0FvE+XwJnZ0YJcV2VXjJEAhxDxAFKMmhUO2lEXDgDhX5pEumQdgw2dbZCEw6ggwNa8a4QkWxjo2zPY/hjOxgKHcf+ODFr6Ud8okXECC+fmHcl7GQJ3qb03+P4UX6LAxdAYI5mVxCNvLNBkgKGQovKJvRslMGjIz+135q+37gsrU4NV2jXU2V9T4UuLTrFfbL37Saf0ZQ9mbxuHvtR5hNTaKfuDqNlY/Iut6cXva2pW+wz9dzdcHwtjCBb9dX3qRzHaYINhqkh0rV2RsJ5cxfmAw24tdaaPpfbirl8zjUnntmyPm6ubs6771CO7jf8nTzxqtHo6PUbfa17WnOs5fdt9z1vDOM1p63VBB685XjD3SafuZ+1AXyYmmPZnAas2yY++5zYCuY97/ZlVvf2cIY2uy1XNRwPEL7dFTd6x9TdWiVIBKi70EEA/Nng8MDLA+GTN+jVe3xuUK+e+7bo1ip7rCPCZo21imCVMufAGMXrks8s48i/CKKa3deJ15uisXbljWt518mL19TcOfg0rF6BqDeJndb7M7U+D4efFe3o9oLGm+Kka1mVflQHQynn68EZ/dgbMBobIN7AtIA7VGdX6NreC5yutbrmWBzNt4ZS1FCKHjg90WruYxcp9w9TfHCfEfutZNI51/5WU6PD3T/bntYqh4lcBOZvY+jlb1f42RAedEH/AsE8Hgh/xvI27ewQPfodgfXjwZMF24fT9ZgxWxFYJlIz+3Trt8oefXpDYYITmyBe+/OBPvhncZaaVFKVjD06u8SeTtcbQ63medoz1w7wUZzoAf9vE96u5L8BAAD//5OkfQGnNTGTAAAAAElFTkSuQmCC"
