@@ -10,7 +10,9 @@
 // that hostile metadata can never crash the process from C, and so metadata can
 // be read without touching pixels (ReadMeta).
 //
-// Process decodes each file exactly once, already shrunk to the preview size,
-// and derives the thumbnail and ThumbHash from that decoded preview; this is
-// what keeps indexing fast on large camera files.
+// Process decodes each file once, already shrunk to the preview size, and
+// derives the thumbnail and ThumbHash from that decoded preview; this is what
+// keeps indexing fast on large camera files. (The one exception: a JPEG that
+// fails strict decoding only on a harmless libjpeg warning is decoded again,
+// tolerantly; see render.)
 package media

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -117,6 +118,8 @@ func sniffFormat(r io.ReadSeeker) (imagemeta.ImageFormat, bool, error) {
 	}
 	s := b[:n]
 	switch {
+	case n == 0:
+		return 0, false, errors.New("empty file")
 	case bytes.HasPrefix(s, []byte{0xFF, 0xD8, 0xFF}):
 		return imagemeta.JPEG, true, nil
 	case bytes.HasPrefix(s, []byte("\x89PNG\r\n\x1a\n")):

@@ -89,7 +89,7 @@ func Process(ctx context.Context, path string, opt Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out, err := render(path, opt.PreviewSize, opt.ThumbSize, hashBox)
+	out, err := render(path, h, opt.PreviewSize, opt.ThumbSize, hashBox)
 	if err != nil {
 		return nil, fmt.Errorf("media: %s: %w", path, err)
 	}

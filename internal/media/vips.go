@@ -40,6 +40,20 @@ static int sb_has_op(const char *nickname) {
 	return vips_type_find("VipsOperation", nickname) != 0;
 }
 
+// The libvips 8.14 error log is one process-wide buffer, and successful loads
+// write to it too (libheif "bad seek" on files it then decodes fine). A call
+// notes where the log ends when it starts, and on failure reports only what
+// came after. The log is cleared when it grows large so it can never fill up
+// and swallow new messages.
+static size_t sb_error_mark(void) {
+	size_t n = strlen(vips_error_buffer());
+	if (n > 4096) {
+		vips_error_clear();
+		n = 0;
+	}
+	return n;
+}
+
 // Sniffs the file's content and names the loader class that would read it
 // ("VipsForeignLoadJpegFile"), without decoding anything.
 static int sb_find_loader(const char *path, char *buf, size_t n) {
@@ -53,6 +67,7 @@ static int sb_find_loader(const char *path, char *buf, size_t n) {
 typedef struct {
 	int width, height, orientation;
 	char compression[16]; // heif only: "hevc" or "av1"
+	void *icc; size_t icc_len; // copy of the embedded ICC profile, g_free'd by Go
 } sb_header;
 
 // Header only: loaders are lazy, so this reads a few KB, not pixels.
@@ -68,6 +83,15 @@ static int sb_read_header(const char *path, sb_header *h) {
 	if (vips_image_get_typeof(im, "heif-compression") &&
 		vips_image_get_string(im, "heif-compression", &c) == 0 && c)
 		g_strlcpy(h->compression, c, sizeof(h->compression));
+	const void *icc;
+	size_t len;
+	if (vips_image_get_typeof(im, VIPS_META_ICC_NAME) &&
+		vips_image_get_blob(im, VIPS_META_ICC_NAME, &icc, &len) == 0 &&
+		len > 0 && len < (1 << 24)) {
+		h->icc = g_malloc(len);
+		memcpy(h->icc, icc, len);
+		h->icc_len = len;
+	}
 	g_object_unref(im);
 	return 0;
 }
@@ -88,19 +112,22 @@ static void sb_out_free(sb_out *o) {
 #define SB_FIT(box) (box), "height", (box), "size", VIPS_SIZE_DOWN
 
 static int sb_render(const char *path, int preview_box, int thumb_box,
-	int hash_box, sb_out *o) {
+	int hash_box, int fail_on, int to_srgb, sb_out *o) {
 	VipsImage *t[10] = { NULL }; // every intermediate; all unreffed at the end
 	VipsArrayDouble *white = NULL;
 	VipsImage *im, *pv;
 	int ret = -1;
 
 	// The only decode: shrink-on-load straight to the preview box (JPEG
-	// DCT scaling, HEIF/WebP/TIFF embedded sizes), upright, in sRGB.
-	// fail_on=truncated turns cut-off files into errors instead of grey
-	// bottoms; lesser damage is tolerated so old photos still show.
-	if (vips_thumbnail(path, &t[0], SB_FIT(preview_box),
-			"fail_on", VIPS_FAIL_ON_TRUNCATED,
-			"export_profile", "srgb", NULL))
+	// DCT scaling, HEIF/WebP/TIFF embedded sizes), upright. An ICC
+	// transform costs ~40% of the decode, so it runs only for profiles
+	// that are not sRGB already (Display P3, Adobe RGB).
+	int err = to_srgb ?
+		vips_thumbnail(path, &t[0], SB_FIT(preview_box), "fail_on", fail_on,
+			"export_profile", "srgb", NULL) :
+		vips_thumbnail(path, &t[0], SB_FIT(preview_box), "fail_on", fail_on,
+			NULL);
+	if (err)
 		goto done;
 	im = t[0];
 	if (im->BandFmt != VIPS_FORMAT_UCHAR) { // 16-bit PNG/TIFF, float HDR
@@ -190,10 +217,12 @@ static void sb_stats(size_t *mem, int *allocs, int *files) {
 import "C"
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unsafe"
 )
 
@@ -211,7 +240,7 @@ func Init() error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		if C.sb_init() != 0 {
-			initErr = fmt.Errorf("media: vips_init: %s", vipsError("failed"))
+			initErr = fmt.Errorf("media: vips_init: %s", vipsError(0, "failed"))
 		}
 	})
 	return initErr
@@ -262,38 +291,50 @@ var loaderFormats = []struct{ prefix, format string }{
 
 type header struct {
 	format        string
-	width, height int // as stored, before orientation
-	orientation   int // as libvips will apply it (1 for HEIF: libheif already rotated)
+	width, height int  // as stored, before orientation
+	orientation   int  // as libvips will apply it (1 for HEIF: libheif already rotated)
+	toSRGB        bool // embedded ICC profile is not sRGB: convert while decoding
 }
 
-// vipsError takes the libvips error log. In libvips 8.14 the log is one
-// process-wide buffer, not per thread, so it is copied and cleared in one
-// locked step (vips_error_buffer_copy); under concurrent failures a message
-// may carry another call's text, but whether a call failed is always its own.
-func vipsError(fallback string) string {
+// vipsError takes the libvips error log (copied and cleared in one locked
+// step) and keeps the part written since mark (see sb_error_mark). Because the
+// log is shared, a concurrent call's message can still slip in, or be taken
+// by a concurrent failure first; whether a call failed is always its own.
+func vipsError(mark C.size_t, fallback string) string {
 	p := C.vips_error_buffer_copy()
 	s := C.GoString(p)
 	C.g_free(C.gpointer(p))
-	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
-	s = strings.Trim(s, " |")
-	if s == "" {
+	if int(mark) <= len(s) {
+		s = s[mark:]
+	}
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && (len(lines) == 0 || lines[len(lines)-1] != l) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
 		return fallback
 	}
-	return s
+	return strings.Join(lines, " | ")
 }
 
 // readHeader identifies the format and dimensions without decoding pixels.
-// The OS thread is pinned for each cgo sequence so the libvips call and the
-// error fetch that follows it run on the same thread.
+//
+// Each cgo sequence (mark, libvips call, error fetch) is pinned to one OS
+// thread. libvips and GLib keep state per thread (buffer caches, GError), and
+// the sequence should not depend on where the Go scheduler puts us between
+// calls; it is cheap next to a decode.
 func readHeader(path string) (header, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
+	mark := C.sb_error_mark()
 
 	var buf [64]C.char
 	if C.sb_find_loader(cpath, &buf[0], C.size_t(len(buf))) != 0 {
-		return header{}, fmt.Errorf("%w: %s", ErrUnsupported, vipsError("unknown file format"))
+		return header{}, fmt.Errorf("%w: %s", ErrUnsupported, vipsError(mark, "unknown file format"))
 	}
 	loader := C.GoString(&buf[0])
 	var h header
@@ -308,7 +349,11 @@ func readHeader(path string) (header, error) {
 	}
 	var ch C.sb_header
 	if C.sb_read_header(cpath, &ch) != 0 {
-		return header{}, fmt.Errorf("%w: %s", ErrDecode, vipsError("cannot read header"))
+		return header{}, fmt.Errorf("%w: %s", ErrDecode, vipsError(mark, "cannot read header"))
+	}
+	if ch.icc != nil {
+		h.toSRGB = !isSRGBProfile(C.GoBytes(ch.icc, C.int(ch.icc_len)))
+		C.g_free(C.gpointer(ch.icc))
 	}
 	h.width, h.height, h.orientation = int(ch.width), int(ch.height), int(ch.orientation)
 	if h.format == "heif" && C.GoString(&ch.compression[0]) == "av1" {
@@ -323,16 +368,58 @@ type rendered struct {
 	rgbaW, rgbaH                       int
 }
 
-// render runs the single decode and every derived encode (see sb_render).
-func render(path string, previewBox, thumbBox, hashBox int) (*rendered, error) {
+// benignJPEGWarnings are libjpeg complaints about files every viewer shows
+// fine (junk after the last scan, odd SOS fields some phones write).
+var benignJPEGWarnings = []string{"extraneous bytes before marker", "Invalid SOS parameters"}
+
+// render runs the decode and every derived encode (see sb_render).
+//
+// libjpeg reports damaged entropy data ("bad Huffman code") only as a
+// warning, and fail_on=truncated lets such files through as smeared garbage.
+// So JPEGs are decoded with fail_on=warning; the rare file that fails only on
+// a harmless warning is decoded a second time, tolerantly.
+func render(path string, h header, previewBox, thumbBox, hashBox int) (*rendered, error) {
+	var failOn C.VipsFailOn = C.VIPS_FAIL_ON_TRUNCATED
+	if h.format == "jpeg" {
+		failOn = C.VIPS_FAIL_ON_WARNING
+	}
+	r, msg := renderOnce(path, h, previewBox, thumbBox, hashBox, failOn)
+	if r == nil && failOn == C.VIPS_FAIL_ON_WARNING && onlyBenign(msg) {
+		r, msg = renderOnce(path, h, previewBox, thumbBox, hashBox, C.VIPS_FAIL_ON_TRUNCATED)
+	}
+	if r == nil {
+		return nil, fmt.Errorf("%w: %s", ErrDecode, msg)
+	}
+	return r, nil
+}
+
+func onlyBenign(msg string) bool {
+	for _, part := range strings.Split(msg, " | ") {
+		benign := false
+		for _, w := range benignJPEGWarnings {
+			benign = benign || strings.Contains(part, w)
+		}
+		if !benign {
+			return false
+		}
+	}
+	return true
+}
+
+func renderOnce(path string, h header, previewBox, thumbBox, hashBox int, failOn C.VipsFailOn) (*rendered, string) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 
+	mark := C.sb_error_mark()
 	var o C.sb_out
-	if C.sb_render(cpath, C.int(previewBox), C.int(thumbBox), C.int(hashBox), &o) != 0 {
-		return nil, fmt.Errorf("%w: %s", ErrDecode, vipsError("decode failed"))
+	toSRGB := C.int(0)
+	if h.toSRGB {
+		toSRGB = 1
+	}
+	if C.sb_render(cpath, C.int(previewBox), C.int(thumbBox), C.int(hashBox), C.int(failOn), toSRGB, &o) != 0 {
+		return nil, vipsError(mark, "decode failed")
 	}
 	defer C.sb_out_free(&o)
 	return &rendered{
@@ -342,7 +429,51 @@ func render(path string, previewBox, thumbBox, hashBox int) (*rendered, error) {
 		thumbW: int(o.thumb_w), thumbH: int(o.thumb_h),
 		rgba:  C.GoBytes(o.rgba, C.int(o.rgba_len)),
 		rgbaW: int(o.rgba_w), rgbaH: int(o.rgba_h),
-	}, nil
+	}, ""
+}
+
+// isSRGBProfile reads an ICC profile's description tag ('desc' text in v2,
+// 'mluc' UTF-16 in v4) and reports whether it names sRGB, including the
+// 524-byte "c2" sRGB profile Facebook and many web tools embed. Unparseable
+// profiles count as not sRGB, so they get the (correct, slower) transform.
+func isSRGBProfile(icc []byte) bool {
+	be32 := func(b []byte) int { return int(binary.BigEndian.Uint32(b)) }
+	if len(icc) < 132 {
+		return false
+	}
+	n := be32(icc[128:])
+	for i := 0; i < n && 132+12*i+12 <= len(icc); i++ {
+		e := icc[132+12*i:]
+		if string(e[:4]) != "desc" {
+			continue
+		}
+		off, size := be32(e[4:]), be32(e[8:])
+		if off < 0 || size < 12 || off+size > len(icc) || off+size < off {
+			return false
+		}
+		tag := icc[off : off+size]
+		var desc string
+		switch string(tag[:4]) {
+		case "desc": // uint32 count, then ASCII
+			if l := be32(tag[8:]); l > 0 && 12+l <= len(tag) {
+				desc = string(tag[12 : 12+l])
+			}
+		case "mluc": // records of lang, country, length, offset; UTF-16BE
+			if len(tag) >= 28 {
+				l, o := be32(tag[20:]), be32(tag[24:])
+				if o >= 0 && l >= 0 && o+l <= len(tag) {
+					u := make([]uint16, l/2)
+					for k := range u {
+						u[k] = binary.BigEndian.Uint16(tag[o+2*k:])
+					}
+					desc = string(utf16.Decode(u))
+				}
+			}
+		}
+		desc = strings.TrimRight(desc, "\x00 ")
+		return strings.Contains(desc, "sRGB") || desc == "c2"
+	}
+	return false
 }
 
 // vipsStats reports libvips' tracked memory, allocations and open files; the
