@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"shoebox/internal/media"
 	"shoebox/internal/storage"
@@ -44,7 +46,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 			perr = errors.New("no readable file")
 		}
 		r.count(func(p *Progress) { p.Processed++; p.Failed++ })
-		return r.st.FailPhoto(ctx, id, perr.Error())
+		return r.st.FailPhoto(ctx, id, reason(perr, src))
 	}
 	for _, w := range []struct {
 		kind thumbs.Kind
@@ -67,4 +69,15 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		r.count(func(p *Progress) { p.Processed++ })
 	}
 	return err
+}
+
+// reason is a failure as shown next to the file's path: without the path
+// repeated in it.
+func reason(err error, path string) string {
+	msg := err.Error()
+	if path == "" {
+		return msg
+	}
+	msg = strings.TrimPrefix(msg, "media: "+path+": ")
+	return strings.ReplaceAll(msg, path, filepath.Base(path))
 }
