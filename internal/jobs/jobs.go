@@ -130,6 +130,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	r.releaseDead(ctx)
+	if n := r.store.CleanTemp(time.Minute); n > 0 {
+		r.log.Info("jobs: removed half-written files of a stopped worker", "files", n)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); r.heartbeat(ctx) }()

@@ -32,7 +32,11 @@ type QueueStats struct {
 // Stats computes the library's figures on one connection.
 func (s *Storage) Stats(ctx context.Context) (*LibraryStats, error) {
 	st := &LibraryStats{ByYear: map[string]int{}, Cameras: []CameraCount{}}
-	err := s.db.Do(ctx, func(q database.Querier) error {
+	// One snapshot for all figures, so they agree with each other.
+	err := s.db.Tx(ctx, func(q database.Querier) error {
+		if _, err := q.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
+			return err
+		}
 		err := q.QueryRow(ctx, `SELECT count(*), coalesce(sum(size), 0)::bigint FROM photos WHERE state = 'ready'`).
 			Scan(&st.Photos, &st.Bytes)
 		if err != nil {

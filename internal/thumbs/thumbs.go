@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"shoebox/internal/library"
 )
@@ -78,4 +79,23 @@ func (s Store) Remove(id string) {
 	for _, k := range []Kind{Thumb, Preview, Source} {
 		os.Remove(s.Path(id, k))
 	}
+}
+
+// CleanTemp removes half-written files left by a process killed in the
+// middle of Write (older than age, so a live writer's are spared).
+func (s Store) CleanTemp(age time.Duration) int {
+	n := 0
+	dirs, _ := os.ReadDir(s.Dir)
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		tmps, _ := filepath.Glob(filepath.Join(s.Dir, d.Name(), ".tmp-*"))
+		for _, t := range tmps {
+			if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > age && os.Remove(t) == nil {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -101,8 +101,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return
 		}
+		s.log.Warn("not ready", "err", err)
 		w.Header().Set("Retry-After", "5")
-		http.Error(w, "database not ready: "+err.Error(), http.StatusServiceUnavailable)
+		http.Error(w, "database not ready", http.StatusServiceUnavailable)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")

@@ -118,7 +118,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
-			s.metrics.observe(r.Pattern, sw.status, time.Since(start))
+			status := sw.status
+			if status == 0 && r.Context().Err() != nil {
+				status = 499 // the client hung up before an answer
+			}
+			s.metrics.observe(r.Pattern, status, time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
