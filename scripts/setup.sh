@@ -219,6 +219,56 @@ fi
 log "pgvector: ok ($(sed -n "s/^default_version = '\(.*\)'/\1/p" "$VECTOR_CONTROL"))"
 
 # ---------------------------------------------------------------------------
+# 3b. ONNX Runtime (CPU shared library for the CLIP models, internal/ai)
+# ---------------------------------------------------------------------------
+# The prebuilt libonnxruntime.so.1 ships inside the npm package onnxruntime-node;
+# it is installed into third_party/ort/ (git-ignored) with --ignore-scripts, so
+# the package's postinstall (which would download more) never runs, and without
+# a lock file. The other platforms' binaries are removed (~240 MB). A stable
+# symlink third_party/ort/libonnxruntime.so.1 points at the library; Shoebox
+# finds it there (ai.DefaultORTLib) or wherever SHOEBOX_ORT_LIB says.
+ORT_VERSION=1.30.0
+ORT_DIR=third_party/ort
+ORT_PKG=$ORT_DIR/node_modules/onnxruntime-node
+case "$(uname -m)" in
+  x86_64) ORT_ARCH=x64 ;;
+  aarch64|arm64) ORT_ARCH=arm64 ;;
+  *) ORT_ARCH= ;;
+esac
+# ort_lib: print the library's path inside the package ("" if absent).
+ort_lib() {
+  local f
+  for f in "$ORT_PKG"/bin/napi-v*/linux/"$ORT_ARCH"/libonnxruntime.so.1; do
+    [ -f "$f" ] && { printf '%s\n' "$f"; return 0; }
+  done
+  return 0
+}
+if [ -z "$ORT_ARCH" ]; then
+  log "onnxruntime: no prebuilt library for $(uname -m) (skipped; search by meaning unavailable)"
+else
+  ort_have=$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$ORT_PKG/package.json" 2>/dev/null || true)
+  if [ -z "$(ort_lib)" ] || [ "$ort_have" != "$ORT_VERSION" ]; then
+    if ! command -v npm >/dev/null; then
+      apt_update_once
+      log "apt-get install npm (for onnxruntime-node)"
+      apt_get install -y --no-install-recommends npm >/dev/null
+    fi
+    log "onnxruntime: npm install onnxruntime-node@$ORT_VERSION into $ORT_DIR"
+    rm -rf "$ORT_DIR/node_modules"
+    mkdir -p "$ORT_DIR"
+    (cd "$ORT_DIR" && npm install --prefix . --no-save --no-package-lock --ignore-scripts \
+       --no-audit --no-fund --loglevel=error "onnxruntime-node@$ORT_VERSION" >/dev/null)
+    [ -n "$(ort_lib)" ] || die "onnxruntime: libonnxruntime.so.1 for linux/$ORT_ARCH not found in $ORT_PKG"
+    find "$ORT_PKG"/bin/napi-v*/ -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} +
+    find "$ORT_PKG"/bin/napi-v*/linux/ -mindepth 1 -maxdepth 1 ! -name "$ORT_ARCH" -exec rm -rf {} +
+  fi
+  ort_rel=$(ort_lib); ort_rel=${ort_rel#"$ORT_DIR"/}
+  [ "$(readlink "$ORT_DIR/libonnxruntime.so.1" 2>/dev/null)" = "$ort_rel" ] ||
+    ln -sfn "$ort_rel" "$ORT_DIR/libonnxruntime.so.1"
+  log "onnxruntime: ok ($ORT_VERSION, $ROOT/$ORT_DIR/libonnxruntime.so.1 -> $ort_rel)"
+fi
+
+# ---------------------------------------------------------------------------
 # 4. test fixtures and sample photo library
 # ---------------------------------------------------------------------------
 # A fetch is done when its stamp (written last by the fetch script) exists and
