@@ -11,6 +11,7 @@ package media
 #include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
+#include <malloc.h>
 
 // Loaders warn on every damaged file ("read gave 100 warnings", libjpeg
 // chatter); in a library import that floods stderr. Real failures still
@@ -19,6 +20,13 @@ static void sb_quiet(const gchar *domain, GLogLevelFlags level,
 	const gchar *msg, gpointer data) {}
 
 static int sb_init(void) {
+	// Decoded images are large, short-lived buffers. glibc by default raises
+	// its mmap threshold after freeing one, then keeps later ones on the heap
+	// of whichever of its per-thread arenas served them, so resident memory
+	// climbs with photo size and worker count. A fixed threshold returns every
+	// big buffer to the system at once; two arenas bound the rest.
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_ARENA_MAX, 2);
 	if (vips_init("shoebox") != 0)
 		return -1;
 	// Each file is processed once: an operation cache only holds memory and
