@@ -9,17 +9,20 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"shoebox/internal/library"
 	"shoebox/internal/thumbs"
 )
 
 // image serves a thumbnail or preview: a file named by the id, no SQL. The
-// bytes for an id never change, so browsers may keep them forever.
+// bytes for an id never change, so browsers may keep them forever, and
+// Shoebox keeps the most asked-for thumbnails in memory (bounded), so a
+// gallery's worth of them costs no file system calls at all.
 func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
-	ctype, tag := "image/webp", "t"
+	ctype, tag := []string{"image/webp"}, "t"
 	if kind == thumbs.Preview {
-		ctype, tag = "image/jpeg", "p"
+		ctype, tag = []string{"image/jpeg"}, "p"
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
@@ -29,10 +32,23 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 		}
 		etag := `"` + id + "-" + tag + `"`
 		h := w.Header()
-		if etagMatch(r.Header.Get("If-None-Match"), etag) {
-			h.Set("ETag", etag)
+		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+			h["Etag"] = []string{etag}
 			w.WriteHeader(http.StatusNotModified)
 			return
+		}
+		if kind == thumbs.Thumb {
+			if b, ok := s.thumbs.get(id); ok {
+				h["Content-Type"] = ctype
+				h["Content-Length"] = []string{strconv.Itoa(len(b))}
+				h["Cache-Control"] = immutable
+				h["Etag"] = []string{etag}
+				w.WriteHeader(http.StatusOK)
+				if r.Method != http.MethodHead {
+					w.Write(b)
+				}
+				return
+			}
 		}
 		f, err := os.Open(s.store.Path(id, kind))
 		if err != nil {
@@ -47,14 +63,64 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
-		h.Set("Content-Type", ctype)
-		h.Set("Content-Length", itoa(fi.Size()))
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		h.Set("ETag", etag)
+		h["Content-Type"] = ctype
+		h["Content-Length"] = []string{itoa(fi.Size())}
+		h["Cache-Control"] = immutable
+		h["Etag"] = []string{etag}
+		if kind == thumbs.Thumb && fi.Size() <= maxCachedThumb {
+			b := make([]byte, fi.Size())
+			if _, err := io.ReadFull(f, b); err == nil {
+				s.thumbs.put(id, b)
+				w.WriteHeader(http.StatusOK)
+				if r.Method != http.MethodHead {
+					w.Write(b)
+				}
+				return
+			}
+			f.Seek(0, io.SeekStart)
+		}
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			io.Copy(w, f) // sendfile; a hang-up just ends it
 		}
+	}
+}
+
+var immutable = []string{"public, max-age=31536000, immutable"}
+
+const maxCachedThumb = 64 << 10
+
+// thumbCache holds thumbnail bytes by id, up to a byte budget. Thumbnails
+// are immutable for their id, so the cache can never be stale; when full it
+// is simply emptied (cheap, and the next gallery refills it).
+type thumbCache struct {
+	mu     sync.RWMutex
+	m      map[string][]byte
+	size   int
+	budget int
+}
+
+func newThumbCache(budget int) *thumbCache {
+	return &thumbCache{m: map[string][]byte{}, budget: budget}
+}
+
+func (c *thumbCache) get(id string) ([]byte, bool) {
+	c.mu.RLock()
+	b, ok := c.m[id]
+	c.mu.RUnlock()
+	return b, ok
+}
+
+func (c *thumbCache) put(id string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.size+len(b) > c.budget {
+		clear(c.m)
+		c.size = 0
+	}
+	if _, ok := c.m[id]; !ok {
+		c.m[id] = b
+		c.size += len(b)
 	}
 }
 

@@ -31,12 +31,13 @@ type Server struct {
 	static  *staticFiles
 	metrics *metrics
 	cache   *pageCache
+	thumbs  *thumbCache
 	started time.Time
 }
 
 // New builds the server. st must run on db's foreground pool.
 func New(db *database.DB, st *storage.Storage, store thumbs.Store, log *slog.Logger) (*Server, error) {
-	s := &Server{db: db, st: st, store: store, log: log, static: loadStatic(), metrics: newMetrics(), cache: newPageCache(time.Second, 256), started: time.Now()}
+	s := &Server{db: db, st: st, store: store, log: log, static: loadStatic(), metrics: newMetrics(), cache: newPageCache(time.Second, 256), thumbs: newThumbCache(32 << 20), started: time.Now()}
 	var err error
 	if s.pages, err = s.parseTemplates(); err != nil {
 		return nil, err
