@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"shoebox/internal/ai"
 	"shoebox/internal/config"
 	"shoebox/internal/database"
 	"shoebox/internal/storage"
@@ -31,6 +32,7 @@ type app struct {
 	cluster *database.Cluster
 	stopPG  bool // stop the embedded cluster on close
 	unlock  func()
+	embed   ai.Embedder // nil without a model
 }
 
 // openApp starts what a command needs. exclusive commands (serve, index)
@@ -88,7 +90,33 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 	return a, nil
 }
 
+// openEmbedder loads the CLIP model (or connects to the remote service)
+// when one is configured; without one Shoebox works, minus search by meaning.
+func (a *app) openEmbedder(ctx context.Context) error {
+	switch {
+	case a.cfg.ClipModel != "":
+		l, err := ai.OpenLocal(a.cfg.ClipModel, a.cfg.ORTLib, a.cfg.Workers)
+		if err != nil {
+			return fmt.Errorf("clip model: %w", err)
+		}
+		a.embed = l
+	case a.cfg.MLURL != "":
+		r, err := ai.OpenRemote(ctx, a.cfg.MLURL, a.cfg.MLModel)
+		if err != nil {
+			return fmt.Errorf("machine-learning service: %w", err)
+		}
+		a.embed = r
+	default:
+		return nil
+	}
+	a.log.Info("search by meaning ready", "model", a.embed.Describe())
+	return nil
+}
+
 func (a *app) close() {
+	if a.embed != nil {
+		a.embed.Close()
+	}
 	if a.db != nil {
 		a.db.Close()
 	}

@@ -38,6 +38,9 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
+	if err := a.openEmbedder(ctx); err != nil {
+		return err
+	}
 	start := time.Now().Add(-time.Second)
 	runner := a.runner()
 	for _, root := range cfg.Libraries {
@@ -124,6 +127,9 @@ func report(ctx context.Context, a *app, runner *jobs.Runner, since time.Time) e
 		return err
 	}
 	fmt.Printf("indexed %d, unchanged %d, failed %d\n", p.Processed-p.Failed, unchanged, len(fails))
+	if a.embed != nil {
+		fmt.Printf("embedded %d with %s\n", p.Embedded, a.embed.Name())
+	}
 	for _, f := range fails {
 		fmt.Printf("  failed: %s: %s\n", quote(f.RelPath), f.Reason)
 	}
@@ -161,6 +167,6 @@ func checkLibraries(cfg *config.Config) error {
 func (a *app) runner() *jobs.Runner {
 	return jobs.New(a.bg, a.store, jobs.Options{
 		Workers: a.cfg.Workers, Skip: []string{a.cfg.DataDir}, MaxPixels: a.cfg.MaxPixels,
-		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log,
+		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed,
 	})
 }

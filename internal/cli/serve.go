@@ -26,7 +26,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
-	srv, err := web.New(a.db, a.st, a.store, log)
+	if err := a.openEmbedder(ctx); err != nil {
+		return err
+	}
+	srv, err := web.New(a.db, a.st, a.store, a.embed, log)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,14 @@ type Config struct {
 	RescanInterval time.Duration
 	// MaxPixels refuses images larger than this many pixels. Default 200 MP.
 	MaxPixels int64
+	// ClipModel is a CLIP model folder in Immich's layout; empty: no search
+	// by meaning (unless MLURL is set).
+	ClipModel string
+	// ORTLib is the ONNX Runtime shared library; empty: found by itself.
+	ORTLib string
+	// MLURL is an Immich-compatible machine-learning service, used when
+	// ClipModel is empty; MLModel is the model name it is asked for.
+	MLURL, MLModel string
 }
 
 // Parse builds a Config from args (without the subcommand) and the
@@ -52,6 +60,10 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 		StatementTimeout: 30 * time.Second,
 		RescanInterval:   time.Hour,
 		MaxPixels:        200_000_000,
+		ClipModel:        getenv("SHOEBOX_CLIP_MODEL"),
+		ORTLib:           getenv("SHOEBOX_ORT_LIB"),
+		MLURL:            getenv("SHOEBOX_ML_URL"),
+		MLModel:          envOr(getenv, "SHOEBOX_ML_MODEL", "ViT-B-32__openai"),
 	}
 	if v := getenv("SHOEBOX_LIBRARY"); v != "" {
 		c.Libraries = filepath.SplitList(v)
@@ -86,6 +98,7 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "connection budget of this process (env SHOEBOX_DB_MAX_CONNS)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "indexing workers, 0 = one per CPU (env SHOEBOX_WORKERS)")
 	fs.DurationVar(&c.RescanInterval, "rescan", c.RescanInterval, "rescan interval for serve, 0 disables (env SHOEBOX_RESCAN_INTERVAL)")
+	fs.StringVar(&c.ClipModel, "clip-model", c.ClipModel, "CLIP model folder for search by meaning (env SHOEBOX_CLIP_MODEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -114,6 +127,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: data folder: %w", err)
 	}
 	c.DataDir = abs
+	if c.ClipModel != "" {
+		if c.ClipModel, err = filepath.Abs(c.ClipModel); err != nil {
+			return fmt.Errorf("config: clip model: %w", err)
+		}
+	}
 	seen := map[string]bool{}
 	var libs []string
 	for _, l := range c.Libraries {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"shoebox/internal/ai"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
@@ -25,7 +26,11 @@ import (
 const (
 	KindScan    = "scan"
 	KindProcess = "process"
+	KindEmbed   = "embed"
 )
+
+// embedBatch is how many photos one embed run takes at once.
+const embedBatch = 16
 
 // Options configure the workers.
 type Options struct {
@@ -42,7 +47,9 @@ type Options struct {
 	Poll time.Duration
 	// StaleAfter is how long a silent worker keeps its jobs. Default 30s.
 	StaleAfter time.Duration
-	Logger     *slog.Logger
+	// Embedder, when set, embeds every indexed photo for search by meaning.
+	Embedder ai.Embedder
+	Logger   *slog.Logger
 }
 
 // Runner claims and runs jobs.
@@ -53,8 +60,9 @@ type Runner struct {
 	id    string
 	log   *slog.Logger
 
-	mu       sync.Mutex
-	progress Progress
+	mu        sync.Mutex
+	progress  Progress
+	indexOnce sync.Once
 }
 
 // Progress counts what this process has done, for progress output.
@@ -62,6 +70,7 @@ type Progress struct {
 	Processed int // photos processed (indexed or failed)
 	Failed    int
 	Scanned   int // files looked at by scans
+	Embedded  int // photos embedded
 }
 
 // New returns a Runner over st (which should run on the background share).
@@ -130,6 +139,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	r.releaseDead(ctx)
+	r.prepareEmbeddings(ctx)
 	if n := r.store.CleanTemp(time.Minute); n > 0 {
 		r.log.Info("jobs: removed half-written files of a stopped worker", "files", n)
 	}
@@ -178,7 +188,15 @@ func (r *Runner) heartbeat(ctx context.Context) {
 
 func (r *Runner) work(ctx context.Context) {
 	for ctx.Err() == nil {
-		jobs, err := r.st.ClaimJobs(ctx, r.id, []string{KindScan, KindProcess}, 1)
+		jobs, err := r.st.ClaimJobs(ctx, r.id, r.kinds(), 1)
+		if err == nil && len(jobs) == 1 && jobs[0].Kind == KindEmbed {
+			// Embedding runs in batches: take the next ones along.
+			more, err := r.st.ClaimJobs(ctx, r.id, []string{KindEmbed}, embedBatch-1)
+			if err == nil {
+				r.embed(ctx, append(jobs, more...))
+				continue
+			}
+		}
 		if err != nil || len(jobs) == 0 {
 			if err != nil && ctx.Err() == nil {
 				r.log.Warn("jobs: claim", "err", err)
@@ -193,6 +211,13 @@ func (r *Runner) work(ctx context.Context) {
 	}
 }
 
+func (r *Runner) kinds() []string {
+	if r.opts.Embedder != nil {
+		return []string{KindScan, KindProcess, KindEmbed}
+	}
+	return []string{KindScan, KindProcess}
+}
+
 func (r *Runner) runJob(ctx context.Context, j storage.Job) {
 	var (
 		result any
@@ -203,12 +228,20 @@ func (r *Runner) runJob(ctx context.Context, j storage.Job) {
 		result, err = r.scan(ctx, j)
 	case KindProcess:
 		err = r.process(ctx, j.Key)
+	case KindEmbed:
+		r.embed(ctx, []storage.Job{j})
+		return
 	default:
 		err = fmt.Errorf("unknown job kind %q", j.Kind)
 	}
 	if ctx.Err() != nil {
 		return // stopping: the job stays ours until a restart resumes it
 	}
+	r.finish(ctx, j, result, err)
+}
+
+// finish records a job's outcome: done, or retried after a backoff.
+func (r *Runner) finish(ctx context.Context, j storage.Job, result any, err error) {
 	if err != nil {
 		r.log.Warn("jobs: attempt failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "err", err)
 		backoff := time.Duration(j.Attempts*j.Attempts) * time.Second

@@ -65,10 +65,14 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		FNumber: m.FNumber, FocalLength: m.FocalLength, ISO: m.ISO,
 		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation,
 	})
-	if err == nil {
-		r.count(func(p *Progress) { p.Processed++ })
+	if err != nil {
+		return err
 	}
-	return err
+	r.count(func(p *Progress) { p.Processed++ })
+	if r.opts.Embedder != nil {
+		return r.st.Enqueue(ctx, storage.EnqueueParams{Kind: KindEmbed, Key: id, Priority: 2})
+	}
+	return nil
 }
 
 // reason is a failure as shown next to the file's path: without the path

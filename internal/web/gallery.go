@@ -20,10 +20,9 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
 	s.listPage(w, r, "")
 }
 
-// search is GET /search?q=: the gallery filtered by words.
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	s.listPage(w, r, r.URL.Query().Get("q"))
-}
+// search is GET /search?q=: by meaning with a model, by metadata words
+// otherwise (see meaning.go).
+func (s *Server) search(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, false) }
 
 func (s *Server) listPage(w http.ResponseWriter, r *http.Request, q string) {
 	p, err := listParams(r, q)
@@ -94,7 +93,12 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p})
+	similar, err := s.similarTo(r.Context(), id, 12)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar})
 }
 
 // apiPhoto is one photo as JSON.
@@ -141,9 +145,7 @@ func toAPI(p storage.PhotoSummary) apiPhoto {
 func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.apiList(w, r, "") }
 
 // apiSearch is GET /api/search?q=, in the shape of /api/photos.
-func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
-	s.apiList(w, r, r.URL.Query().Get("q"))
-}
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, true) }
 
 func (s *Server) apiList(w http.ResponseWriter, r *http.Request, q string) {
 	p, err := listParams(r, q)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"shoebox/internal/ai"
 	"shoebox/internal/database"
 	"shoebox/internal/storage"
 )
@@ -28,6 +29,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.Is(err, storage.ErrNotFound):
 		status, msg = http.StatusNotFound, "not found"
+	case errors.Is(err, ai.ErrNoModel):
+		status, msg = http.StatusNotImplemented, err.Error()
 	case errors.Is(err, errBadRequest):
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, database.ErrBusy):
@@ -146,3 +149,5 @@ var (
 func isImageRoute(p string) bool {
 	return strings.HasPrefix(p, "/thumbnail/") || strings.HasPrefix(p, "/preview/")
 }
+
+func errorsIsNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }

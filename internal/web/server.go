@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"shoebox/internal/ai"
 	"shoebox/internal/database"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
@@ -26,6 +27,7 @@ type Server struct {
 	db      *database.DB
 	st      *storage.Storage
 	store   thumbs.Store
+	embed   ai.Embedder // nil: no search by meaning
 	log     *slog.Logger
 	pages   map[string]*template.Template
 	static  *staticFiles
@@ -35,9 +37,10 @@ type Server struct {
 	started time.Time
 }
 
-// New builds the server. st must run on db's foreground pool.
-func New(db *database.DB, st *storage.Storage, store thumbs.Store, log *slog.Logger) (*Server, error) {
-	s := &Server{db: db, st: st, store: store, log: log, static: loadStatic(), metrics: newMetrics(), cache: newPageCache(time.Second, 256), thumbs: newThumbCache(32 << 20), started: time.Now()}
+// New builds the server. st must run on db's foreground pool; embed may be
+// nil (no model: search by metadata only).
+func New(db *database.DB, st *storage.Storage, store thumbs.Store, embed ai.Embedder, log *slog.Logger) (*Server, error) {
+	s := &Server{db: db, st: st, store: store, embed: embed, log: log, static: loadStatic(), metrics: newMetrics(), cache: newPageCache(time.Second, 256), thumbs: newThumbCache(32 << 20), started: time.Now()}
 	var err error
 	if s.pages, err = s.parseTemplates(); err != nil {
 		return nil, err
@@ -57,6 +60,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /original/{id}", s.original)
 	m.HandleFunc("GET /api/photos", s.apiPhotos)
 	m.HandleFunc("GET /api/photos/{id}", s.apiPhoto)
+	m.HandleFunc("GET /api/photos/{id}/similar", s.apiSimilar)
 	m.HandleFunc("GET /api/search", s.apiSearch)
 	m.HandleFunc("GET /api/stats", s.apiStats)
 	m.HandleFunc("GET /healthz", s.healthz)

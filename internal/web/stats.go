@@ -10,6 +10,8 @@ import (
 // statsView is /api/stats: the library's figures and the pool's.
 type statsView struct {
 	*storage.LibraryStats
+	Embedded int               `json:"embedded"`
+	Model    *modelInfo        `json:"model"`
 	DB       database.Stats    `json:"db"`
 	Failures []storage.Failure `json:"failures,omitempty"`
 }
@@ -20,6 +22,12 @@ func (s *Server) loadStats(r *http.Request, failures bool) (*statsView, error) {
 		return nil, err
 	}
 	v := &statsView{LibraryStats: ls, DB: s.db.Stats()}
+	if s.embed != nil {
+		v.Model = &modelInfo{Name: s.embed.Name(), Dim: s.embed.Dim()}
+		if v.Embedded, err = s.st.CountEmbedded(r.Context(), s.embed.Name()); err != nil {
+			return nil, err
+		}
+	}
 	if failures && ls.Queue.Failed > 0 {
 		if v.Failures, err = s.st.Failures(r.Context(), 200); err != nil {
 			return nil, err
@@ -46,4 +54,10 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "stats", map[string]any{"Stats": v})
+}
+
+// modelInfo names the CLIP model in use.
+type modelInfo struct {
+	Name string `json:"name"`
+	Dim  int    `json:"dim"`
 }

@@ -72,7 +72,7 @@ func newSite(t *testing.T, n int, budget int, name func(i int) string) *site {
 		}
 		s.ids = append([]string{f.PhotoID}, s.ids...)
 	}
-	h, err := web.New(db, s.st, s.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, err := web.New(db, s.st, s.store, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

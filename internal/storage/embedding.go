@@ -1,0 +1,249 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"shoebox/internal/database"
+)
+
+// vectorLiteral writes v in pgvector's text form, "[1,2,3]".
+func vectorLiteral(v []float32) string {
+	var b strings.Builder
+	b.Grow(len(v) * 10)
+	b.WriteByte('[')
+	for i, x := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatFloat(float64(x), 'g', 7, 32))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// EnsureVectorIndex creates the HNSW cosine index for vectors of dim (once;
+// building it on an existing library takes a while, and runs in the
+// background worker's connection, not a page's).
+func (s *Storage) EnsureVectorIndex(ctx context.Context, dim int) error {
+	d := strconv.Itoa(dim)
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		if _, err := q.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+			return err
+		}
+		defer q.Exec(context.WithoutCancel(ctx), `RESET statement_timeout`)
+		_, err := q.Exec(ctx, `CREATE INDEX IF NOT EXISTS embeddings_hnsw_`+d+` ON embeddings
+			USING hnsw ((embedding::vector(`+d+`)) vector_cosine_ops) WITH (m = 16, ef_construction = 100)
+			WHERE dim = `+d)
+		return err
+	})
+	return interpretError("vector index", err)
+}
+
+// EnqueueMissingEmbeddings enqueues an embed job for every ready photo without an
+// embedding from model: after a model is installed or changed, and as a
+// safety net after indexing.
+func (s *Storage) EnqueueMissingEmbeddings(ctx context.Context, model string) (int64, error) {
+	var n int64
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		tag, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, priority)
+			SELECT 'embed', p.id, 2 FROM photos p
+			WHERE p.state = 'ready' AND NOT EXISTS (
+				SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = $1)
+			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, model)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, interpretError("enqueue embeddings", err)
+}
+
+// Embedding is one photo's vector.
+type Embedding struct {
+	PhotoID string
+	Vector  []float32
+}
+
+// SaveEmbeddings stores vectors from model, replacing older ones.
+func (s *Storage) SaveEmbeddings(ctx context.Context, model string, es []Embedding) error {
+	err := s.db.Tx(ctx, func(q database.Querier) error {
+		for _, e := range es {
+			if _, err := q.Exec(ctx, `INSERT INTO embeddings (photo_id, model, dim, embedding)
+				SELECT $1, $2, $3, $4::vector WHERE EXISTS (SELECT 1 FROM photos WHERE id = $1)
+				ON CONFLICT (photo_id) DO UPDATE SET model = $2, dim = $3, embedding = $4::vector, created_at = now()`,
+				e.PhotoID, model, len(e.Vector), vectorLiteral(e.Vector)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return interpretError("save embeddings", err)
+}
+
+// EmbeddingOf returns a photo's vector from model.
+func (s *Storage) EmbeddingOf(ctx context.Context, model, id string) ([]float32, error) {
+	var txt string
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		return q.QueryRow(ctx, `SELECT embedding::text FROM embeddings WHERE photo_id = $1 AND model = $2`, id, model).Scan(&txt)
+	})
+	if err != nil {
+		return nil, interpretError("embedding of "+id, err)
+	}
+	return parseVector(txt)
+}
+
+func parseVector(s string) ([]float32, error) {
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	parts := strings.Split(s, ",")
+	v := make([]float32, len(parts))
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(p, 32)
+		if err != nil {
+			return nil, fmt.Errorf("parse vector: %w", err)
+		}
+		v[i] = float32(f)
+	}
+	return v, nil
+}
+
+// NearestParams ask for the photos nearest a vector.
+type NearestParams struct {
+	Model  string
+	Vector []float32
+	Limit  int
+	Offset int
+	// Terms, when set, must all appear in the photo's searchable text.
+	Terms []string
+	// Exclude leaves one photo out (the one whose neighbours we want).
+	Exclude string
+	// MaxDistance drops matches further than this cosine distance (0: none).
+	MaxDistance float64
+}
+
+// Nearest returns photos by cosine distance to a vector, best first, through
+// the HNSW index (iterative scan, so filters still fill the page).
+func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary, []float64, error) {
+	if p.Limit <= 0 || p.Limit > 500 {
+		p.Limit = 50
+	}
+	d := strconv.Itoa(len(p.Vector))
+	var (
+		where = []string{"e.dim = " + d, "e.model = $2", "p.state = 'ready'"}
+		args  = []any{vectorLiteral(p.Vector), p.Model}
+	)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	for _, t := range p.Terms {
+		where = append(where, "p.search_text LIKE "+arg("%"+escapeLike(strings.ToLower(t))+"%"))
+	}
+	if p.Exclude != "" {
+		where = append(where, "e.photo_id <> "+arg(p.Exclude))
+	}
+	dist := "(e.embedding::vector(" + d + ") <=> $1::vector(" + d + "))"
+	if p.MaxDistance > 0 {
+		where = append(where, dist+" < "+arg(p.MaxDistance))
+	}
+	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
+			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), n.dist
+		FROM (SELECT e.photo_id, ` + dist + ` AS dist FROM embeddings e JOIN photos p ON p.id = e.photo_id
+			WHERE ` + strings.Join(where, " AND ") + `
+			ORDER BY ` + dist + ` LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `) n
+		JOIN photos p ON p.id = n.photo_id
+		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
+		ORDER BY n.dist, p.id`
+	var (
+		out   []PhotoSummary
+		dists []float64
+	)
+	err := s.db.Tx(ctx, func(q database.Querier) error {
+		if _, err := q.Exec(ctx, `SET LOCAL hnsw.ef_search = 100`); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				ps PhotoSummary
+				d  float64
+			)
+			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.Width, &ps.Height,
+				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &d); err != nil {
+				return err
+			}
+			out = append(out, ps)
+			dists = append(dists, d)
+		}
+		return rows.Err()
+	})
+	return out, dists, interpretError("nearest photos", err)
+}
+
+// CountEmbedded counts photos with a vector from model.
+func (s *Storage) CountEmbedded(ctx context.Context, model string) (int, error) {
+	var n int
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		return q.QueryRow(ctx, `SELECT count(*) FROM embeddings WHERE model = $1`, model).Scan(&n)
+	})
+	return n, interpretError("count embedded", err)
+}
+
+// ReadyPhotos returns which of ids are indexed (state ready).
+func (s *Storage) ReadyPhotos(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		rows, err := q.Query(ctx, `SELECT id FROM photos WHERE id = ANY($1) AND state = 'ready'`, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out[id] = true
+		}
+		return rows.Err()
+	})
+	return out, interpretError("ready photos", err)
+}
+
+// AllWordsMatch reports whether some photo's searchable text (paths,
+// camera, lens, dates) holds every word as a whole word: then the words
+// name metadata ("canon", "trip") and filter, rather than only rank.
+func (s *Storage) AllWordsMatch(ctx context.Context, words []string) (bool, error) {
+	if len(words) == 0 {
+		return false, nil
+	}
+	var (
+		conds []string
+		args  []any
+	)
+	for _, w := range words {
+		args = append(args, `\m`+regexpQuote(strings.ToLower(w))+`\M`)
+		conds = append(conds, "search_text ~ $"+strconv.Itoa(len(args)))
+	}
+	var ok bool
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		return q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM photos WHERE state = 'ready' AND `+
+			strings.Join(conds, " AND ")+`)`, args...).Scan(&ok)
+	})
+	return ok, interpretError("match words", err)
+}
+
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,170 @@
+package system
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"shoebox/internal/ai"
+	"shoebox/internal/ai/toymodel"
+)
+
+// TestSearchByMeaningWithToyModel runs the whole path of search by meaning
+// for real — preprocessing the index-time previews, the CLIP tokenizer, ONNX
+// Runtime sessions, batching, pgvector storage and HNSW ranking — with a
+// small CLIP-shaped model whose meaning is checkable: colour words point at
+// predominantly red, green or blue photos.
+func TestSearchByMeaningWithToyModel(t *testing.T) {
+	bpe := os.Getenv("SHOEBOX_CLIP_BPE")
+	if bpe == "" {
+		bpe = filepath.Join(repoRoot, "..", "shared", "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
+	}
+	if _, err := os.Stat(bpe); err != nil {
+		t.Fatalf("CLIP vocabulary not found at %s (set SHOEBOX_CLIP_BPE): %v", bpe, err)
+	}
+	ort := ai.DefaultORTLib()
+	if ort == "" {
+		t.Fatal("ONNX Runtime library not found: run scripts/setup.sh (make test does)")
+	}
+	model := filepath.Join(t.TempDir(), "toy-clip")
+	if err := toymodel.Write(model, toymodel.Options{Dim: 8, ImageSize: 32, DynamicBatch: true, BPEPath: bpe}); err != nil {
+		t.Fatal(err)
+	}
+
+	lib := t.TempDir()
+	colours := map[string]color.RGBA{"r": {200, 30, 30, 255}, "g": {30, 170, 40, 255}, "b": {30, 50, 210, 255}, "n": {128, 128, 128, 255}}
+	want := map[string]string{} // photo path -> colour key
+	for key, c := range colours {
+		for i := 0; i < 6; i++ {
+			name := fmt.Sprintf("img_%s%d.jpg", map[string]string{"r": "a", "g": "b", "b": "c", "n": "d"}[key], i)
+			writeJPEG(t, filepath.Join(lib, name), c, i)
+			want[name] = key
+		}
+	}
+	_, dbURL := startCluster(t, nil)
+	s := startServe(t, serveOpts{dbURL: dbURL, library: lib, budget: 6,
+		env: []string{"SHOEBOX_CLIP_MODEL=" + model, "SHOEBOX_ORT_LIB=" + ort}})
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		var st struct {
+			Photos   int `json:"photos"`
+			Embedded int `json:"embedded"`
+			Queue    struct{ Pending int }
+			Model    *struct {
+				Name string `json:"name"`
+				Dim  int    `json:"dim"`
+			} `json:"model"`
+		}
+		_, b := s.mustGet(t, "/api/stats", 200)
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Model == nil || st.Model.Name != "toy-clip" || st.Model.Dim != 8 {
+			t.Fatalf("stats model = %+v, want toy-clip 8-d", st.Model)
+		}
+		if st.Photos == 24 && st.Embedded == 24 && st.Queue.Pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not embedded in time: %s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	search := func(q string) []string {
+		_, b := s.mustGet(t, "/api/search?limit=6&q="+url.QueryEscape(q), 200)
+		var l apiPhotoList
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range l.Photos {
+			out = append(out, p.Path)
+		}
+		return out
+	}
+	for q, key := range map[string]string{"red": "r", "green": "g", "blue": "b",
+		"a photo of something blue": "b", "crimson": "r", "grass": "g"} {
+		got := search(q)
+		if len(got) != 6 {
+			t.Fatalf("search %q: %d results, want 6", q, len(got))
+		}
+		for _, p := range got {
+			if want[p] != key {
+				t.Fatalf("search %q returned %v: %s is not %s", q, got, p, key)
+			}
+		}
+	}
+	// Metadata filters combine with meaning: this year's red photos, and
+	// none from a year with no photos.
+	year := fmt.Sprint(time.Now().Year())
+	if got := search(year + " red"); len(got) != 6 || want[got[0]] != "r" {
+		t.Fatalf("search %q: %v", year+" red", got)
+	}
+	if got := search("1999 red"); len(got) != 0 {
+		t.Fatalf("search 1999 red: %v, want none", got)
+	}
+	// Similar photos: a red photo's neighbours are the other red ones.
+	list := s.photos(t)
+	var redID string
+	for _, p := range list.Photos {
+		if want[p.Path] == "r" {
+			redID = p.ID
+		}
+	}
+	_, b := s.mustGet(t, "/api/photos/"+redID+"/similar", 200)
+	var sim apiPhotoList
+	if err := json.Unmarshal(b, &sim); err != nil {
+		t.Fatal(err)
+	}
+	if len(sim.Photos) < 5 {
+		t.Fatalf("similar: %d photos", len(sim.Photos))
+	}
+	for _, p := range sim.Photos[:5] {
+		if want[p.Path] != "r" || p.ID == redID {
+			t.Fatalf("similar to a red photo: %s (%s)", p.Path, want[p.Path])
+		}
+	}
+	if _, page := s.mustGet(t, "/photo/"+redID, 200); !strings.Contains(string(page), "Similar photos") {
+		t.Fatal("photo page lacks similar photos")
+	}
+	if _, page := s.mustGet(t, "/search?q=blue", 200); !strings.Contains(string(page), "ranked by meaning") {
+		t.Fatal("search page does not say it ranks by meaning")
+	}
+}
+
+// writeJPEG writes a photo that is predominantly c, with a pattern that
+// makes each file's content distinct.
+func writeJPEG(t *testing.T, path string, c color.RGBA, seed int) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 240+seed*8, 180))
+	for y := 0; y < img.Bounds().Dy(); y++ {
+		for x := 0; x < img.Bounds().Dx(); x++ {
+			d := uint8((x*7 + y*3 + seed*11) % 24)
+			img.SetRGBA(x, y, color.RGBA{sat(c.R, d), sat(c.G, d), sat(c.B, d), 255})
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sat(v, d uint8) uint8 {
+	if int(v)+int(d) > 255 {
+		return 255
+	}
+	return v + d
+}
