@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"log/slog"
+	"math"
+	"os"
 	"strings"
 
+	"shoebox/internal/ai"
 	"shoebox/internal/config"
 	"shoebox/internal/database"
 	"shoebox/internal/media"
@@ -58,6 +63,7 @@ func doctor(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 		check(b.Fits(), "connections", detail)
 	}
+	checkModel(ctx, a, check)
 	for _, l := range cfg.Libraries {
 		check(checkLibraries(&config.Config{Libraries: []string{l}}) == nil, "library", l)
 	}
@@ -72,4 +78,55 @@ func errText(err error) string {
 		return ""
 	}
 	return " " + err.Error()
+}
+
+// checkModel loads the configured CLIP model (if any) and runs both
+// encoders once: a text and a small generated picture.
+func checkModel(ctx context.Context, a *app, check func(bool, string, string)) {
+	if a.cfg.ClipModel == "" && a.cfg.MLURL == "" {
+		lib := ai.DefaultORTLib()
+		if lib == "" {
+			lib = "not installed (scripts/setup.sh installs it)"
+		}
+		check(true, "onnx runtime", lib)
+		check(true, "clip model", "none: search by meaning is off (set SHOEBOX_CLIP_MODEL to a model folder, or SHOEBOX_ML_URL)")
+		return
+	}
+	if err := a.openEmbedder(ctx); err != nil {
+		check(false, "clip model", err.Error())
+		return
+	}
+	if a.cfg.ClipModel != "" {
+		check(true, "onnx runtime", ai.ORTVersion()+" ("+ai.ORTLibPath()+")")
+	}
+	check(true, "clip model", a.embed.Describe())
+	v, err := a.embed.EmbedText(ctx, "a photo of a dog")
+	check(err == nil && unit(v), "text encoder", fmt.Sprintf("%d-d%s", len(v), errText(err)))
+	f, err := os.CreateTemp("", "shoebox-doctor-*.jpg")
+	if err != nil {
+		check(false, "image encoder", err.Error())
+		return
+	}
+	defer os.Remove(f.Name())
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	jpeg.Encode(f, img, nil)
+	f.Close()
+	vs, err := a.embed.EmbedImages(ctx, []string{f.Name()})
+	ok := err == nil && len(vs) == 1 && unit(vs[0]) && len(vs[0]) == len(v)
+	d := 0
+	if len(vs) == 1 {
+		d = len(vs[0])
+	}
+	check(ok, "image encoder", fmt.Sprintf("%d-d%s", d, errText(err)))
+}
+
+func unit(v []float32) bool {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	return len(v) > 0 && math.Abs(n-1) < 1e-3
 }

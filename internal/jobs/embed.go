@@ -65,6 +65,13 @@ func (r *Runner) embed(ctx context.Context, js []storage.Job) {
 			es[i] = storage.Embedding{PhotoID: j.Key, Vector: vecs[i]}
 		}
 		err = r.st.SaveEmbeddings(ctx, e.Name(), es)
+		if err == nil {
+			err = r.tag(ctx, es)
+		}
+		if err == nil {
+			// Regroup near-duplicates once the queue's embeddings are done.
+			err = r.st.Enqueue(ctx, storage.EnqueueParams{Kind: KindDuplicates, Key: e.Name(), Priority: 3})
+		}
 	}
 	if ctx.Err() != nil {
 		return

@@ -49,7 +49,10 @@ type Options struct {
 	StaleAfter time.Duration
 	// Embedder, when set, embeds every indexed photo for search by meaning.
 	Embedder ai.Embedder
-	Logger   *slog.Logger
+	// DuplicateDistance is the cosine distance under which two photos are
+	// near-duplicates. Default 0.03.
+	DuplicateDistance float64
+	Logger            *slog.Logger
 }
 
 // Runner claims and runs jobs.
@@ -63,6 +66,10 @@ type Runner struct {
 	mu        sync.Mutex
 	progress  Progress
 	indexOnce sync.Once
+
+	labelsMu   sync.Mutex
+	labelNames []string    // the tag vocabulary, in ai.Labels order
+	labelVecs  [][]float32 // its embeddings for the model
 }
 
 // Progress counts what this process has done, for progress output.
@@ -89,6 +96,9 @@ func New(st *storage.Storage, store thumbs.Store, o Options) *Runner {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.DuplicateDistance <= 0 {
+		o.DuplicateDistance = 0.03
 	}
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -213,7 +223,7 @@ func (r *Runner) work(ctx context.Context) {
 
 func (r *Runner) kinds() []string {
 	if r.opts.Embedder != nil {
-		return []string{KindScan, KindProcess, KindEmbed}
+		return []string{KindScan, KindProcess, KindEmbed, KindDuplicates}
 	}
 	return []string{KindScan, KindProcess}
 }
@@ -231,6 +241,8 @@ func (r *Runner) runJob(ctx context.Context, j storage.Job) {
 	case KindEmbed:
 		r.embed(ctx, []storage.Job{j})
 		return
+	case KindDuplicates:
+		err = r.duplicates(ctx)
 	default:
 		err = fmt.Errorf("unknown job kind %q", j.Kind)
 	}

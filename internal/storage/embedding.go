@@ -115,6 +115,8 @@ type NearestParams struct {
 	Offset int
 	// Terms, when set, must all appear in the photo's searchable text.
 	Terms []string
+	// Tags, when set, must all be among the photo's tags.
+	Tags []string
 	// Exclude leaves one photo out (the one whose neighbours we want).
 	Exclude string
 	// MaxDistance drops matches further than this cosine distance (0: none).
@@ -133,9 +135,7 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	for _, t := range p.Terms {
-		where = append(where, "p.search_text LIKE "+arg("%"+escapeLike(strings.ToLower(t))+"%"))
-	}
+	where = append(where, filterSQL(p.Terms, p.Tags, arg)...)
 	if p.Exclude != "" {
 		where = append(where, "e.photo_id <> "+arg(p.Exclude))
 	}

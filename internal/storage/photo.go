@@ -59,6 +59,21 @@ type ListParams struct {
 	// Terms must each appear in the photo's searchable text (file name,
 	// folder, camera, lens, dates). Empty means all photos.
 	Terms []string
+	// Tags must each be among the photo's automatic tags.
+	Tags []string
+}
+
+// filterSQL adds the conditions every listing shares (terms, tags) for the
+// photo aliased p.
+func filterSQL(terms, tags []string, arg func(any) string) []string {
+	var where []string
+	for _, t := range terms {
+		where = append(where, "p.search_text LIKE "+arg("%"+escapeLike(strings.ToLower(t))+"%"))
+	}
+	for _, t := range tags {
+		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.photo_id = p.id AND t.label = "+arg(strings.ToLower(t))+")")
+	}
+	return where
 }
 
 // ListPhotos returns one page and the cursor of the next (nil at the end),
@@ -72,9 +87,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		args  []any
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	for _, t := range p.Terms {
-		where = append(where, "p.search_text LIKE "+arg("%"+escapeLike(strings.ToLower(t))+"%"))
-	}
+	where = append(where, filterSQL(p.Terms, p.Tags, arg)...)
 	if p.After != nil {
 		where = append(where, "(p.taken_at, p.id) < ("+arg(p.After.TakenAt)+", "+arg(p.After.ID)+")")
 	}

@@ -98,7 +98,12 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar})
+	tags, err := s.st.TagsOf(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": tags})
 }
 
 // apiPhoto is one photo as JSON.
@@ -132,6 +137,7 @@ type apiDetail struct {
 	Lon         *float64          `json:"lon"`
 	Alt         *float64          `json:"alt"`
 	Orientation int               `json:"orientation"`
+	Tags        []storage.Tag     `json:"tags"`
 	Files       []storage.FileRef `json:"files"`
 }
 
@@ -186,10 +192,18 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	tags, err := s.st.TagsOf(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if tags == nil {
+		tags = []storage.Tag{}
+	}
 	a := toAPI(p.PhotoSummary)
 	a.Detail = &apiDetail{State: p.State, Error: p.Error, Format: p.Format, Size: p.Size,
 		TakenOffset: p.TakenOffset, TakenSource: p.TakenSource, Make: p.Make, Model: p.Model,
 		Lens: p.Lens, Exposure: p.Exposure, FNumber: p.FNumber, ISO: p.ISO, FocalLength: p.FocalLength,
-		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: p.Files}
+		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: p.Files, Tags: tags}
 	writeJSON(w, http.StatusOK, a)
 }

@@ -17,6 +17,7 @@ import (
 // camera and ranks by "dog on a beach". Bare years are filters too.
 type query struct {
 	Filters []string // words that must appear in the photo's metadata/path
+	Tags    []string // tag:NAME (underscores for spaces: tag:hot_air_balloon)
 	Text    string   // free text, ranked by meaning when a model is present
 }
 
@@ -33,6 +34,8 @@ func parseQuery(words []string) query {
 		switch {
 		case ok && v != "" && (k == "year" || k == "camera" || k == "folder" || k == "lens"):
 			q.Filters = append(q.Filters, v)
+		case ok && v != "" && k == "tag":
+			q.Tags = append(q.Tags, strings.ReplaceAll(v, "_", " "))
 		case ok && v != "" && k == "month":
 			if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 12 {
 				v = months[n-1]
@@ -65,6 +68,12 @@ const meaningDepth = 1000
 // and the next page's cursor (an offset for meaning, a keyset otherwise).
 func (s *Server) searchPhotos(ctx context.Context, p storage.ListParams, offset int) ([]storage.PhotoSummary, string, error) {
 	q := parseQuery(p.Terms)
+	// Named filters always filter; free words do too when there is no model
+	// to rank by their meaning.
+	p.Tags, p.Terms = q.Tags, q.Filters
+	if s.embed == nil {
+		p.Terms = append(p.Terms, strings.Fields(q.Text)...)
+	}
 	if s.embed == nil || q.Text == "" {
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
@@ -85,7 +94,7 @@ func (s *Server) searchPhotos(ctx context.Context, p storage.ListParams, offset 
 		return nil, "", err
 	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: p.Limit + 1, Offset: offset, Terms: filters})
+		Limit: p.Limit + 1, Offset: offset, Terms: filters, Tags: q.Tags})
 	if err != nil {
 		return nil, "", err
 	}

@@ -12,7 +12,7 @@ import (
 	"shoebox/internal/storage"
 )
 
-var pageNames = []string{"gallery", "photo", "stats", "error"}
+var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error"}
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -23,6 +23,8 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"takenAt":     takenAt,
 		"deref":       func(p *float64) float64 { return *p },
 		"camera":      camera,
+		"tagQuery":    func(l string) string { return "tag:" + strings.ReplaceAll(l, " ", "_") },
+		"percent":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {

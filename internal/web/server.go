@@ -61,6 +61,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /api/photos", s.apiPhotos)
 	m.HandleFunc("GET /api/photos/{id}", s.apiPhoto)
 	m.HandleFunc("GET /api/photos/{id}/similar", s.apiSimilar)
+	m.HandleFunc("GET /duplicates", s.duplicatesPage)
+	m.HandleFunc("GET /api/duplicates", s.apiDuplicates)
 	m.HandleFunc("GET /api/search", s.apiSearch)
 	m.HandleFunc("GET /api/stats", s.apiStats)
 	m.HandleFunc("GET /healthz", s.healthz)

@@ -12,6 +12,7 @@ type statsView struct {
 	*storage.LibraryStats
 	Embedded int               `json:"embedded"`
 	Model    *modelInfo        `json:"model"`
+	Tags     map[string]int    `json:"tags"`
 	DB       database.Stats    `json:"db"`
 	Failures []storage.Failure `json:"failures,omitempty"`
 }
@@ -27,6 +28,9 @@ func (s *Server) loadStats(r *http.Request, failures bool) (*statsView, error) {
 		if v.Embedded, err = s.st.CountEmbedded(r.Context(), s.embed.Name()); err != nil {
 			return nil, err
 		}
+	}
+	if v.Tags, err = s.st.TagCounts(r.Context(), 50); err != nil {
+		return nil, err
 	}
 	if failures && ls.Queue.Failed > 0 {
 		if v.Failures, err = s.st.Failures(r.Context(), 200); err != nil {

@@ -287,3 +287,32 @@ func BenchmarkGallery(b *testing.B) {
 
 // placeholder is a real thumbhash placeholder, the size pages carry.
 const placeholder = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAEfUlEQVR42lxWCZbkuAoEhPvg/zD/EHOxKkss8wIk2z16Lnem2xkBwar//P9/RJRJmZmB4/WHe/SDdE8zX8vu3/nzO39/7t/feU8ziwimZOKRKRFpFveNF35+7zmnmesYA9jgyGCmupjqziksIckcRJxJfuXlYRbqGclMEUFJQiRNkOnjHJExJFVVqVxISrwRCdtHDNifkVR+5BghMpiFiCmFWYbY0iLIJmD3ZDbY4WEOGGbSP3+uIqAj0pYF/+xHFJlusS5XvURURIdel9qyIghO4ggyS5FFBAL3KB/5EFQYCA5kGb7vRUtRRl0Wl5qOS/W6rjUvELhD2UgOz2UhIplkFm4II70ebCfa5CLIUg2PqIQiN5/qQ3VA13Vdvpa7ZwTQzXNMp0K/rrV0DJXMepfpoTjpdAgouR+CQEOGiwzhAZWGqUapQe45VhAtc1etAOMwC6vqIAQOt/KByn7a+vRzJAA50kmQYLjwaxE36yQOgocB5MrEAsOlY8gmwON6KDBeHolAwPCEyyWkWeUC/peJUAidQnLY80mXdB3Sif8h6FMQJzAlFJEI0nPsq9Ia74cEt+ENXiLUFVEefAgqpIUPo5GjJRWFMGfpAmn+uupUXZYUTG1Xdm3p6Bh09baZ5R5zVQN3HZAEpAshLntemvOhPhWOvJcwwwN+esNOpNaP0Y/gClFkgFiEs9IDihSuiFBd2V+Pejg6Rmh0FvE+XwJnZ0YJcV2VXjJEAhxDxAFKMmhUO2lEXDgDhX5pEumQdgw2dbZCEw6ggwNa8a4QkWxjo2zPY/hjOxgKHcf+ODFr6Ud8okXECC+fmHcl7GQJ3qb03+P4UX6LAxdAYI5mVxCNvLNBkgKGQovKJvRslMGjIz+135q+37gsrU4NV2jXU2V9T4UuLTrFfbL37Saf0ZQ9mbxuHvtR5hNTaKfuDqNlY/Iut6cXva2pW+wz9dzdcHwtjCBb9dX3qRzHaYINhqkh0rV2RsJ5cxfmAw24tdaaPpfbirl8zjUnntmyPm6ubs6771CO7jf8nTzxqtHo6PUbfa17WnOs5fdt9z1vDOM1p63VBB685XjD3SafuZ+1AXyYmmPZnAas2yY++5zYCuY97/ZlVvf2cIY2uy1XNRwPEL7dFTd6x9TdWiVIBKi70EEA/Nng8MDLA+GTN+jVe3xuUK+e+7bo1ip7rCPCZo21imCVMufAGMXrks8s48i/CKKa3deJ15uisXbljWt518mL19TcOfg0rF6BqDeJndb7M7U+D4efFe3o9oLGm+Kka1mVflQHQynn68EZ/dgbMBobIN7AtIA7VGdX6NreC5yutbrmWBzNt4ZS1FCKHjg90WruYxcp9w9TfHCfEfutZNI51/5WU6PD3T/bntYqh4lcBOZvY+jlb1f42RAedEH/AsE8Hgh/xvI27ewQPfodgfXjwZMF24fT9ZgxWxFYJlIz+3Trt8oefXpDYYITmyBe+/OBPvhncZaaVFKVjD06u8SeTtcbQ63medoz1w7wUZzoAf9vE96u5L8BAAD//5OkfQGnNTGTAAAAAElFTkSuQmCC"
+
+// Without a model, search still works on words, and says in plain words
+// how to get search by meaning; named filters work too.
+func TestSearchWithoutModel(t *testing.T) {
+	s := newSite(t, 10, 4, func(i int) string {
+		if i < 3 {
+			return fmt.Sprintf("beach/dog_%d.jpg", i)
+		}
+		return plainName(i)
+	})
+	resp, body := get(t, s.srv.URL+"/search?q=dog")
+	if resp.StatusCode != 200 || !strings.Contains(body, "needs a CLIP model") || !strings.Contains(body, "SHOEBOX_CLIP_MODEL") {
+		t.Fatalf("no-model notice missing: %d", resp.StatusCode)
+	}
+	if n := strings.Count(body, `<img src="/thumbnail/`); n != 3 {
+		t.Fatalf("word search without a model: %d results, want 3", n)
+	}
+	for q, want := range map[string]int{"year:2019": 10, "year:2018": 0, "folder:beach": 3, "camera:canon": 10, "tag:dog": 0} {
+		_, body := get(t, s.srv.URL+"/api/search?limit=100&q="+url.QueryEscape(q))
+		var page struct{ Photos []any }
+		json.Unmarshal([]byte(body), &page)
+		if len(page.Photos) != want {
+			t.Errorf("search %q: %d photos, want %d", q, len(page.Photos), want)
+		}
+	}
+	if resp, body := get(t, s.srv.URL+"/duplicates"); resp.StatusCode != 200 || !strings.Contains(body, "needs a CLIP model") {
+		t.Fatalf("duplicates without a model: %d", resp.StatusCode)
+	}
+}

@@ -139,6 +139,77 @@ func TestSearchByMeaningWithToyModel(t *testing.T) {
 	if _, page := s.mustGet(t, "/search?q=blue", 200); !strings.Contains(string(page), "ranked by meaning") {
 		t.Fatal("search page does not say it ranks by meaning")
 	}
+
+	// Near-duplicates: the toy model sees only colour, so photos of one
+	// colour are near-identical to it; every group must be one colour, and
+	// the red photos must be grouped together.
+	_, b = s.mustGet(t, "/api/duplicates", 200)
+	var dups struct {
+		Groups []apiPhotoList `json:"groups"`
+	}
+	if err := json.Unmarshal(b, &dups); err != nil {
+		t.Fatal(err)
+	}
+	redGroup := 0
+	for _, g := range dups.Groups {
+		for _, p := range g.Photos {
+			if want[p.Path] != want[g.Photos[0].Path] {
+				t.Fatalf("duplicate group mixes colours: %s and %s", p.Path, g.Photos[0].Path)
+			}
+		}
+		if want[g.Photos[0].Path] == "r" {
+			redGroup = len(g.Photos)
+		}
+	}
+	if redGroup != 6 {
+		t.Fatalf("red photos in a duplicate group: %d, want 6 (%s)", redGroup, b)
+	}
+	if _, page := s.mustGet(t, "/duplicates", 200); strings.Count(string(page), `<img src="/thumbnail/`) < 6 {
+		t.Fatal("duplicates page shows no groups")
+	}
+
+	// Tags: a blue photo's best tag names something blue in the toy model's
+	// vocabulary; searching that tag finds blue photos only.
+	var blueID string
+	for _, p := range list.Photos {
+		if want[p.Path] == "b" {
+			blueID = p.ID
+		}
+	}
+	_, b = s.mustGet(t, "/api/photos/"+blueID, 200)
+	var detail struct {
+		Detail struct {
+			Tags []struct {
+				Label string  `json:"label"`
+				Score float64 `json:"score"`
+			} `json:"tags"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal(b, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if len(detail.Detail.Tags) == 0 {
+		t.Fatalf("blue photo has no tags: %s", b)
+	}
+	tag := detail.Detail.Tags[0].Label
+	got := search("tag:" + strings.ReplaceAll(tag, " ", "_"))
+	if len(got) == 0 {
+		t.Fatalf("search tag:%s found nothing", tag)
+	}
+	for _, p := range got {
+		if want[p] != "b" {
+			t.Fatalf("tag %q on a non-blue photo %s", tag, p)
+		}
+	}
+	t.Logf("blue photo tags: %+v", detail.Detail.Tags)
+	var st struct {
+		Tags map[string]int `json:"tags"`
+	}
+	_, b = s.mustGet(t, "/api/stats", 200)
+	json.Unmarshal(b, &st)
+	if st.Tags[tag] == 0 {
+		t.Fatalf("stats do not count tag %q: %s", tag, b)
+	}
 }
 
 // writeJPEG writes a photo that is predominantly c, with a pattern that

@@ -1,0 +1,38 @@
+package web
+
+import (
+	"net/http"
+)
+
+// duplicatesPage is GET /duplicates: groups of near-identical photos.
+func (s *Server) duplicatesPage(w http.ResponseWriter, r *http.Request) {
+	groups, err := s.st.DuplicateGroups(r.Context(), 200)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "duplicates", map[string]any{"Groups": groups, "HasModel": s.embed != nil})
+}
+
+// apiDuplicates is GET /api/duplicates: {"groups":[{"photos":[…]}]}.
+func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request) {
+	groups, err := s.st.DuplicateGroups(r.Context(), 200)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	type group struct {
+		Photos []apiPhoto `json:"photos"`
+	}
+	out := struct {
+		Groups []group `json:"groups"`
+	}{Groups: []group{}}
+	for _, g := range groups {
+		var ps []apiPhoto
+		for _, p := range g {
+			ps = append(ps, toAPI(p))
+		}
+		out.Groups = append(out.Groups, group{Photos: ps})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
