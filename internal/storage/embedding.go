@@ -156,10 +156,10 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 		dists []float64
 	)
 	err := s.db.Tx(ctx, func(q database.Querier) error {
-		if _, err := q.Exec(ctx, `SET LOCAL hnsw.ef_search = 100`); err != nil {
-			return err
-		}
-		if _, err := q.Exec(ctx, `SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
+		// A generic plan of this prepared statement cannot use the index
+		// (the vector is a parameter): always plan with the value.
+		if _, err := q.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan;
+			SET LOCAL hnsw.ef_search = 100; SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
 			return err
 		}
 		rows, err := q.Query(ctx, sql, args...)
