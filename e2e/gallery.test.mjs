@@ -1,16 +1,24 @@
-// End-to-end test of the gallery as a person sees it: a real shoebox server
-// (bin/shoebox, embedded PostgreSQL) indexes a small temporary library, and
-// Debian's chromium, driven by playwright-core, browses it.
+// End-to-end test of the gallery as a person sees it: real shoebox servers
+// (bin/shoebox, embedded PostgreSQL) index small temporary libraries, and
+// Debian's chromium, driven by playwright-core, browses them. Two groups:
+//
+//   - gallery: 70 sample photos from testdata/corpus, no CLIP model;
+//   - search by meaning: the toy CLIP model and its 24 colour photos (made by
+//     `go run ./internal/ai/toymodel/mktoy`), ranked search, similar photos,
+//     tags and near-duplicates.
 //
 // Run from the repository root after `make build`:
 //
 //   node e2e/gallery.test.mjs        (or: make e2e)
 //
-// It builds nothing. Screenshots land in e2e/screenshots/. The server, its
-// embedded PostgreSQL and the browser are stopped even when a test fails.
-// SHOEBOX_E2E_KEEP=1 keeps the temporary library and data folder.
+// It builds nothing but the toy model (go run). Screenshots land in
+// e2e/screenshots/. The servers, their embedded PostgreSQL and the browsers
+// are stopped even when a test fails. SHOEBOX_E2E_KEEP=1 keeps the temporary
+// libraries and data folders. The toy model needs OpenAI's CLIP vocabulary:
+// $SHOEBOX_CLIP_BPE, or ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz
+// beside the checkout.
 
-import { test, before, after } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,29 +38,33 @@ const LIBRARY_SIZE = 70; // > PAGE_SIZE, so the first page is full and a pager s
 const MAX_FILE_BYTES = 8 << 20; // keeps indexing quick on a 2-core machine
 const INDEX_TIMEOUT_MS = 3 * 60_000;
 
+// The toy CLIP model's colour library (internal/ai/toymodel.WritePhotos with
+// 6 per colour): img_<k><n>.jpg, k = a red, b green, c blue, d grey.
+const TOY_PHOTOS = 24;
+const TOY_PER_COLOUR = 6;
+const TOY_MODEL_NAME = 'toy-clip'; // the model folder's base name
+const EMBED_TIMEOUT_MS = 2 * 60_000;
+const MKTOY_TIMEOUT_MS = 5 * 60_000; // go run may compile first
+
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-// State shared by the hooks and tests.
-let tmp; // temporary root holding library/ and data/
-let library;
-let dataDir;
-let pgData; // the embedded cluster's PGDATA (from the server's log when it says)
-let server; // child process
-let serverExit; // promise of {code, signal}
-let serverLog = '';
-let baseURL;
-let browser;
-let context;
-let copied = []; // relative paths in the temporary library
-let searchWord;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // later resolves after ms without keeping node alive: for the losing side of
 // a Promise.race, so a finished run exits at once.
 const later = (ms) => new Promise((r) => setTimeout(r, ms).unref());
+const tail = (s, n = 40) => s.trimEnd().split('\n').slice(-n).join('\n');
 
-// ---------------------------------------------------------------- library
+// makeTmp makes a temporary root for one group. When we are root the
+// embedded PostgreSQL runs as "postgres", which must reach the data folder;
+// mkdtemp makes it 0700.
+function makeTmp(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+// ---------------------------------------------------------------- libraries
 
 // pickPhotos lists decodable sample photos: the desktop wallpapers (JPEG,
 // PNG) and the Go packages' JPEG test images, minus the deliberately broken
@@ -81,21 +93,19 @@ function pickPhotos() {
   return wanted.sort().slice(0, LIBRARY_SIZE);
 }
 
-function makeLibrary() {
+// makeGalleryLibrary copies the sample photos into g.tmp/library and picks a
+// search word from a known file name.
+function makeGalleryLibrary(g) {
   assert.ok(fs.existsSync(corpus), `${corpus} is missing: run scripts/setup.sh --test (make setup-test)`);
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebox-e2e-'));
-  // When we are root the embedded PostgreSQL runs as "postgres", which must
-  // reach the data folder; mkdtemp makes it 0700.
-  fs.chmodSync(tmp, 0o755);
-  library = path.join(tmp, 'library');
-  dataDir = path.join(tmp, 'data');
-  pgData = path.join(dataDir, 'pg', 'data');
-  fs.mkdirSync(library, { mode: 0o755 });
-  fs.mkdirSync(dataDir, { mode: 0o755 });
-  copied = pickPhotos();
-  assert.ok(copied.length >= 60, `only ${copied.length} sample photos found under ${corpus}`);
-  for (const rel of copied) {
-    const dst = path.join(library, rel);
+  g.tmp = makeTmp('shoebox-e2e-');
+  g.library = path.join(g.tmp, 'library');
+  g.dataDir = path.join(g.tmp, 'data');
+  fs.mkdirSync(g.library, { mode: 0o755 });
+  fs.mkdirSync(g.dataDir, { mode: 0o755 });
+  g.copied = pickPhotos();
+  assert.ok(g.copied.length >= 60, `only ${g.copied.length} sample photos found under ${corpus}`);
+  for (const rel of g.copied) {
+    const dst = path.join(g.library, rel);
     fs.mkdirSync(path.dirname(dst), { recursive: true });
     const src = path.join(corpus, rel);
     fs.copyFileSync(src, dst);
@@ -104,92 +114,137 @@ function makeLibrary() {
   }
   // A search word from a known file name: the longest run of letters in
   // the first file's name (e.g. "Klootwijk" from Bridge_by_Sander_Klootwijk.jpg).
-  const words = path.basename(copied[0]).replace(/\.[^.]+$/, '').split(/[^A-Za-z]+/).filter((w) => w.length >= 4);
-  searchWord = words.sort((a, b) => b.length - a.length)[0] ?? 'wallpapers';
+  const words = path.basename(g.copied[0]).replace(/\.[^.]+$/, '').split(/[^A-Za-z]+/).filter((w) => w.length >= 4);
+  g.searchWord = words.sort((a, b) => b.length - a.length)[0] ?? 'wallpapers';
 }
 
-// ---------------------------------------------------------------- server
+// clipBPE is OpenAI's CLIP vocabulary, which the toy model's tokenizer files
+// are made from.
+function clipBPE() {
+  const p = process.env.SHOEBOX_CLIP_BPE
+    || path.resolve(repo, '..', 'shared', 'data', 'clip', 'bpe_simple_vocab_16e6.txt.gz');
+  assert.ok(fs.existsSync(p), `CLIP vocabulary ${p} is missing: set SHOEBOX_CLIP_BPE to bpe_simple_vocab_16e6.txt.gz `
+    + `(it ships as shared/data/clip/ beside the checkout)`);
+  return p;
+}
 
-async function startServer() {
+// makeToyLibrary writes the toy CLIP model (g.tmp/toy-clip) and its colour
+// photos (g.tmp/colours) with mktoy.
+function makeToyLibrary(g) {
+  const bpe = clipBPE();
+  g.tmp = makeTmp('shoebox-e2e-meaning-');
+  g.model = path.join(g.tmp, TOY_MODEL_NAME);
+  g.library = path.join(g.tmp, 'colours');
+  g.dataDir = path.join(g.tmp, 'data2');
+  fs.mkdirSync(g.dataDir, { mode: 0o755 });
+  const r = spawnSync('go', ['run', './internal/ai/toymodel/mktoy', '-model', g.model, '-photos', g.library, '-bpe', bpe],
+    { cwd: repo, encoding: 'utf8', timeout: MKTOY_TIMEOUT_MS });
+  assert.ok(!r.error && r.status === 0,
+    `go run ./internal/ai/toymodel/mktoy failed (${r.error ?? `exit ${r.status}, signal ${r.signal}`}):\n${r.stdout}${r.stderr}`);
+  const photos = fs.readdirSync(g.library).filter((f) => /^img_[a-d]\d+\.jpg$/.test(f));
+  assert.equal(photos.length, TOY_PHOTOS, `mktoy's colour photos in ${g.library}: ${photos.join(', ')}`);
+  assert.ok(fs.existsSync(path.join(g.model, 'visual', 'model.onnx')), `toy model in ${g.model}`);
+  for (const d of [g.model, g.library]) fs.chmodSync(d, 0o755);
+}
+
+// ---------------------------------------------------------------- servers
+
+// Every server started, for the last-resort cleanup on exit.
+const servers = [];
+
+// newServer is what the test knows of one `shoebox serve`: its process, exit,
+// log, address and the embedded cluster's PGDATA (from the server's log when
+// it says).
+function newServer(name, dataDir) {
+  const s = { name, proc: null, exit: null, log: '', baseURL: null, pgData: path.join(dataDir, 'pg', 'data') };
+  servers.push(s);
+  return s;
+}
+
+// startServer runs bin/shoebox serve in embedded mode on 127.0.0.1:0 with the
+// given extra arguments and environment (every other SHOEBOX_* variable and
+// DATABASE_URL removed), waits for its address and /healthz, then polls
+// /api/stats until ready(stats) is truthy, which it returns.
+async function startServer(s, { library, dataDir, args = [], env: extra = {}, ready, readyTimeoutMs }) {
   assert.ok(fs.existsSync(bin), `${bin} is missing: run make build first`);
   const env = { ...process.env };
   delete env.DATABASE_URL; // embedded mode
   for (const k of Object.keys(env)) if (k.startsWith('SHOEBOX_')) delete env[k];
+  Object.assign(env, extra);
   // Port 0: the kernel picks a free port and shoebox prints the address it got.
-  server = spawn(bin, ['serve', '--library', library, '--data', dataDir, '--addr', '127.0.0.1:0'],
+  s.proc = spawn(bin, ['serve', '--library', library, '--data', dataDir, '--addr', '127.0.0.1:0', ...args],
     { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  serverExit = new Promise((resolve) => server.on('exit', (code, signal) => resolve({ code, signal })));
+  s.exit = new Promise((resolve) => s.proc.on('exit', (code, signal) => resolve({ code, signal })));
   let onAddr;
   const addr = new Promise((resolve) => { onAddr = resolve; });
   const collect = (chunk) => {
-    serverLog += chunk.toString();
-    const m = /Shoebox is serving (http:\/\/[^\s/]+)\//.exec(serverLog);
+    s.log += chunk.toString();
+    const m = /Shoebox is serving (http:\/\/[^\s/]+)\//.exec(s.log);
     if (m) onAddr(m[1]);
-    const d = /embedded PostgreSQL running dir=("[^"]+"|\S+)/.exec(serverLog);
-    if (d) pgData = d[1].replace(/^"|"$/g, '');
+    const d = /embedded PostgreSQL running dir=("[^"]+"|\S+)/.exec(s.log);
+    if (d) s.pgData = d[1].replace(/^"|"$/g, '');
   };
-  server.stdout.on('data', collect);
-  server.stderr.on('data', collect);
-  const started = await Promise.race([
+  s.proc.stdout.on('data', collect);
+  s.proc.stderr.on('data', collect);
+  s.baseURL = await Promise.race([
     addr,
-    serverExit.then((e) => { throw new Error(`shoebox exited early (${JSON.stringify(e)}):\n${tail(serverLog)}`); }),
-    later(90_000).then(() => { throw new Error(`shoebox did not start in 90 s:\n${tail(serverLog)}`); }),
+    s.exit.then((e) => { throw new Error(`shoebox (${s.name}) exited early (${JSON.stringify(e)}):\n${tail(s.log)}`); }),
+    later(90_000).then(() => { throw new Error(`shoebox (${s.name}) did not start in 90 s:\n${tail(s.log)}`); }),
   ]);
-  baseURL = started;
-  await waitFor('/healthz', 30_000, async (res) => res.ok);
-  const stats = await waitFor('/api/stats', INDEX_TIMEOUT_MS, async (res) => {
-    if (!res.ok) return false;
-    const s = await res.json();
-    return s.queue?.pending === 0 && s.photos >= PAGE_SIZE ? s : false;
-  });
-  console.log(`# indexed ${stats.photos} photos from ${copied.length} files at ${baseURL}`);
+  await waitFor(s, '/healthz', 30_000, async (res) => res.ok);
+  return waitFor(s, '/api/stats', readyTimeoutMs, async (res) => (res.ok ? ready(await res.json()) : false));
 }
 
 // waitFor polls a path until ok(res) returns something truthy, which it returns.
-async function waitFor(p, timeoutMs, ok) {
+async function waitFor(s, p, timeoutMs, ok) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(`shoebox exited while waiting for ${p}:\n${tail(serverLog)}`);
+    if (s.proc.exitCode !== null || s.proc.signalCode !== null) {
+      throw new Error(`shoebox (${s.name}) exited while waiting for ${p}:\n${tail(s.log)}`);
     }
     try {
-      const res = await fetch(baseURL + p, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(s.baseURL + p, { signal: AbortSignal.timeout(5_000) });
       const v = await ok(res);
       if (v) return v;
       last = `HTTP ${res.status}`;
     } catch (e) {
       last = String(e);
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${p} (${last}):\n${tail(serverLog)}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${p} on ${s.name} (${last}):\n${tail(s.log)}`);
     await sleep(500);
   }
 }
 
-const tail = (s, n = 40) => s.trimEnd().split('\n').slice(-n).join('\n');
+// getJSON fetches a path of a running server.
+async function getJSON(s, p) {
+  const res = await fetch(s.baseURL + p, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(res.status, 200, `GET ${p}`);
+  return res.json();
+}
 
 // stopServer sends SIGTERM and waits; shoebox stops its embedded PostgreSQL
 // on the way out. Returns the exit status (or null if it had to be killed).
-async function stopServer() {
-  if (!server) return null;
+async function stopServer(s) {
+  if (!s?.proc) return null;
   let exit = null;
-  if (server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGTERM');
-    exit = await Promise.race([serverExit, later(30_000).then(() => null)]);
+  if (s.proc.exitCode === null && s.proc.signalCode === null) {
+    s.proc.kill('SIGTERM');
+    exit = await Promise.race([s.exit, later(30_000).then(() => null)]);
     if (!exit) {
-      server.kill('SIGKILL');
-      await serverExit;
+      s.proc.kill('SIGKILL');
+      await s.exit;
     }
   } else {
-    exit = await serverExit;
+    exit = await s.exit;
   }
   return exit;
 }
 
-// postgresLeft lists the pids of postgres processes still running on our
+// postgresLeft lists the pids of postgres processes still running on a
 // cluster: the postmaster.pid's if alive, and any process whose command line
-// names our PGDATA.
-function postgresLeft() {
+// names its PGDATA.
+function postgresLeft(pgData) {
   const pids = new Set();
   try {
     const pid = parseInt(fs.readFileSync(path.join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0], 10);
@@ -210,7 +265,7 @@ function alive(pid) {
 }
 
 // stopPostgres is the fallback when shoebox left its cluster running.
-function stopPostgres() {
+function stopPostgres(pgData) {
   const bins = fs.existsSync('/usr/lib/postgresql')
     ? fs.readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => b - a)
       .map((v) => `/usr/lib/postgresql/${v}/bin/pg_ctl`).filter((p) => fs.existsSync(p))
@@ -223,30 +278,61 @@ function stopPostgres() {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
 }
 
-let cleanedUp = false;
-async function cleanup() {
-  if (cleanedUp) return;
-  cleanedUp = true;
-  try { await browser?.close(); } catch { /* already gone */ }
-  await stopServer();
-  if (pgData && postgresLeft().length) {
-    console.log(`# postgres still running on ${pgData}; stopping it: ${stopPostgres()}`);
+// cleanup stops one group's browser, server and PostgreSQL and removes its
+// temporary folder; it runs once per group.
+async function cleanup(g) {
+  if (g.cleanedUp) return;
+  g.cleanedUp = true;
+  try { await g.browser?.close(); } catch { /* already gone */ }
+  g.browser = null;
+  await stopServer(g.server);
+  const pgData = g.server?.pgData;
+  if (pgData && postgresLeft(pgData).length) {
+    console.log(`# postgres still running on ${pgData}; stopping it: ${stopPostgres(pgData)}`);
   }
-  if (tmp && !process.env.SHOEBOX_E2E_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
-  else if (tmp) console.log(`# kept ${tmp}`);
+  if (g.tmp && !process.env.SHOEBOX_E2E_KEEP) fs.rmSync(g.tmp, { recursive: true, force: true });
+  else if (g.tmp) console.log(`# kept ${g.tmp}`);
 }
+
+// The groups' state, shared by their hooks and tests.
+const gallery = { name: 'gallery' };
+const meaning = { name: 'meaning' };
 
 // Last resort if node itself is interrupted: stop what we started.
 for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.once(sig, () => { cleanup().finally(() => process.exit(130)); });
+  process.once(sig, () => {
+    Promise.allSettled([cleanup(gallery), cleanup(meaning)]).finally(() => process.exit(130));
+  });
 }
 process.once('exit', () => {
-  if (cleanedUp) return;
-  try { server?.kill('SIGKILL'); } catch { /* gone */ }
-  if (pgData && postgresLeft().length) stopPostgres();
+  for (const s of servers) {
+    if (s.proc && s.proc.exitCode === null && s.proc.signalCode === null) {
+      try { s.proc.kill('SIGKILL'); } catch { /* gone */ }
+    }
+    if (s.pgData && postgresLeft(s.pgData).length) stopPostgres(s.pgData);
+  }
 });
 
+// stopsCleanly is the last test of a group: SIGTERM makes the server exit 0
+// and its embedded PostgreSQL stop.
+async function stopsCleanly(g) {
+  try { await g.browser?.close(); } catch { /* gone */ }
+  g.browser = null;
+  const s = g.server;
+  const exit = await stopServer(s);
+  assert.ok(exit, `shoebox (${s.name}) did not exit within 30 s of SIGTERM:\n${tail(s.log)}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, `shoebox (${s.name}) exit status:\n${tail(s.log)}`);
+  const left = postgresLeft(s.pgData);
+  if (left.length) stopPostgres(s.pgData);
+  assert.deepEqual(left, [], `postgres processes left running on ${s.pgData}`);
+}
+
 // ---------------------------------------------------------------- browser
+
+async function launchBrowser(g) {
+  g.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  g.context = await g.browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: g.server.baseURL });
+}
 
 // watch collects what a person would see as breakage: console errors,
 // uncaught exceptions, failed requests and HTTP error answers.
@@ -259,8 +345,8 @@ function watch(page) {
   return problems;
 }
 
-async function newPage() {
-  const page = await context.newPage();
+async function newPage(g) {
+  const page = await g.context.newPage();
   return { page, problems: watch(page) };
 }
 
@@ -291,138 +377,297 @@ async function waitImagesDecoded(page, selector, timeout = 60_000) {
   }
 }
 
-// ---------------------------------------------------------------- tests
-
-before(async () => {
-  fs.mkdirSync(shots, { recursive: true });
-  makeLibrary();
-  await startServer();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL });
-}, { timeout: INDEX_TIMEOUT_MS + 120_000 });
-
-after(async () => {
-  await cleanup();
-}, { timeout: 90_000 });
-
-test('gallery shows the first page of 50 lazy thumbnails, all decoded', { timeout: 120_000 }, async () => {
-  const { page, problems } = await newPage();
-  const res = await page.goto('/');
-  assert.equal(res.status(), 200);
-  await page.waitForSelector('.grid img');
+// loadAll scrolls a page through so every lazy image in selector loads, waits
+// until they all decode, and returns to the top.
+async function loadAll(page, selector, timeout = 60_000) {
   await scrollThrough(page);
-  await waitImagesDecoded(page, '.grid img');
-  const imgs = await page.$$eval('.grid img', (els) => els.map((i) => ({
-    src: i.getAttribute('src'), width: i.getAttribute('width'), height: i.getAttribute('height'),
-    loading: i.getAttribute('loading'), alt: i.getAttribute('alt'),
-    complete: i.complete, naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight,
-  })));
-  assert.equal(imgs.length, PAGE_SIZE, `thumbnails on the first page`);
-  for (const i of imgs) {
-    assert.match(i.src, /^\/thumbnail\/[^/?]+/, `thumbnail src ${i.src}`);
-    assert.ok(Number(i.width) > 0 && Number(i.height) > 0, `${i.src} width/height attributes: ${i.width}×${i.height}`);
-    assert.equal(i.loading, 'lazy', `${i.src} loading`);
-    assert.ok(i.alt, `${i.src} has alt text`);
-    assert.ok(i.complete && i.naturalWidth > 0 && i.naturalHeight > 0, `${i.src} decoded`);
-  }
-  assert.equal(new Set(imgs.map((i) => i.src)).size, PAGE_SIZE, 'thumbnails are distinct');
-  // More photos than one page: an "older photos" link.
-  assert.equal(await page.locator('nav.pager a[rel=next]').count(), 1, 'pager link to the next page');
+  await waitImagesDecoded(page, selector, timeout);
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: path.join(shots, 'gallery.png'), fullPage: true });
-  assert.deepEqual(problems, [], 'no console errors or failed requests');
-  await page.close();
-});
+}
 
-test('clicking a photo opens its page with a decoded preview and metadata', { timeout: 120_000 }, async () => {
-  const { page, problems } = await newPage();
-  await page.goto('/');
-  const first = page.locator('.grid a.tile').first();
-  const href = await first.getAttribute('href');
-  assert.match(href, /^\/photo\/[^/]+$/);
-  // Let every thumbnail finish first, so the navigation aborts no request
-  // (chromium fetches lazy images well ahead of the viewport).
-  await scrollThrough(page);
-  await waitImagesDecoded(page, '.grid img');
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await first.click();
-  await page.waitForURL((u) => u.pathname === href);
-  assert.match(new URL(page.url()).pathname, /^\/photo\/[^/]+$/);
-  await waitImagesDecoded(page, 'img.preview', 30_000);
-  const nat = await page.$eval('img.preview', (i) => ({ w: i.naturalWidth, h: i.naturalHeight }));
-  assert.ok(nat.w > 0 && nat.h > 0, 'preview decoded');
-  const rows = await page.$$eval('table.meta tr', (trs) => Object.fromEntries(trs.map((tr) => [
-    tr.querySelector('th')?.textContent.trim(), tr.querySelector('td')?.textContent.trim()])));
-  assert.ok(rows.Taken, `a "Taken" row with a value: ${JSON.stringify(rows)}`);
-  assert.ok(rows.Size, `a "Size" row: ${JSON.stringify(rows)}`);
-  assert.ok(rows.Files, `a "Files" row: ${JSON.stringify(rows)}`);
-  await page.screenshot({ path: path.join(shots, 'photo.png'), fullPage: true });
-  assert.deepEqual(problems, [], 'no console errors or failed requests');
-  await page.close();
-});
+// images describes the images matching selector in scope (a page or a
+// locator): alt, src, decoded.
+const images = (scope, selector) => scope.locator(selector).evaluateAll((els) => els.map((i) => ({
+  alt: i.getAttribute('alt') ?? '', src: i.getAttribute('src'),
+  decoded: i.complete && i.naturalWidth > 0 && i.naturalHeight > 0,
+})));
 
-// A preview larger than the window must shrink without changing shape
-// (`max-width` and `max-height` together need `width:auto`, or square and
-// portrait previews are squashed).
-test('a tall preview keeps its aspect ratio', { timeout: 60_000 }, async () => {
-  const list = await (await fetch(baseURL + '/api/photos?limit=500')).json();
-  const tall = list.photos.filter((p) => p.height >= p.width && p.height > 1000)
-    .sort((a, b) => b.height / b.width - a.height / a.width)[0];
-  assert.ok(tall, 'a square or portrait photo taller than 1000 px in the library');
-  const { page, problems } = await newPage();
-  await page.goto(`/photo/${tall.id}`);
-  await waitImagesDecoded(page, 'img.preview', 30_000);
-  const box = await page.$eval('img.preview', (i) => {
-    const r = i.getBoundingClientRect();
-    return { w: r.width, h: r.height, nw: i.naturalWidth, nh: i.naturalHeight, vh: window.innerHeight };
+// colourOf is a toy photo's colour key from its path: "img_a3.jpg" → "img_a".
+const colourOf = (alt) => /^img_[a-d]/.exec(alt)?.[0] ?? `? ${alt}`;
+
+// ---------------------------------------------------------------- gallery
+
+describe('gallery', () => {
+  const g = gallery;
+
+  before(async () => {
+    fs.mkdirSync(shots, { recursive: true });
+    makeGalleryLibrary(g);
+    g.server = newServer('gallery', g.dataDir);
+    const stats = await startServer(g.server, {
+      library: g.library, dataDir: g.dataDir, readyTimeoutMs: INDEX_TIMEOUT_MS,
+      ready: (s) => (s.queue?.pending === 0 && s.photos >= PAGE_SIZE ? s : false),
+    });
+    console.log(`# indexed ${stats.photos} photos from ${g.copied.length} files at ${g.server.baseURL}`);
+    await launchBrowser(g);
+  }, { timeout: INDEX_TIMEOUT_MS + 120_000 });
+
+  after(async () => {
+    await cleanup(g);
+  }, { timeout: 90_000 });
+
+  test('gallery shows the first page of 50 lazy thumbnails, all decoded', { timeout: 120_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    const res = await page.goto('/');
+    assert.equal(res.status(), 200);
+    await page.waitForSelector('.grid img');
+    await scrollThrough(page);
+    await waitImagesDecoded(page, '.grid img');
+    const imgs = await page.$$eval('.grid img', (els) => els.map((i) => ({
+      src: i.getAttribute('src'), width: i.getAttribute('width'), height: i.getAttribute('height'),
+      loading: i.getAttribute('loading'), alt: i.getAttribute('alt'),
+      complete: i.complete, naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight,
+    })));
+    assert.equal(imgs.length, PAGE_SIZE, `thumbnails on the first page`);
+    for (const i of imgs) {
+      assert.match(i.src, /^\/thumbnail\/[^/?]+/, `thumbnail src ${i.src}`);
+      assert.ok(Number(i.width) > 0 && Number(i.height) > 0, `${i.src} width/height attributes: ${i.width}×${i.height}`);
+      assert.equal(i.loading, 'lazy', `${i.src} loading`);
+      assert.ok(i.alt, `${i.src} has alt text`);
+      assert.ok(i.complete && i.naturalWidth > 0 && i.naturalHeight > 0, `${i.src} decoded`);
+    }
+    assert.equal(new Set(imgs.map((i) => i.src)).size, PAGE_SIZE, 'thumbnails are distinct');
+    // More photos than one page: an "older photos" link.
+    assert.equal(await page.locator('nav.pager a[rel=next]').count(), 1, 'pager link to the next page');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(shots, 'gallery.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
   });
-  assert.ok(box.h <= box.vh, `preview fits the window: ${JSON.stringify(box)}`);
-  const shown = box.w / box.h;
-  const real = box.nw / box.nh;
-  assert.ok(Math.abs(shown / real - 1) < 0.02,
-    `preview of ${tall.path} shown ${box.w.toFixed(0)}×${box.h.toFixed(0)} (ratio ${shown.toFixed(3)}), image ${box.nw}×${box.nh} (ratio ${real.toFixed(3)})`);
-  assert.deepEqual(problems, [], 'no console errors or failed requests');
-  await page.close();
+
+  test('clicking a photo opens its page with a decoded preview and metadata', { timeout: 120_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await page.goto('/');
+    const first = page.locator('.grid a.tile').first();
+    const href = await first.getAttribute('href');
+    assert.match(href, /^\/photo\/[^/]+$/);
+    // Let every thumbnail finish first, so the navigation aborts no request
+    // (chromium fetches lazy images well ahead of the viewport).
+    await loadAll(page, '.grid img');
+    await first.click();
+    await page.waitForURL((u) => u.pathname === href);
+    assert.match(new URL(page.url()).pathname, /^\/photo\/[^/]+$/);
+    await waitImagesDecoded(page, 'img.preview', 30_000);
+    const nat = await page.$eval('img.preview', (i) => ({ w: i.naturalWidth, h: i.naturalHeight }));
+    assert.ok(nat.w > 0 && nat.h > 0, 'preview decoded');
+    const rows = await page.$$eval('table.meta tr', (trs) => Object.fromEntries(trs.map((tr) => [
+      tr.querySelector('th')?.textContent.trim(), tr.querySelector('td')?.textContent.trim()])));
+    assert.ok(rows.Taken, `a "Taken" row with a value: ${JSON.stringify(rows)}`);
+    assert.ok(rows.Size, `a "Size" row: ${JSON.stringify(rows)}`);
+    assert.ok(rows.Files, `a "Files" row: ${JSON.stringify(rows)}`);
+    await page.screenshot({ path: path.join(shots, 'photo.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  // A preview larger than the window must shrink without changing shape
+  // (`max-width` and `max-height` together need `width:auto`, or square and
+  // portrait previews are squashed).
+  test('a tall preview keeps its aspect ratio', { timeout: 60_000 }, async () => {
+    const list = await getJSON(g.server, '/api/photos?limit=500');
+    const tall = list.photos.filter((p) => p.height >= p.width && p.height > 1000)
+      .sort((a, b) => b.height / b.width - a.height / a.width)[0];
+    assert.ok(tall, 'a square or portrait photo taller than 1000 px in the library');
+    const { page, problems } = await newPage(g);
+    await page.goto(`/photo/${tall.id}`);
+    await waitImagesDecoded(page, 'img.preview', 30_000);
+    const box = await page.$eval('img.preview', (i) => {
+      const r = i.getBoundingClientRect();
+      return { w: r.width, h: r.height, nw: i.naturalWidth, nh: i.naturalHeight, vh: window.innerHeight };
+    });
+    assert.ok(box.h <= box.vh, `preview fits the window: ${JSON.stringify(box)}`);
+    const shown = box.w / box.h;
+    const real = box.nw / box.nh;
+    assert.ok(Math.abs(shown / real - 1) < 0.02,
+      `preview of ${tall.path} shown ${box.w.toFixed(0)}×${box.h.toFixed(0)} (ratio ${shown.toFixed(3)}), image ${box.nw}×${box.nh} (ratio ${real.toFixed(3)})`);
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('search finds a photo by a word of its file name', { timeout: 60_000 }, async () => {
+    const word = g.searchWord;
+    const { page, problems } = await newPage(g);
+    const res = await page.goto(`/search?q=${encodeURIComponent(word)}`);
+    assert.equal(res.status(), 200);
+    const alts = await page.$$eval('.grid img', (els) => els.map((i) => i.getAttribute('alt')));
+    assert.ok(alts.length >= 1, `results for "${word}"`);
+    assert.ok(alts.some((a) => a.toLowerCase().includes(word.toLowerCase())),
+      `a result's path contains "${word}": ${alts.join(', ')}`);
+    assert.equal(await page.inputValue('input[name=q]'), word, 'search box keeps the query');
+    await scrollThrough(page);
+    await waitImagesDecoded(page, '.grid img', 30_000);
+    const none = await page.goto('/search?q=zzqxnotaword');
+    assert.equal(none.status(), 200);
+    assert.equal(await page.locator('.grid img').count(), 0, 'no results for nonsense');
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('stats page shows the photo count', { timeout: 60_000 }, async () => {
+    const api = await getJSON(g.server, '/api/stats');
+    const { page, problems } = await newPage(g);
+    const res = await page.goto('/stats');
+    assert.equal(res.status(), 200);
+    const shown = (await page.textContent('#photos')).trim();
+    assert.equal(shown, String(api.photos), 'photo count on /stats matches /api/stats');
+    assert.ok(api.photos >= PAGE_SIZE);
+    await page.screenshot({ path: path.join(shots, 'stats.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {
+    await stopsCleanly(g);
+  });
 });
 
-test('search finds a photo by a word of its file name', { timeout: 60_000 }, async () => {
-  const { page, problems } = await newPage();
-  const res = await page.goto(`/search?q=${encodeURIComponent(searchWord)}`);
-  assert.equal(res.status(), 200);
-  const alts = await page.$$eval('.grid img', (els) => els.map((i) => i.getAttribute('alt')));
-  assert.ok(alts.length >= 1, `results for "${searchWord}"`);
-  assert.ok(alts.some((a) => a.toLowerCase().includes(searchWord.toLowerCase())),
-    `a result's path contains "${searchWord}": ${alts.join(', ')}`);
-  assert.equal(await page.inputValue('input[name=q]'), searchWord, 'search box keeps the query');
-  await scrollThrough(page);
-  await waitImagesDecoded(page, '.grid img', 30_000);
-  const none = await page.goto('/search?q=zzqxnotaword');
-  assert.equal(none.status(), 200);
-  assert.equal(await page.locator('.grid img').count(), 0, 'no results for nonsense');
-  assert.deepEqual(problems, [], 'no console errors or failed requests');
-  await page.close();
-});
+// ---------------------------------------------------------------- search by meaning
 
-test('stats page shows the photo count', { timeout: 60_000 }, async () => {
-  const api = await (await fetch(baseURL + '/api/stats')).json();
-  const { page, problems } = await newPage();
-  const res = await page.goto('/stats');
-  assert.equal(res.status(), 200);
-  const shown = (await page.textContent('#photos')).trim();
-  assert.equal(shown, String(api.photos), 'photo count on /stats matches /api/stats');
-  assert.ok(api.photos >= PAGE_SIZE);
-  await page.screenshot({ path: path.join(shots, 'stats.png'), fullPage: true });
-  assert.deepEqual(problems, [], 'no console errors or failed requests');
-  await page.close();
-});
+// The toy CLIP model tells the colours apart: "red" ranks the six red photos
+// first, a red photo's similar photos are the other reds, and near-duplicate
+// groups never mix colours.
+describe('search by meaning (toy CLIP model)', () => {
+  const g = meaning;
 
-test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {
-  try { await browser?.close(); } catch { /* gone */ }
-  browser = null;
-  const exit = await stopServer();
-  assert.ok(exit, `shoebox did not exit within 30 s of SIGTERM:\n${tail(serverLog)}`);
-  assert.deepEqual(exit, { code: 0, signal: null }, `shoebox exit status:\n${tail(serverLog)}`);
-  const left = postgresLeft();
-  if (left.length) stopPostgres();
-  assert.deepEqual(left, [], `postgres processes left running on ${pgData}`);
+  before(async () => {
+    fs.mkdirSync(shots, { recursive: true });
+    makeToyLibrary(g);
+    const env = { SHOEBOX_CLIP_MODEL: g.model };
+    // shoebox finds third_party/ort/ by itself from the repository; name it
+    // anyway when it is there (or keep the caller's SHOEBOX_ORT_LIB).
+    const ort = process.env.SHOEBOX_ORT_LIB || path.join(repo, 'third_party', 'ort', 'libonnxruntime.so.1');
+    if (fs.existsSync(ort)) env.SHOEBOX_ORT_LIB = ort;
+    g.server = newServer('meaning', g.dataDir);
+    const started = Date.now();
+    const stats = await startServer(g.server, {
+      library: g.library, dataDir: g.dataDir, args: ['--rescan', '0'], env, readyTimeoutMs: EMBED_TIMEOUT_MS,
+      ready: (s) => (s.photos === TOY_PHOTOS && s.embedded === TOY_PHOTOS && s.queue?.pending === 0 ? s : false),
+    });
+    console.log(`# indexed and embedded ${stats.photos} colour photos with ${stats.model?.name} `
+      + `(${stats.model?.dim}-d) in ${((Date.now() - started) / 1000).toFixed(1)} s at ${g.server.baseURL}`);
+    assert.equal(stats.model?.name, TOY_MODEL_NAME, 'model in /api/stats');
+    await launchBrowser(g);
+  }, { timeout: MKTOY_TIMEOUT_MS + EMBED_TIMEOUT_MS + 120_000 });
+
+  after(async () => {
+    await cleanup(g);
+  }, { timeout: 90_000 });
+
+  test('"red" ranks the red photos first, by meaning', { timeout: 120_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    const res = await page.goto('/search?q=red');
+    assert.equal(res.status(), 200);
+    const said = (await page.textContent('main p.muted'))?.trim() ?? '';
+    assert.match(said, /ranked by meaning/, `the page says how it ranked: ${said}`);
+    await loadAll(page, '.grid img');
+    const imgs = await images(page, '.grid img');
+    assert.ok(imgs.length >= TOY_PER_COLOUR, `at least ${TOY_PER_COLOUR} results: ${imgs.length}`);
+    const top = imgs.slice(0, TOY_PER_COLOUR);
+    for (const i of top) assert.ok(i.decoded, `${i.alt} (${i.src}) decoded`);
+    assert.ok(top.every((i) => i.alt.startsWith('img_a')),
+      `the first ${TOY_PER_COLOUR} results are the red photos: ${imgs.map((i) => i.alt).join(', ')}`);
+    await page.screenshot({ path: path.join(shots, 'search-red.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('a red photo\'s page shows similar red photos and tags that search', { timeout: 120_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await page.goto('/search?q=red');
+    await loadAll(page, '.grid img');
+    const first = page.locator('.grid a.tile').first();
+    const href = await first.getAttribute('href');
+    assert.match(href, /^\/photo\/[^/]+$/);
+    const firstAlt = await first.locator('img').getAttribute('alt');
+    await first.click();
+    await page.waitForURL((u) => u.pathname === href);
+    await waitImagesDecoded(page, 'img.preview', 30_000);
+
+    const h2 = await page.$$eval('main h2', (els) => els.map((e) => e.textContent.trim()));
+    assert.ok(h2.includes('Similar photos'), `a "Similar photos" section on ${firstAlt}'s page: ${JSON.stringify(h2)}`);
+    await loadAll(page, '.grid.similar img');
+    const similar = await images(page, '.grid.similar img');
+    assert.ok(similar.length >= TOY_PER_COLOUR - 1, `similar photos: ${similar.length}`);
+    for (const i of similar) assert.ok(i.decoded, `similar ${i.alt} (${i.src}) decoded`);
+    assert.ok(similar.slice(0, TOY_PER_COLOUR - 1).every((i) => i.alt.startsWith('img_a')),
+      `the first ${TOY_PER_COLOUR - 1} similar photos of ${firstAlt} are red: ${similar.map((i) => i.alt).join(', ')}`);
+    assert.ok(!similar.some((i) => i.alt === firstAlt), `${firstAlt} is not similar to itself`);
+
+    const tagRow = page.locator('table.meta tr', { has: page.locator('th', { hasText: /^Tags$/ }) });
+    assert.equal(await tagRow.count(), 1, 'a "Tags" row in the metadata');
+    const tags = tagRow.locator('td a.tag');
+    const labels = await tags.allTextContents();
+    assert.ok(labels.length >= 1, 'at least one tag link');
+    await page.screenshot({ path: path.join(shots, 'photo-similar.png'), fullPage: true });
+
+    // html/template escapes the colon in the link (q=tag%3ared_wine).
+    const tagHref = new URL(await tags.first().getAttribute('href'), g.server.baseURL);
+    assert.equal(tagHref.pathname, '/search', `tag link ${tagHref}`);
+    assert.match(tagHref.searchParams.get('q') ?? '', /^tag:\S+$/, `tag link ${tagHref}`);
+    await tags.first().click();
+    await page.waitForURL((u) => u.pathname === '/search' && (u.searchParams.get('q') ?? '').startsWith('tag:'));
+    const q = new URL(page.url()).searchParams.get('q');
+    assert.equal(q, `tag:${labels[0].trim().replaceAll(' ', '_')}`, 'the tag search is for the tag clicked');
+    await loadAll(page, '.grid img');
+    const found = await images(page, '.grid img');
+    assert.ok(found.length >= 1, `photos tagged ${q}`);
+    for (const i of found) assert.ok(i.decoded, `${i.alt} (${i.src}) decoded`);
+    assert.ok(found.some((i) => i.alt === firstAlt), `${q} finds ${firstAlt}: ${found.map((i) => i.alt).join(', ')}`);
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('near-duplicate groups keep to one colour', { timeout: 120_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    const res = await page.goto('/duplicates');
+    assert.equal(res.status(), 200);
+    const groups = page.locator('.group');
+    const n = await groups.count();
+    assert.ok(n >= 1, 'at least one group of near-duplicates');
+    await loadAll(page, '.group img');
+    const seen = new Set();
+    for (let k = 0; k < n; k++) {
+      const imgs = await images(groups.nth(k), 'img');
+      assert.ok(imgs.length >= 2, `group ${k + 1} has ${imgs.length} photos`);
+      for (const i of imgs) {
+        assert.ok(i.decoded, `group ${k + 1}: ${i.alt} (${i.src}) decoded`);
+        assert.ok(!seen.has(i.alt), `${i.alt} is in one group only`);
+        seen.add(i.alt);
+      }
+      const colours = new Set(imgs.map((i) => colourOf(i.alt)));
+      assert.equal(colours.size, 1, `group ${k + 1} mixes colours: ${imgs.map((i) => i.alt).join(', ')}`);
+    }
+    console.log(`# ${n} near-duplicate groups, ${seen.size} photos`);
+    await page.screenshot({ path: path.join(shots, 'duplicates.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('stats page names the model and counts the embedded photos', { timeout: 60_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    const res = await page.goto('/stats');
+    assert.equal(res.status(), 200);
+    const text = await page.textContent('main');
+    assert.ok(text.includes(TOY_MODEL_NAME), `/stats names the model ${TOY_MODEL_NAME}`);
+    const card = page.locator('.card', { has: page.locator('h2', { hasText: 'Search by meaning' }) });
+    assert.match(await card.textContent(), new RegExp(`Model\\s*${TOY_MODEL_NAME}\\b`), 'the model row');
+    assert.equal((await page.textContent('#embedded')).trim(), String(TOY_PHOTOS), 'Embedded count');
+    assert.equal((await page.textContent('#photos')).trim(), String(TOY_PHOTOS), 'Photos count');
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {
+    await stopsCleanly(g);
+  });
 });
