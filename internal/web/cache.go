@@ -16,11 +16,13 @@ import (
 // one per request: load turns into bytes served, not connections taken.
 // Answers are at most ttl old; image routes never come here.
 type pageCache struct {
-	ttl     time.Duration
-	max     int
-	mu      sync.Mutex
-	entries map[string]page
-	group   singleflight.Group
+	ttl   time.Duration
+	stale time.Duration // an expired page may be served this much longer while one request refreshes it
+	max   int           // bytes
+	mu    sync.Mutex
+	size  int
+	pages map[string]page
+	group singleflight.Group
 }
 
 type page struct {
@@ -29,45 +31,67 @@ type page struct {
 	at    time.Time
 }
 
-func newPageCache(ttl time.Duration, max int) *pageCache {
-	return &pageCache{ttl: ttl, max: max, entries: map[string]page{}}
+func newPageCache(ttl, stale time.Duration, maxBytes int) *pageCache {
+	return &pageCache{ttl: ttl, stale: stale, max: maxBytes, pages: map[string]page{}}
 }
 
-func (c *pageCache) get(key string) (page, bool) {
+// get returns the page for key; fresh says whether it is within ttl (else
+// it is stale but still servable).
+func (c *pageCache) get(key string) (p page, ok, fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.entries[key]
-	if !ok || time.Since(p.at) > c.ttl {
-		return page{}, false
+	p, ok = c.pages[key]
+	if !ok {
+		return page{}, false, false
 	}
-	return p, true
+	age := time.Since(p.at)
+	if age > c.ttl+c.stale {
+		return page{}, false, false
+	}
+	return p, true, age <= c.ttl
 }
 
 func (c *pageCache) put(key string, p page) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		clear(c.entries) // crude, but bounded; the next burst refills it
+	if old, ok := c.pages[key]; ok {
+		c.size -= len(old.body)
 	}
-	c.entries[key] = p
+	if c.size+len(p.body) > c.max {
+		clear(c.pages) // crude, but bounded in bytes; the next burst refills it
+		c.size = 0
+	}
+	c.pages[key] = p
+	c.size += len(p.body)
 }
 
-// serve answers from the cache, or runs produce once for all the requests
+// cached answers from the cache, or runs produce once for all the requests
 // for key that arrive meanwhile. produce runs with the first requester's
 // context; if that requester hangs up (cancelling its query), the others
-// produce the page themselves.
+// produce the page themselves. A page just past its ttl is served as it is
+// while one background refresh runs, so a busy page never makes everyone
+// wait at the moment it expires; a page older than ttl+stale never is (so a
+// database outage shows as 503, not as old pages).
 func (s *Server) cached(w http.ResponseWriter, r *http.Request, produce func(ctx context.Context) (page, error)) {
 	key := r.URL.Path + "?" + r.URL.RawQuery
-	p, ok := s.cache.get(key)
-	if !ok {
-		v, err, _ := s.cache.group.Do(key, func() (any, error) {
-			p, err := produce(r.Context())
-			if err == nil {
-				p.at = time.Now()
-				s.cache.put(key, p)
-			}
-			return p, err
+	refresh := func(ctx context.Context) (any, error) {
+		p, err := produce(ctx)
+		if err == nil {
+			p.at = time.Now()
+			s.cache.put(key, p)
+		}
+		return p, err
+	}
+	p, ok, fresh := s.cache.get(key)
+	switch {
+	case ok && !fresh:
+		go s.cache.group.Do(key, func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return refresh(ctx)
 		})
+	case !ok:
+		v, err, _ := s.cache.group.Do(key, func() (any, error) { return refresh(r.Context()) })
 		if err != nil && errors.Is(err, context.Canceled) && r.Context().Err() == nil {
 			v, err = produce(r.Context())
 		}
