@@ -58,6 +58,8 @@ bench:
 	scripts/setup.sh --test
 	$(MAKE) --no-print-directory build
 	bash bench/run.sh
+	go run ./bench/vector -n 100000
+	bash bench/ai.sh
 
 # Validate docker-compose.yml and the Dockerfile with whatever is available:
 #   docker compose config   the reference check (schema, interpolation); needs

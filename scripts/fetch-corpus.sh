@@ -45,7 +45,9 @@ copy_imgs() { # SRC_DIR DEST_SUBDIR [extra find args...]
   local src=$1 dst=$DEST/$2; shift 2
   (cd "$src" && find . -type f -regex "$IMG" "$@" -print0) |
   while IFS= read -r -d '' f; do
-    mkdir -p "$dst/$(dirname "$f")"; cp "$src/$f" "$dst/$f"; chmod 644 "$dst/$f"
+    # --preserve=timestamps keeps the packaged files' dates: photos without
+    # EXIF dates are shown by file time, so the gallery spreads over years.
+    mkdir -p "$dst/$(dirname "$f")"; cp --preserve=timestamps "$src/$f" "$dst/$f"; chmod 644 "$dst/$f"
   done
 }
 
