@@ -194,6 +194,7 @@ func TestSearchByMeaningWithToyModel(t *testing.T) {
 		}
 	}
 	t.Logf("blue photo tags: %+v", detail.Detail.Tags)
+	defer func() { reembed(t, s, dbURL, lib, bpe, ort) }()
 	var st struct {
 		Tags map[string]int `json:"tags"`
 	}
@@ -204,3 +205,49 @@ func TestSearchByMeaningWithToyModel(t *testing.T) {
 	}
 }
 
+
+// reembed restarts the server with another model: the library is embedded
+// again with it in the background, and the stats say so.
+func reembed(t *testing.T, old *server, dbURL, lib, bpe, ort string) {
+	if t.Failed() {
+		return
+	}
+	old.stop(30 * time.Second)
+	model := filepath.Join(t.TempDir(), "toy-clip-v2")
+	if err := toymodel.Write(model, toymodel.Options{Dim: 16, ImageSize: 32, BPEPath: bpe}); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, serveOpts{dbURL: dbURL, library: lib, dataDir: old.dataDir, budget: 6,
+		env: []string{"SHOEBOX_CLIP_MODEL=" + model, "SHOEBOX_ORT_LIB=" + ort}})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var st struct {
+			Embedded int `json:"embedded"`
+			Queue    struct{ Pending int }
+			Model    struct {
+				Name string `json:"name"`
+				Dim  int    `json:"dim"`
+			} `json:"model"`
+		}
+		_, b := s.mustGet(t, "/api/stats", 200)
+		json.Unmarshal(b, &st)
+		if st.Model.Name != "toy-clip-v2" || st.Model.Dim != 16 {
+			t.Fatalf("model after the change: %s", b)
+		}
+		if st.Embedded == 24 && st.Queue.Pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("library not re-embedded with the new model: %s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Search works with the new model's 16-d vectors.
+	_, b := s.mustGet(t, "/api/search?limit=6&q=red", 200)
+	var l apiPhotoList
+	json.Unmarshal(b, &l)
+	if len(l.Photos) != 6 || !strings.HasPrefix(l.Photos[0].Path, "img_a") {
+		t.Fatalf("search red after the model change: %s", b)
+	}
+	t.Log("re-embedded with toy-clip-v2 (16-d); search still ranks red first")
+}

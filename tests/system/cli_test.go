@@ -1,0 +1,80 @@
+package system
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"shoebox/internal/ai"
+	"shoebox/internal/ai/toymodel"
+)
+
+// A second shoebox on a data folder in use is refused with a message that
+// says so; `stats` and `doctor` may share it with the running server.
+func TestSecondServerRefusedStatsAndDoctorShare(t *testing.T) {
+	lib, _ := makeLibrary(t, 6, 0)
+	dataDir, _ := embeddedDataDir(t)
+	s := startServe(t, serveOpts{library: lib, dataDir: dataDir})
+	s.waitIndexed(t, 2*time.Minute)
+
+	second := startProc(t, "second serve", shoeboxEnv(), shoeboxBin, "serve", "--library", lib,
+		"--data", dataDir, "--addr", "127.0.0.1:0")
+	if err := second.wait(t, 60*time.Second); err == nil {
+		t.Fatal("a second serve on the same data folder must fail")
+	}
+	if msg := second.stderr.String(); !strings.Contains(msg, "already using data folder") {
+		t.Fatalf("second serve's message does not say why: %s", msg)
+	}
+
+	st := startProc(t, "stats", shoeboxEnv(), shoeboxBin, "stats", "--data", dataDir)
+	if err := st.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("stats: %v: %s", err, st.stderr.String())
+	}
+	var figures struct {
+		Photos int `json:"photos"`
+		Queue  struct{ Pending int }
+	}
+	if err := json.Unmarshal([]byte(st.stdout.String()), &figures); err != nil || figures.Photos != 6 {
+		t.Fatalf("stats output %q (%v): want 6 photos", st.stdout.String(), err)
+	}
+
+	doc := startProc(t, "doctor", shoeboxEnv(), shoeboxBin, "doctor", "--data", dataDir, "--library", lib)
+	if err := doc.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("doctor: %v\n%s%s", err, doc.stdout.String(), doc.stderr.String())
+	}
+	out := doc.stdout.String()
+	for _, want := range []string{"ok   libvips", "jpeg", "ok   postgresql", "15.", "ok   pgvector", "ok   connections", "max_connections", "clip model"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+	// The server is still there, untouched by the others.
+	s.mustGet(t, "/", 200)
+}
+
+// doctor with a model loads it and runs both encoders once.
+func TestDoctorSmokeTestsModel(t *testing.T) {
+	bpe := filepath.Join(repoRoot, "..", "shared", "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
+	if v := os.Getenv("SHOEBOX_CLIP_BPE"); v != "" {
+		bpe = v
+	}
+	model := filepath.Join(t.TempDir(), "toy-clip")
+	if err := toymodel.Write(model, toymodel.Options{BPEPath: bpe}); err != nil {
+		t.Fatal(err)
+	}
+	_, dbURL := startCluster(t, nil)
+	doc := startProc(t, "doctor", shoeboxEnv("DATABASE_URL="+dbURL, "SHOEBOX_CLIP_MODEL="+model,
+		"SHOEBOX_ORT_LIB="+ai.DefaultORTLib()), shoeboxBin, "doctor", "--data", t.TempDir())
+	if err := doc.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("doctor: %v\n%s%s", err, doc.stdout.String(), doc.stderr.String())
+	}
+	out := doc.stdout.String()
+	for _, want := range []string{"ok   onnx runtime", "1.30", "ok   clip model", "toy-clip (8-d", "ok   text encoder", "ok   image encoder"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+}
