@@ -738,12 +738,12 @@ func (b *bench) recallOf(q int, got []int32) float64 {
 // nearestSQL is storage.Nearest's query with Limit 10 and no filters,
 // for the ef_search sweep (Nearest fixes ef_search at 100).
 func nearestSQL(dim int) string {
-	d := strconv.Itoa(dim)
-	dist := "(e.embedding::vector(" + d + ") <=> $1::vector(" + d + "))"
+	_ = dim
+	dist := "(e.embedding <=> $1::vector)"
 	return `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
 			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), n.dist
 		FROM (SELECT e.photo_id, ` + dist + ` AS dist FROM embeddings e JOIN photos p ON p.id = e.photo_id
-			WHERE e.dim = ` + d + ` AND e.model = $2 AND p.state = 'ready'
+			WHERE e.model = $2 AND p.state = 'ready'
 			ORDER BY ` + dist + ` LIMIT $3 OFFSET $4) n
 		JOIN photos p ON p.id = n.photo_id
 		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true

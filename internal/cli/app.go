@@ -109,6 +109,16 @@ func (a *app) openEmbedder(ctx context.Context) error {
 	default:
 		return nil
 	}
+	if a.embed.Dim() == 0 { // a remote service: ask once to learn the dimension
+		if _, err := a.embed.EmbedText(ctx, "a photo"); err != nil {
+			return fmt.Errorf("machine-learning service: %w", err)
+		}
+	}
+	// The vector column takes the model's dimension before anything is
+	// searched or saved (a new dimension drops vectors that no longer fit).
+	if err := a.bg.EnsureVectorIndex(ctx, a.embed.Dim()); err != nil {
+		return err
+	}
 	a.log.Info("search by meaning ready", "model", a.embed.Describe())
 	return nil
 }

@@ -111,10 +111,10 @@ func (r *Runner) tag(ctx context.Context, es []storage.Embedding) error {
 // closer than DuplicateDistance, joined transitively (union-find).
 func (r *Runner) duplicates(ctx context.Context) error {
 	e := r.opts.Embedder
-	if e == nil || e.Dim() == 0 {
+	if e == nil {
 		return nil
 	}
-	pairs, err := r.st.DuplicatePairs(ctx, e.Name(), e.Dim(), r.opts.DuplicateDistance)
+	pairs, err := r.st.DuplicatePairs(ctx, e.Name(), r.opts.DuplicateDistance)
 	if err != nil {
 		return err
 	}

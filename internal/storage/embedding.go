@@ -24,19 +24,36 @@ func vectorLiteral(v []float32) string {
 	return b.String()
 }
 
-// EnsureVectorIndex creates the HNSW cosine index for vectors of dim (once;
-// building it on an existing library takes a while, and runs in the
-// background worker's connection, not a page's).
+// EnsureVectorIndex makes the embedding column a vector(dim) — the model's
+// dimension — with its HNSW cosine index. The column starts untyped (no
+// model known yet); when a model of another dimension takes over, the old
+// vectors, which no longer fit, are dropped first (the library is then
+// re-embedded in the background). Building the index on an existing
+// library takes a while: it runs on the background share, not a page's.
 func (s *Storage) EnsureVectorIndex(ctx context.Context, dim int) error {
-	d := strconv.Itoa(dim)
-	err := s.db.Do(ctx, func(q database.Querier) error {
-		if _, err := q.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+	want := "vector(" + strconv.Itoa(dim) + ")"
+	err := s.db.Tx(ctx, func(q database.Querier) error {
+		if _, err := q.Exec(ctx, `SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0`); err != nil {
 			return err
 		}
-		defer q.Exec(context.WithoutCancel(ctx), `RESET statement_timeout`)
-		_, err := q.Exec(ctx, `CREATE INDEX IF NOT EXISTS embeddings_hnsw_`+d+` ON embeddings
-			USING hnsw ((embedding::vector(`+d+`)) vector_cosine_ops) WITH (m = 16, ef_construction = 100)
-			WHERE dim = `+d)
+		var have string
+		if err := q.QueryRow(ctx, `SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+			WHERE attrelid = 'embeddings'::regclass AND attname = 'embedding'`).Scan(&have); err != nil {
+			return err
+		}
+		if have != want {
+			if _, err := q.Exec(ctx, `DROP INDEX IF EXISTS embeddings_hnsw`); err != nil {
+				return err
+			}
+			if _, err := q.Exec(ctx, `DELETE FROM embeddings WHERE dim <> $1`, dim); err != nil {
+				return err
+			}
+			if _, err := q.Exec(ctx, `ALTER TABLE embeddings ALTER COLUMN embedding TYPE `+want); err != nil {
+				return err
+			}
+		}
+		_, err := q.Exec(ctx, `CREATE INDEX IF NOT EXISTS embeddings_hnsw ON embeddings
+			USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 100)`)
 		return err
 	})
 	return interpretError("vector index", err)
@@ -124,14 +141,14 @@ type NearestParams struct {
 }
 
 // Nearest returns photos by cosine distance to a vector, best first, through
-// the HNSW index (iterative scan, so filters still fill the page).
+// the HNSW index (iterative scan, so filters still fill the page). The
+// vector must have the column's dimension (EnsureVectorIndex).
 func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary, []float64, error) {
 	if p.Limit <= 0 || p.Limit > 500 {
 		p.Limit = 50
 	}
-	d := strconv.Itoa(len(p.Vector))
 	var (
-		where = []string{"e.dim = " + d, "e.model = $2", "p.state = 'ready'"}
+		where = []string{"e.model = $2", "p.state = 'ready'"}
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
@@ -139,7 +156,7 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 	if p.Exclude != "" {
 		where = append(where, "e.photo_id <> "+arg(p.Exclude))
 	}
-	dist := "(e.embedding::vector(" + d + ") <=> $1::vector(" + d + "))"
+	dist := "(e.embedding <=> $1::vector)"
 	if p.MaxDistance > 0 {
 		where = append(where, dist+" < "+arg(p.MaxDistance))
 	}

@@ -118,8 +118,7 @@ func (s *Storage) TagCounts(ctx context.Context, limit int) (map[string]int, err
 
 // DuplicatePairs returns, for every photo embedded by model, its
 // neighbours closer than maxDist (cosine distance), through the HNSW index.
-func (s *Storage) DuplicatePairs(ctx context.Context, model string, dim int, maxDist float64) ([][2]string, error) {
-	d := strconv.Itoa(dim)
+func (s *Storage) DuplicatePairs(ctx context.Context, model string, maxDist float64) ([][2]string, error) {
 	var out [][2]string
 	err := s.db.Tx(ctx, func(q database.Querier) error {
 		if _, err := q.Exec(ctx, `SET LOCAL hnsw.ef_search = 40`); err != nil {
@@ -129,10 +128,10 @@ func (s *Storage) DuplicatePairs(ctx context.Context, model string, dim int, max
 			return err
 		}
 		rows, err := q.Query(ctx, `SELECT e.photo_id, n.photo_id FROM embeddings e
-			CROSS JOIN LATERAL (SELECT e2.photo_id, e2.embedding::vector(`+d+`) <=> e.embedding::vector(`+d+`) AS dist
-				FROM embeddings e2 WHERE e2.dim = `+d+` AND e2.model = $1 AND e2.photo_id <> e.photo_id
-				ORDER BY e2.embedding::vector(`+d+`) <=> e.embedding::vector(`+d+`) LIMIT 8) n
-			WHERE e.model = $1 AND e.dim = `+d+` AND n.dist < $2 AND e.photo_id < n.photo_id`, model, maxDist)
+			CROSS JOIN LATERAL (SELECT e2.photo_id, e2.embedding <=> e.embedding AS dist
+				FROM embeddings e2 WHERE e2.model = $1 AND e2.photo_id <> e.photo_id
+				ORDER BY e2.embedding <=> e.embedding LIMIT 8) n
+			WHERE e.model = $1 AND n.dist < $2 AND e.photo_id < n.photo_id`, model, maxDist)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package system
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -248,6 +249,20 @@ func reembed(t *testing.T, old *server, dbURL, lib, bpe, ort string) {
 	json.Unmarshal(b, &l)
 	if len(l.Photos) != 6 || !strings.HasPrefix(l.Photos[0].Path, "img_a") {
 		t.Fatalf("search red after the model change: %s", b)
+	}
+	// The vectors live in a vector(D) column of the model's dimension, with
+	// an HNSW cosine index.
+	conn := pgConnect(t, dbURL)
+	var typ, idx string
+	if err := conn.QueryRow(context.Background(), `SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+		WHERE attrelid = 'embeddings'::regclass AND attname = 'embedding'`).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(context.Background(), `SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_hnsw'`).Scan(&idx); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "vector(16)" || !strings.Contains(idx, "hnsw") || !strings.Contains(idx, "vector_cosine_ops") {
+		t.Fatalf("embedding column %s, index %s", typ, idx)
 	}
 	t.Log("re-embedded with toy-clip-v2 (16-d); search still ranks red first")
 }
