@@ -1,8 +1,8 @@
 -- Search by meaning: one CLIP embedding per photo, tagged with the model
--- that made it (changing the model re-embeds in the background). The column
--- has no fixed dimension, so any model fits; shoebox creates an HNSW index
--- per dimension at start (an expression index on embedding::vector(D),
--- partial on dim = D), which is how pgvector indexes mixed dimensions.
+-- that made it (changing the model re-embeds in the background). The
+-- column's dimension is the model's, which only the model folder knows: at
+-- start shoebox makes it vector(D) and creates the HNSW cosine index
+-- (storage.EnsureVectorIndex).
 CREATE TABLE embeddings (
     photo_id   text PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
     model      text NOT NULL,
