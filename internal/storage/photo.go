@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"shoebox/internal/database"
 )
 
@@ -153,6 +155,7 @@ type Photo struct {
 	Orientation int
 	IndexedAt   *time.Time
 	Files       []FileRef
+	Tags        []Tag // automatic tags, best first
 }
 
 // FileRef is one path that holds a photo.
@@ -191,7 +194,15 @@ func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 			}
 			p.Files = append(p.Files, f)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = q.Query(ctx, `SELECT label, score FROM tags WHERE photo_id = $1 ORDER BY score DESC`, id)
+		if err != nil {
+			return err
+		}
+		p.Tags, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Tag])
+		return err
 	})
 	if err != nil {
 		return nil, interpretError("photo "+id, err)

@@ -71,27 +71,6 @@ func (s *Storage) SaveTags(ctx context.Context, model string, tags map[string][]
 	return interpretError("save tags", err)
 }
 
-// TagsOf returns a photo's tags, best first.
-func (s *Storage) TagsOf(ctx context.Context, id string) ([]Tag, error) {
-	var out []Tag
-	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT label, score FROM tags WHERE photo_id = $1 ORDER BY score DESC`, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var t Tag
-			if err := rows.Scan(&t.Label, &t.Score); err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return rows.Err()
-	})
-	return out, interpretError("tags of "+id, err)
-}
-
 // TagCounts counts photos per tag, most common first.
 func (s *Storage) TagCounts(ctx context.Context, limit int) (map[string]int, error) {
 	out := map[string]int{}

@@ -98,12 +98,7 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tags, err := s.st.TagsOf(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": tags})
+	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags})
 }
 
 // apiPhoto is one photo as JSON.
@@ -192,11 +187,7 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tags, err := s.st.TagsOf(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	tags := p.Tags
 	if tags == nil {
 		tags = []storage.Tag{}
 	}
