@@ -51,7 +51,7 @@ for c in go curl awk sort find; do
 done
 
 mkdir -p "$OUTDIR"
-rm -f "$OUTDIR"/ai.md "$OUTDIR"/ai-*.txt "$OUTDIR"/ai-*.log
+rm -f "$OUTDIR"/ai-*.txt "$OUTDIR"/ai-*.log # ai.md is replaced only at the end, by a run that got there
 # Reachable by the postgres user (the embedded cluster runs as postgres when
 # we are root), hence 0755.
 WORK=$(mktemp -d /tmp/shoebox-ai-bench.XXXXXX)
@@ -109,6 +109,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers --
+# The 1-minute load average: on a small machine other work skews every
+# timing here, so the table shows it.
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
 calc() { awk "BEGIN { v = ($1); printf \"%.${2:-1}f\", v }"; }
 mb() { awk -v k="$1" 'BEGIN { if (k == "") print "n/a"; else printf "%.0f", k / 1024 }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -184,7 +187,7 @@ curl_ms() {
 DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 CPU_MODEL=$(awk -F: '/^model name/ { sub(/^[ \t]+/, "", $2); print $2; exit }' /proc/cpuinfo)
 CORES=$(nproc)
-log "scratch folder $WORK; CPU $CPU_MODEL x $CORES; load $(cut -d' ' -f1 /proc/loadavg)"
+log "scratch folder $WORK; CPU $CPU_MODEL x $CORES; load $(loadavg)"
 
 # ============================================== 1. the model folder ======
 T0=$EPOCHREALTIME
@@ -196,6 +199,7 @@ log "model $MODEL ($MODEL_MB MB, $MODEL_NOTE)"
 
 # ========================================== 2. inference speed (go test) ==
 log "go test ./internal/ai -bench ViTB32 -benchtime $BENCHTIME"
+LOAD_GOTEST=$(loadavg)
 SHOEBOX_VITB32_DIR=$MODEL go test ./internal/ai -run '^$' -bench 'ViTB32' -benchtime "$BENCHTIME" -count 1 \
 	>"$OUTDIR/ai-gotest.txt" 2>&1 || { cat "$OUTDIR/ai-gotest.txt" >&2; die "go test -bench ViTB32 failed"; }
 metric() { # BENCHNAME UNIT: the value before UNIT on the benchmark's line
@@ -280,6 +284,7 @@ QUERIES=(
 	"a bridge over a river" "people at a wedding" "a forest in autumn" "a boat on a lake" "an old church"
 	"food on a plate" "a horse in a field" "fireworks" "a desert landscape" "a baby smiling"
 )
+LOAD_SEARCH=$(loadavg)
 : >"$OUTDIR/ai-search.txt"
 first=() again=() fresh=()
 for q in "${QUERIES[@]}"; do
@@ -347,6 +352,8 @@ ORT_VER=$(sed -n 's/.*; ORT \([^;]*\);.*/\1/p' "$OUTDIR/ai-gotest.txt" | head -n
 	echo "| /api/search, same URL again (page cache, 1 s) | $S_AGAIN ms |"
 	echo "| /api/search, same words, other URL (text embedding cached, vector search run) | $S_FRESH ms |"
 	echo "| serve stop (SIGTERM, embedded PostgreSQL stopped) | $STOP_S s |"
-} >"$OUTDIR/ai.md"
+	echo "| load average (1 min) at the go test / at the searches | $LOAD_GOTEST / $LOAD_SEARCH |"
+} >"$WORK/ai.md"
+mv "$WORK/ai.md" "$OUTDIR/ai.md"
 cat "$OUTDIR/ai.md"
 log "wrote $OUTDIR/ai.md"
