@@ -206,7 +206,6 @@ func TestSearchByMeaningWithToyModel(t *testing.T) {
 	}
 }
 
-
 // reembed restarts the server with another model: the library is embedded
 // again with it in the background, and the stats say so.
 func reembed(t *testing.T, old *server, dbURL, lib, bpe, ort string) {
