@@ -159,18 +159,11 @@ func (s *Server) apiList(w http.ResponseWriter, r *http.Request, q string) {
 		if err != nil {
 			return page{}, err
 		}
-		out := struct {
-			Photos []apiPhoto `json:"photos"`
-			Next   *string    `json:"next"`
-		}{Photos: make([]apiPhoto, 0, len(photos))}
-		for _, ph := range photos {
-			out.Photos = append(out.Photos, toAPI(ph))
-		}
+		c := ""
 		if next != nil {
-			c := next.String()
-			out.Next = &c
+			c = next.String()
 		}
-		b, err := json.Marshal(out)
+		b, err := json.Marshal(photoList(photos, c))
 		return page{body: b, ctype: jsonType}, err
 	})
 }
@@ -197,4 +190,23 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
 		Lens: p.Lens, Exposure: p.Exposure, FNumber: p.FNumber, ISO: p.ISO, FocalLength: p.FocalLength,
 		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: p.Files, Tags: tags}
 	writeJSON(w, http.StatusOK, a)
+}
+
+// apiList is the shape of every photo list in the API: /api/photos,
+// /api/search, /api/photos/{id}/similar.
+type apiList struct {
+	Photos []apiPhoto `json:"photos"`
+	Next   *string    `json:"next"`
+}
+
+// photoList builds an apiList; next "" means no further page.
+func photoList(photos []storage.PhotoSummary, next string) apiList {
+	out := apiList{Photos: make([]apiPhoto, 0, len(photos))}
+	for _, ph := range photos {
+		out.Photos = append(out.Photos, toAPI(ph))
+	}
+	if next != "" {
+		out.Next = &next
+	}
+	return out
 }

@@ -144,17 +144,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, api bool) {
 			return page{}, err
 		}
 		if api {
-			out := struct {
-				Photos []apiPhoto `json:"photos"`
-				Next   *string    `json:"next"`
-			}{Photos: make([]apiPhoto, 0, len(photos))}
-			for _, ph := range photos {
-				out.Photos = append(out.Photos, toAPI(ph))
-			}
-			if next != "" {
-				out.Next = &next
-			}
-			b, err := json.Marshal(out)
+			b, err := json.Marshal(photoList(photos, next))
 			return page{body: b, ctype: jsonType}, err
 		}
 		data := map[string]any{"Photos": photos, "Next": next != "", "Query": q,
@@ -180,14 +170,7 @@ func (s *Server) apiSimilar(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := struct {
-		Photos []apiPhoto `json:"photos"`
-		Next   *string    `json:"next"`
-	}{Photos: make([]apiPhoto, 0, len(photos))}
-	for _, ph := range photos {
-		out.Photos = append(out.Photos, toAPI(ph))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, photoList(photos, ""))
 }
 
 func (s *Server) similarTo(ctx context.Context, id string, n int) ([]storage.PhotoSummary, error) {
