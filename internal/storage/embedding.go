@@ -210,27 +210,6 @@ func (s *Storage) CountEmbedded(ctx context.Context, model string) (int, error) 
 	return n, interpretError("count embedded", err)
 }
 
-// ReadyPhotos returns which of ids are indexed (state ready).
-func (s *Storage) ReadyPhotos(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT id FROM photos WHERE id = ANY($1) AND state = 'ready'`, ids)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id] = true
-		}
-		return rows.Err()
-	})
-	return out, interpretError("ready photos", err)
-}
-
 // AllWordsMatch reports whether some photo's searchable text (paths,
 // camera, lens, dates) holds every word as a whole word: then the words
 // name metadata ("canon", "trip") and filter, rather than only rank.

@@ -1,10 +1,7 @@
 package web
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,39 +12,14 @@ import (
 
 const pageSize = 50
 
-// gallery is GET /: newest first, 50 a page, one query a page.
-func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
-	s.listPage(w, r, "")
-}
+// gallery is GET /: newest first, 50 a page, one query a page — the
+// search with no words.
+func (s *Server) gallery(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", false) }
 
 // search is GET /search?q=: by meaning with a model, by metadata words
 // otherwise (see meaning.go).
-func (s *Server) search(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, false) }
-
-func (s *Server) listPage(w http.ResponseWriter, r *http.Request, q string) {
-	p, err := listParams(r, q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.cached(w, r, func(ctx context.Context) (page, error) {
-		photos, next, err := s.st.ListPhotos(ctx, p)
-		if err != nil {
-			return page{}, err
-		}
-		data := map[string]any{"Photos": photos, "Next": next, "Query": q}
-		if next != nil {
-			v := url.Values{"cursor": {next.String()}}
-			path := "/"
-			if q != "" {
-				v.Set("q", q)
-				path = "/search"
-			}
-			data["NextURL"] = path + "?" + v.Encode()
-		}
-		b, err := s.renderBytes("gallery", data)
-		return page{body: b, ctype: htmlType}, err
-	})
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	s.searchPage(w, r, r.URL.Query().Get("q"), false)
 }
 
 // listParams reads cursor, limit and the search words, refusing what is not
@@ -143,29 +115,11 @@ func toAPI(p storage.PhotoSummary) apiPhoto {
 }
 
 // apiPhotos is GET /api/photos?limit=N&cursor=C.
-func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.apiList(w, r, "") }
+func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", true) }
 
 // apiSearch is GET /api/search?q=, in the shape of /api/photos.
-func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, true) }
-
-func (s *Server) apiList(w http.ResponseWriter, r *http.Request, q string) {
-	p, err := listParams(r, q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.cached(w, r, func(ctx context.Context) (page, error) {
-		photos, next, err := s.st.ListPhotos(ctx, p)
-		if err != nil {
-			return page{}, err
-		}
-		c := ""
-		if next != nil {
-			c = next.String()
-		}
-		b, err := json.Marshal(photoList(photos, c))
-		return page{body: b, ctype: jsonType}, err
-	})
+func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
+	s.searchPage(w, r, r.URL.Query().Get("q"), true)
 }
 
 // apiPhoto is GET /api/photos/{id}: one photo with all its metadata.

@@ -120,9 +120,9 @@ func searchOffset(r *http.Request) (int, bool) {
 	return n, true
 }
 
-// searchPage serves /search (HTML) and /api/search (JSON).
-func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, api bool) {
-	q := r.URL.Query().Get("q")
+// searchPage serves every photo list: the gallery and /search (HTML),
+// /api/photos and /api/search (JSON). No words is the whole library.
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, api bool) {
 	offset, isOffset := searchOffset(r)
 	rr := r
 	if isOffset { // not a keyset cursor: don't let listParams parse it
@@ -151,7 +151,11 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, api bool) {
 			"Meaning": s.embed != nil && parseQuery(p.Terms).Text != "",
 			"NoModel": s.embed == nil && parseQuery(p.Terms).Text != ""}
 		if next != "" {
-			data["NextURL"] = "/search?" + url.Values{"q": {q}, "cursor": {next}}.Encode()
+			v := url.Values{"cursor": {next}}
+			if q != "" {
+				v.Set("q", q)
+			}
+			data["NextURL"] = r.URL.Path + "?" + v.Encode()
 		}
 		b, err := s.renderBytes("gallery", data)
 		return page{body: b, ctype: htmlType}, err
