@@ -22,7 +22,7 @@
 #
 # Knobs (environment): SHOEBOX_BIN, BENCH_CORPUS, BENCH_VITB32_DIR (model
 # folder, default bench/out/vitb32), SHOEBOX_CLIP_BPE (CLIP's
-# bpe_simple_vocab_16e6.txt.gz, else looked for beside the checkout),
+# bpe_simple_vocab_16e6.txt.gz, else the copy built in),
 # BENCH_AI_PHOTOS (20), BENCH_AI_BENCHTIME (20x), BENCH_AI_BASELINE (1: also
 # measure serve without the model), BENCH_AI_TIMEOUT (600 s to embed all),
 # BENCH_KEEP=1 keeps the scratch folder.

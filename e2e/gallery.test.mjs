@@ -14,9 +14,8 @@
 // It builds nothing but the toy model (go run). Screenshots land in
 // e2e/screenshots/. The servers, their embedded PostgreSQL and the browsers
 // are stopped even when a test fails. SHOEBOX_E2E_KEEP=1 keeps the temporary
-// libraries and data folders. The toy model needs OpenAI's CLIP vocabulary:
-// $SHOEBOX_CLIP_BPE, or ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz
-// beside the checkout.
+// libraries and data folders. The toy model is made from OpenAI's CLIP
+// vocabulary, kept in internal/ai/clipvocab.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -118,13 +117,11 @@ function makeGalleryLibrary(g) {
   g.searchWord = words.sort((a, b) => b.length - a.length)[0] ?? 'wallpapers';
 }
 
-// clipBPE is OpenAI's CLIP vocabulary, which the toy model's tokenizer files
-// are made from.
+// clipBPE is OpenAI's CLIP vocabulary (the repository's copy), which the
+// toy model's tokenizer files are made from.
 function clipBPE() {
-  const p = process.env.SHOEBOX_CLIP_BPE
-    || path.resolve(repo, '..', 'shared', 'data', 'clip', 'bpe_simple_vocab_16e6.txt.gz');
-  assert.ok(fs.existsSync(p), `CLIP vocabulary ${p} is missing: set SHOEBOX_CLIP_BPE to bpe_simple_vocab_16e6.txt.gz `
-    + `(it ships as shared/data/clip/ beside the checkout)`);
+  const p = path.resolve(repo, 'internal', 'ai', 'clipvocab', 'bpe_simple_vocab_16e6.txt.gz');
+  assert.ok(fs.existsSync(p), `CLIP vocabulary ${p} is missing`);
   return p;
 }
 

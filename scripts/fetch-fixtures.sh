@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Small unit-test fixture set (~15 MB, 55 files) copied out of Go module zips
 # (`go mod download` only, so it works with nothing but the Go module proxy).
-# Adapted from shared/tools/fetch-fixtures.sh.
+# (The list began as the workspace's fixtures script; this copy stands alone.)
 #
 # Usage: scripts/fetch-fixtures.sh [DEST]      (default: testdata/fixtures)
 #

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -21,13 +20,14 @@ import (
 	"time"
 
 	"shoebox/internal/ai"
+	"shoebox/internal/ai/clipvocab"
 	"shoebox/internal/ai/toymodel"
 )
 
 const bpeName = "bpe_simple_vocab_16e6.txt.gz"
 
 func main() {
-	bpe := flag.String("bpe", os.Getenv("SHOEBOX_CLIP_BPE"), "CLIP's "+bpeName+" (env SHOEBOX_CLIP_BPE; default: looked for beside the checkout)")
+	bpe := flag.String("bpe", os.Getenv("SHOEBOX_CLIP_BPE"), "CLIP's "+bpeName+" (env SHOEBOX_CLIP_BPE; default: the copy built in)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: mkclip [-bpe FILE] DIR\n")
 		flag.PrintDefaults()
@@ -71,12 +71,13 @@ func run(dir, bpe string) error {
 	if exists(filepath.Join(textual, "tokenizer_config.json")) {
 		return nil
 	}
+	var tok *ai.Tokenizer
 	if bpe == "" {
-		if bpe = findBPE(); bpe == "" {
-			return errors.New(bpeName + " not found: pass -bpe or set SHOEBOX_CLIP_BPE")
-		}
+		bpe = "the built-in vocabulary"
+		tok, err = ai.NewTokenizerFromBPEReader(clipvocab.Open(), clipvocab.Name, 77)
+	} else {
+		tok, err = ai.NewTokenizerFromBPE(bpe, 77)
 	}
-	tok, err := ai.NewTokenizerFromBPE(bpe, 77)
 	if err != nil {
 		return err
 	}
@@ -106,31 +107,4 @@ func run(dir, bpe string) error {
 	}
 	fmt.Fprintf(os.Stderr, "mkclip: wrote tokenizer files to %s (from %s)\n", textual, bpe)
 	return nil
-}
-
-// findBPE looks where the tests look: testdata/clip, third_party/clip,
-// shared/data/clip in or beside the module root.
-func findBPE() string {
-	wd, _ := os.Getwd()
-	root := wd
-	for d := wd; ; d = filepath.Dir(d) {
-		if exists(filepath.Join(d, "go.mod")) {
-			root = d
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	for _, c := range []string{
-		filepath.Join(root, "testdata", "clip", bpeName),
-		filepath.Join(root, "third_party", "clip", bpeName),
-		filepath.Join(root, "shared", "data", "clip", bpeName),
-		filepath.Join(root, "..", "shared", "data", "clip", bpeName),
-	} {
-		if exists(c) {
-			return c
-		}
-	}
-	return ""
 }

@@ -58,41 +58,14 @@ func needORT(tb testing.TB) {
 	}
 }
 
-// bpePath finds CLIP's bpe_simple_vocab_16e6.txt.gz: $SHOEBOX_CLIP_BPE, a
-// copy in the repo, or shared/data/clip/ beside the checkout.
+// bpePath is the repository's copy of CLIP's vocabulary (clipvocab/).
 func bpePath(tb testing.TB) string {
 	tb.Helper()
-	const name = "bpe_simple_vocab_16e6.txt.gz"
-	if p := os.Getenv("SHOEBOX_CLIP_BPE"); p != "" {
-		return p
+	p := filepath.Join("clipvocab", "bpe_simple_vocab_16e6.txt.gz")
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatal(err)
 	}
-	wd, _ := os.Getwd()
-	root := wd
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			root = d
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	cands := []string{
-		filepath.Join(wd, name),
-		filepath.Join(wd, "testdata", name),
-		filepath.Join(wd, "data", name),
-		filepath.Join(root, "testdata", "clip", name),
-		filepath.Join(root, "third_party", "clip", name),
-		filepath.Join(root, "shared", "data", "clip", name),
-		filepath.Join(root, "..", "shared", "data", "clip", name),
-	}
-	for _, c := range cands {
-		if _, err := os.Stat(c); err == nil {
-			return c
-		}
-	}
-	tb.Fatalf("%s not found (looked at $SHOEBOX_CLIP_BPE and %s)", name, strings.Join(cands, ", "))
-	return ""
+	return p
 }
 
 var toyDirs sync.Map // key -> dir

@@ -135,7 +135,15 @@ func NewTokenizerFromBPE(gzPath string, contextLength int) (*Tokenizer, error) {
 		return nil, fmt.Errorf("ai: BPE vocabulary: %w", err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	return NewTokenizerFromBPEReader(f, gzPath, contextLength)
+}
+
+// NewTokenizerFromBPEReader is NewTokenizerFromBPE on the gzip-compressed
+// vocabulary read from r (name is used in errors), for example
+// clipvocab.Open().
+func NewTokenizerFromBPEReader(r io.Reader, name string, contextLength int) (*Tokenizer, error) {
+	gzPath := name
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("ai: BPE vocabulary %s: %w", gzPath, err)
 	}

@@ -13,22 +13,14 @@ import (
 	"unicode/utf8"
 )
 
-// The tests use OpenAI's real vocabulary, shared/data/clip in the workspace
-// (SHOEBOX_CLIP_VOCAB, or SHOEBOX_CLIP_BPE as the ONNX tests call it,
-// overrides). Its absence is a failure, not a skip: these ids are what the
+// The tests use OpenAI's real vocabulary, the repository's copy in
+// clipvocab/. Its absence is a failure, not a skip: these ids are what the
 // text model was trained on.
 func clipVocabPath(t testing.TB) string {
 	t.Helper()
-	p := os.Getenv("SHOEBOX_CLIP_VOCAB")
-	if p == "" {
-		p = os.Getenv("SHOEBOX_CLIP_BPE")
-	}
-	if p == "" {
-		p = filepath.Join("..", "..", "..", "shared", "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
-	}
+	p := filepath.Join("clipvocab", "bpe_simple_vocab_16e6.txt.gz")
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("CLIP BPE vocabulary not found at %s (%v): it ships as shared/data/clip/bpe_simple_vocab_16e6.txt.gz "+
-			"beside the checkout; set SHOEBOX_CLIP_VOCAB to its path", p, err)
+		t.Fatalf("CLIP BPE vocabulary: %v", err)
 	}
 	return p
 }

@@ -2,7 +2,6 @@ package system
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,12 +56,8 @@ func TestSecondServerRefusedStatsAndDoctorShare(t *testing.T) {
 
 // doctor with a model loads it and runs both encoders once.
 func TestDoctorSmokeTestsModel(t *testing.T) {
-	bpe := filepath.Join(repoRoot, "..", "shared", "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
-	if v := os.Getenv("SHOEBOX_CLIP_BPE"); v != "" {
-		bpe = v
-	}
 	model := filepath.Join(t.TempDir(), "toy-clip")
-	if err := toymodel.Write(model, toymodel.Options{BPEPath: bpe}); err != nil {
+	if err := toymodel.Write(model, toymodel.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	_, dbURL := startCluster(t, nil)

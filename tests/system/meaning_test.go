@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,19 +20,12 @@ import (
 // small CLIP-shaped model whose meaning is checkable: colour words point at
 // predominantly red, green or blue photos.
 func TestSearchByMeaningWithToyModel(t *testing.T) {
-	bpe := os.Getenv("SHOEBOX_CLIP_BPE")
-	if bpe == "" {
-		bpe = filepath.Join(repoRoot, "..", "shared", "data", "clip", "bpe_simple_vocab_16e6.txt.gz")
-	}
-	if _, err := os.Stat(bpe); err != nil {
-		t.Fatalf("CLIP vocabulary not found at %s (set SHOEBOX_CLIP_BPE): %v", bpe, err)
-	}
 	ort := ai.DefaultORTLib()
 	if ort == "" {
 		t.Fatal("ONNX Runtime library not found: run scripts/setup.sh (make test does)")
 	}
 	model := filepath.Join(t.TempDir(), "toy-clip")
-	if err := toymodel.Write(model, toymodel.Options{Dim: 8, ImageSize: 32, DynamicBatch: true, BPEPath: bpe}); err != nil {
+	if err := toymodel.Write(model, toymodel.Options{Dim: 8, ImageSize: 32, DynamicBatch: true}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -195,7 +187,7 @@ func TestSearchByMeaningWithToyModel(t *testing.T) {
 		}
 	}
 	t.Logf("blue photo tags: %+v", detail.Detail.Tags)
-	defer func() { reembed(t, s, dbURL, lib, bpe, ort) }()
+	defer func() { reembed(t, s, dbURL, lib, ort) }()
 	var st struct {
 		Tags map[string]int `json:"tags"`
 	}
@@ -208,13 +200,13 @@ func TestSearchByMeaningWithToyModel(t *testing.T) {
 
 // reembed restarts the server with another model: the library is embedded
 // again with it in the background, and the stats say so.
-func reembed(t *testing.T, old *server, dbURL, lib, bpe, ort string) {
+func reembed(t *testing.T, old *server, dbURL, lib, ort string) {
 	if t.Failed() {
 		return
 	}
 	old.stop(30 * time.Second)
 	model := filepath.Join(t.TempDir(), "toy-clip-v2")
-	if err := toymodel.Write(model, toymodel.Options{Dim: 16, ImageSize: 32, BPEPath: bpe}); err != nil {
+	if err := toymodel.Write(model, toymodel.Options{Dim: 16, ImageSize: 32}); err != nil {
 		t.Fatal(err)
 	}
 	s := startServe(t, serveOpts{dbURL: dbURL, library: lib, dataDir: old.dataDir, budget: 6,

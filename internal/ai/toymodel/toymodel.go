@@ -11,12 +11,12 @@ package toymodel
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"shoebox/internal/ai"
+	"shoebox/internal/ai/clipvocab"
 )
 
 // vocabSize is the size of CLIP's vocabulary (the ViT-B/32 token table).
@@ -43,7 +43,7 @@ type Options struct {
 	ContextLength int    // L of the textual input (default 77)
 	DynamicBatch  bool   // batch axis "batch_size" (older exports) instead of fixed 1
 	TextInt64     bool   // textual input int64 instead of int32 (some exports)
-	BPEPath       string // bpe_simple_vocab_16e6.txt.gz (required)
+	BPEPath       string // bpe_simple_vocab_16e6.txt.gz; empty: the copy built in (clipvocab)
 }
 
 func (o *Options) defaults() error {
@@ -61,9 +61,6 @@ func (o *Options) defaults() error {
 	}
 	if o.ImageSize < 1 || o.ContextLength < 3 {
 		return fmt.Errorf("toymodel: bad ImageSize %d / ContextLength %d", o.ImageSize, o.ContextLength)
-	}
-	if o.BPEPath == "" {
-		return errors.New("toymodel: Options.BPEPath (bpe_simple_vocab_16e6.txt.gz) is required")
 	}
 	return nil
 }
@@ -95,7 +92,13 @@ func Write(dir string, opt Options) error {
 	if err := opt.defaults(); err != nil {
 		return err
 	}
-	tok, err := ai.NewTokenizerFromBPE(opt.BPEPath, opt.ContextLength)
+	var tok *ai.Tokenizer
+	var err error
+	if opt.BPEPath == "" {
+		tok, err = ai.NewTokenizerFromBPEReader(clipvocab.Open(), clipvocab.Name, opt.ContextLength)
+	} else {
+		tok, err = ai.NewTokenizerFromBPE(opt.BPEPath, opt.ContextLength)
+	}
 	if err != nil {
 		return fmt.Errorf("toymodel: tokenizer: %w", err)
 	}

@@ -16,26 +16,14 @@ import (
 	"shoebox/internal/ai"
 )
 
+// bpe is the repository's copy of CLIP's vocabulary (internal/ai/clipvocab).
 func bpe(t *testing.T) string {
 	t.Helper()
-	const name = "bpe_simple_vocab_16e6.txt.gz"
-	if p := os.Getenv("SHOEBOX_CLIP_BPE"); p != "" {
-		return p
+	p := filepath.Join("..", "clipvocab", "bpe_simple_vocab_16e6.txt.gz")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatal(err)
 	}
-	wd, _ := os.Getwd()
-	root := filepath.Join(wd, "..", "..", "..") // internal/ai/toymodel -> repo
-	for _, c := range []string{
-		filepath.Join(wd, "..", "testdata", name),
-		filepath.Join(root, "testdata", "clip", name),
-		filepath.Join(root, "shared", "data", "clip", name),
-		filepath.Join(root, "..", "shared", "data", "clip", name),
-	} {
-		if _, err := os.Stat(c); err == nil {
-			return c
-		}
-	}
-	t.Fatalf("%s not found: set SHOEBOX_CLIP_BPE", name)
-	return ""
+	return p
 }
 
 func readModel(t *testing.T, path string) *onnx.ModelProto {
@@ -129,11 +117,30 @@ func TestWriteLayoutAndDeterminism(t *testing.T) {
 	}
 }
 
-func TestWriteNeedsBPE(t *testing.T) {
-	if err := Write(t.TempDir(), Options{}); err == nil {
-		t.Fatal("Write without BPEPath succeeded")
+func TestWriteRejectsBadOptions(t *testing.T) {
+	if err := Write(t.TempDir(), Options{BPEPath: filepath.Join(t.TempDir(), "missing.gz")}); err == nil {
+		t.Fatal("Write with a missing BPEPath succeeded")
 	}
-	if err := Write(t.TempDir(), Options{Dim: 2, BPEPath: "x"}); err == nil {
+	if err := Write(t.TempDir(), Options{Dim: 2}); err == nil {
 		t.Fatal("Write with Dim 2 succeeded")
+	}
+}
+
+// The vocabulary built in is the one in the repository (the tests read the
+// file; the toy model reads the embedded copy).
+func TestBuiltInVocabularyMatchesFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := Write(filepath.Join(dir, "a"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(filepath.Join(dir, "b"), Options{BPEPath: bpe(t)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"textual/vocab.json", "textual/merges.txt"} {
+		a, errA := os.ReadFile(filepath.Join(dir, "a", f))
+		b, errB := os.ReadFile(filepath.Join(dir, "b", f))
+		if errA != nil || errB != nil || len(a) == 0 || string(a) != string(b) {
+			t.Errorf("%s differs between the built-in vocabulary and the file (%v, %v)", f, errA, errB)
+		}
 	}
 }

@@ -14,10 +14,10 @@ import (
 func main() {
 	model := flag.String("model", "", "folder to write the toy model into")
 	photos := flag.String("photos", "", "folder to write colour photos into (optional)")
-	bpe := flag.String("bpe", os.Getenv("SHOEBOX_CLIP_BPE"), "OpenAI's bpe_simple_vocab_16e6.txt.gz")
+	bpe := flag.String("bpe", "", "OpenAI's bpe_simple_vocab_16e6.txt.gz (default: the copy built in)")
 	flag.Parse()
-	if *model == "" || *bpe == "" {
-		fmt.Fprintln(os.Stderr, "usage: mktoy -model DIR -bpe bpe_simple_vocab_16e6.txt.gz [-photos DIR]")
+	if *model == "" {
+		fmt.Fprintln(os.Stderr, "usage: mktoy -model DIR [-bpe bpe_simple_vocab_16e6.txt.gz] [-photos DIR]")
 		os.Exit(2)
 	}
 	if err := toymodel.Write(*model, toymodel.Options{Dim: 8, ImageSize: 32, DynamicBatch: true, BPEPath: *bpe}); err != nil {
