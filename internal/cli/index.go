@@ -42,7 +42,7 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	start := time.Now().Add(-time.Second)
-	runner := a.runner()
+	runner := a.runner(nil)
 	for _, root := range cfg.Libraries {
 		if err := runner.EnqueueScan(ctx, root); err != nil {
 			return err
@@ -163,10 +163,11 @@ func checkLibraries(cfg *config.Config) error {
 	return nil
 }
 
-// runner builds the job runner for this app.
-func (a *app) runner() *jobs.Runner {
+// runner builds the job runner for this app; m (nil in the index command)
+// counts its work for /metrics.
+func (a *app) runner(m *jobs.Metrics) *jobs.Runner {
 	return jobs.New(a.bg, a.store, jobs.Options{
 		Workers: a.cfg.Workers, Skip: []string{a.cfg.DataDir}, MaxPixels: a.cfg.MaxPixels,
-		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed,
+		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed, Metrics: m,
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"shoebox/internal/config"
+	"shoebox/internal/jobs"
 	"shoebox/internal/media"
 	"shoebox/internal/web"
 )
@@ -33,7 +34,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	runner := a.runner()
+	runner := a.runner(jobs.NewMetrics(srv.Registerer()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

@@ -239,31 +239,39 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Stats are the pool's figures, for /api/stats and /metrics.
 type Stats struct {
-	MaxConns          int32   `json:"max_conns"`
-	AcquiredConns     int32   `json:"acquired_conns"`
-	IdleConns         int32   `json:"idle_conns"`
-	TotalConns        int32   `json:"total_conns"`
-	EmptyAcquireCount int64   `json:"empty_acquire_count"`
-	AcquireWaitMS     float64 `json:"acquire_wait_ms"`
-	AcquireCount      int64   `json:"acquire_count"`
-	AcquireTimeouts   int64   `json:"acquire_timeouts"`
-	Unavailable       int64   `json:"unavailable_count"`
-	Waiting           int64   `json:"waiting"`
+	MaxConns             int32   `json:"max_conns"`
+	AcquiredConns        int32   `json:"acquired_conns"`
+	IdleConns            int32   `json:"idle_conns"`
+	TotalConns           int32   `json:"total_conns"`
+	EmptyAcquireCount    int64   `json:"empty_acquire_count"`
+	AcquireWaitMS        float64 `json:"acquire_wait_ms"`
+	AcquireCount         int64   `json:"acquire_count"`
+	CanceledAcquireCount int64   `json:"canceled_acquire_count"`
+	AcquireTimeouts      int64   `json:"acquire_timeouts"`
+	Unavailable          int64   `json:"unavailable_count"`
+	Waiting              int64   `json:"waiting"`
+	// BackgroundShare is how many connections indexing may hold at once;
+	// BackgroundInUse how many of those it holds now.
+	BackgroundShare int `json:"background_share"`
+	BackgroundInUse int `json:"background_in_use"`
 }
 
 // Stats reads the pool's figures without touching the database.
 func (db *DB) Stats() Stats {
 	s := db.Pool.Stat()
 	return Stats{
-		MaxConns:          s.MaxConns(),
-		AcquiredConns:     s.AcquiredConns(),
-		IdleConns:         s.IdleConns(),
-		TotalConns:        s.TotalConns(),
-		EmptyAcquireCount: s.EmptyAcquireCount(),
-		AcquireWaitMS:     float64(s.EmptyAcquireWaitTime().Microseconds()) / 1000,
-		AcquireCount:      s.AcquireCount(),
-		AcquireTimeouts:   db.timeouts.Load(),
-		Unavailable:       db.unavailable.Load(),
-		Waiting:           db.waiters.Load(),
+		MaxConns:             s.MaxConns(),
+		AcquiredConns:        s.AcquiredConns(),
+		IdleConns:            s.IdleConns(),
+		TotalConns:           s.TotalConns(),
+		EmptyAcquireCount:    s.EmptyAcquireCount(),
+		AcquireWaitMS:        float64(s.EmptyAcquireWaitTime().Microseconds()) / 1000,
+		AcquireCount:         s.AcquireCount(),
+		CanceledAcquireCount: s.CanceledAcquireCount(),
+		AcquireTimeouts:      db.timeouts.Load(),
+		Unavailable:          db.unavailable.Load(),
+		Waiting:              db.waiters.Load(),
+		BackgroundShare:      cap(db.background),
+		BackgroundInUse:      len(db.background),
 	}
 }

@@ -88,5 +88,6 @@ func (r *Runner) embed(ctx context.Context, js []storage.Job) {
 	}
 	if err == nil {
 		r.count(func(p *Progress) { p.Embedded += len(todo) })
+		r.met.embedded.Add(float64(len(todo)))
 	}
 }

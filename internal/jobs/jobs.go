@@ -29,6 +29,9 @@ const (
 	KindEmbed   = "embed"
 )
 
+// Kinds are every job kind, so figures by kind show a drained queue as 0.
+var Kinds = []string{KindScan, KindProcess, KindEmbed, KindDuplicates}
+
 // embedBatch is how many photos one embed run takes at once.
 const embedBatch = 16
 
@@ -52,7 +55,9 @@ type Options struct {
 	// DuplicateDistance is the cosine distance under which two photos are
 	// near-duplicates. Default 0.03.
 	DuplicateDistance float64
-	Logger            *slog.Logger
+	// Metrics, when set, count the work for /metrics.
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // Runner claims and runs jobs.
@@ -62,6 +67,7 @@ type Runner struct {
 	opts  Options
 	id    string
 	log   *slog.Logger
+	met   *Metrics
 
 	mu        sync.Mutex
 	progress  Progress
@@ -100,13 +106,17 @@ func New(st *storage.Storage, store thumbs.Store, o Options) *Runner {
 	if o.DuplicateDistance <= 0 {
 		o.DuplicateDistance = 0.03
 	}
+	met := o.Metrics
+	if met == nil {
+		met = NewMetrics(nil)
+	}
 	b := make([]byte, 16)
 	rand.Read(b)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	id := fmt.Sprintf("%s-%s-%s-%s-%s", hex.EncodeToString(b[0:4]), hex.EncodeToString(b[4:6]),
 		hex.EncodeToString(b[6:8]), hex.EncodeToString(b[8:10]), hex.EncodeToString(b[10:]))
-	return &Runner{st: st, store: store, opts: o, id: id, log: o.Logger}
+	return &Runner{st: st, store: store, opts: o, id: id, log: o.Logger, met: met}
 }
 
 // Progress returns what this process has done so far.
@@ -203,7 +213,9 @@ func (r *Runner) work(ctx context.Context) {
 			// Embedding runs in batches: take the next ones along.
 			more, err := r.st.ClaimJobs(ctx, r.id, []string{KindEmbed}, embedBatch-1)
 			if err == nil {
+				start := time.Now()
 				r.embed(ctx, append(jobs, more...))
+				r.met.observeJob(KindEmbed, start)
 				continue
 			}
 		}
@@ -217,7 +229,9 @@ func (r *Runner) work(ctx context.Context) {
 			}
 			continue
 		}
+		start := time.Now()
 		r.runJob(ctx, jobs[0])
+		r.met.observeJob(jobs[0].Kind, start)
 	}
 }
 

@@ -46,6 +46,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 			perr = errors.New("no readable file")
 		}
 		r.count(func(p *Progress) { p.Processed++; p.Failed++ })
+		r.met.failed.Inc()
 		return r.st.FailPhoto(ctx, id, reason(perr, src))
 	}
 	for _, w := range []struct {
@@ -69,6 +70,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		return err
 	}
 	r.count(func(p *Progress) { p.Processed++ })
+	r.met.indexed.Inc()
 	if r.opts.Embedder != nil {
 		return r.st.Enqueue(ctx, storage.EnqueueParams{Kind: KindEmbed, Key: id, Priority: 2})
 	}

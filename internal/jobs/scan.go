@@ -69,10 +69,12 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		}
 		res.Seen++
 		r.count(func(p *Progress) { p.Scanned++ })
+		r.met.scanned.Inc()
 		seen[e.RelPath] = true
 		k, ok := known[e.RelPath]
 		if e.Err == nil && ok && !k.Failed && k.PhotoID != "" && k.Size == e.Size && k.MTime.Equal(e.MTime) {
 			res.Unchanged++
+			r.met.unchanged.Inc()
 			return nil
 		}
 		f := storage.ScannedFile{RelPath: e.RelPath, Size: e.Size, MTime: e.MTime}

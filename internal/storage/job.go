@@ -170,6 +170,35 @@ func (s *Storage) CountJobs(ctx context.Context) (JobCounts, error) {
 	return c, interpretError("count jobs", err)
 }
 
+// QueueDepth is one job kind's share of the queue.
+type QueueDepth struct {
+	Kind    string
+	Pending int // waiting to run, including retries after a backoff
+	Running int
+	Failed  int // failed for good
+}
+
+// QueueDepths counts jobs by kind and state, for /metrics: one row per kind
+// that has live or failed jobs.
+func (s *Storage) QueueDepths(ctx context.Context) ([]QueueDepth, error) {
+	var out []QueueDepth
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		rows, err := q.Query(ctx, `SELECT kind, count(*) FILTER (WHERE state = 'pending'),
+				count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'failed')
+			FROM jobs WHERE state <> 'done' GROUP BY kind ORDER BY kind`)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueDepth, error) {
+			var d QueueDepth
+			err := r.Scan(&d.Kind, &d.Pending, &d.Running, &d.Failed)
+			return d, err
+		})
+		return err
+	})
+	return out, interpretError("queue depths", err)
+}
+
 // PruneJobs deletes done jobs older than age, keeping the table small.
 func (s *Storage) PruneJobs(ctx context.Context, age time.Duration) error {
 	err := s.db.Do(ctx, func(q database.Querier) error {

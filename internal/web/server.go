@@ -34,13 +34,12 @@ type Server struct {
 	metrics *metrics
 	cache   *pageCache
 	thumbs  *thumbCache
-	started time.Time
 }
 
 // New builds the server. st must run on db's foreground pool; embed may be
 // nil (no model: search by metadata only).
 func New(db *database.DB, st *storage.Storage, store thumbs.Store, embed ai.Embedder, log *slog.Logger) (*Server, error) {
-	s := &Server{db: db, st: st, store: store, embed: embed, log: log, static: loadStatic(), metrics: newMetrics(), cache: newPageCache(time.Second, 3*time.Second, 16<<20), thumbs: newThumbCache(32 << 20), started: time.Now()}
+	s := &Server{db: db, st: st, store: store, embed: embed, log: log, static: loadStatic(), metrics: newMetrics(db, st), cache: newPageCache(time.Second, 3*time.Second, 16<<20), thumbs: newThumbCache(32 << 20)}
 	var err error
 	if s.pages, err = s.parseTemplates(); err != nil {
 		return nil, err

@@ -63,6 +63,22 @@ func TestSearchByMeaningWithToyModel(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// /metrics counts the same work, where it was done.
+	m := scrapeMetrics(t, s)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"shoebox_photos_indexed_total", nil, 24},
+		{"shoebox_embeddings_total", nil, 24},
+		{"shoebox_queue_jobs", []string{"kind", "embed", "state", "pending"}, 0},
+		{"shoebox_db_up", nil, 1},
+	} {
+		if v := metricValue(m, c.name, c.labels...); v != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, v, c.want)
+		}
+	}
 
 	search := func(q string) []string {
 		_, b := s.mustGet(t, "/api/search?limit=6&q="+url.QueryEscape(q), 200)
