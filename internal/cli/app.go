@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -95,6 +96,9 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 func (a *app) openEmbedder(ctx context.Context) error {
 	switch {
 	case a.cfg.ClipModel != "":
+		if _, err := os.Stat(a.cfg.ClipModel); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("clip model: no folder %s (to install a model by name: shoebox model get NAME, then SHOEBOX_CLIP_MODEL=NAME)", a.cfg.ClipModel)
+		}
 		l, err := ai.OpenLocal(a.cfg.ClipModel, a.cfg.ORTLib, a.cfg.Workers)
 		if err != nil {
 			return fmt.Errorf("clip model: %w", err)

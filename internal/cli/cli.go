@@ -23,6 +23,8 @@ Usage:
   shoebox index  [flags]   index the libraries once, then exit
   shoebox stats  [flags]   print the library's figures
   shoebox doctor [flags]   check PostgreSQL, pgvector, the connection budget and libvips
+  shoebox model get NAME   download a CLIP model by name (e.g. ViT-B-32__openai) into <data>/models
+  shoebox model list       list the models in <data>/models
 
 Flags:
   --library PATH    photo folder (repeatable)          SHOEBOX_LIBRARY (':'-separated)
@@ -31,9 +33,12 @@ Flags:
   --db-max-conns N  connection budget (default 10)     SHOEBOX_DB_MAX_CONNS
   --workers N       indexing workers (default: CPUs)   SHOEBOX_WORKERS
   --rescan DUR      serve's rescan interval (default 1h, 0 = off) SHOEBOX_RESCAN_INTERVAL
+  --clip-model NAME|PATH  CLIP model for search by meaning: an installed name or a folder
+                    SHOEBOX_CLIP_MODEL
 
 Environment: DATABASE_URL selects an external PostgreSQL (with pgvector);
 without it Shoebox runs its own cluster under the data folder.
+SHOEBOX_MODEL_HUB sets the hub models come from (default https://huggingface.co).
 `
 
 var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) error{
@@ -41,6 +46,11 @@ var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slo
 	"index":  index,
 	"stats":  stats,
 	"doctor": doctor,
+}
+
+// wordCommands take words besides flags (shoebox model get NAME).
+var wordCommands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger, words []string) error{
+	"model": model,
 }
 
 // Main runs the command line and returns the exit code.
@@ -53,13 +63,17 @@ func Main(args []string, getenv func(string) string) int {
 		return 0
 	}
 	run, ok := commands[args[0]]
-	if !ok {
+	withWords, takesWords := wordCommands[args[0]]
+	if !ok && !takesWords {
 		fmt.Fprintf(os.Stderr, "shoebox: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	cfg, err := config.Parse("shoebox "+args[0], args[1:], getenv)
+	cfg, words, err := config.ParseArgs("shoebox "+args[0], args[1:], getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if err == nil && !takesWords && len(words) > 0 {
+		err = fmt.Errorf("unexpected arguments: %s", strings.Join(words, " "))
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "shoebox: %v\n", err)
@@ -72,6 +86,11 @@ func Main(args []string, getenv func(string) string) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if takesWords {
+		run = func(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+			return withWords(ctx, cfg, log, words)
+		}
+	}
 	if err := run(ctx, cfg, log); err != nil {
 		fmt.Fprintf(os.Stderr, "shoebox %s: %v\n", args[0], err)
 		return 1

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,9 +40,14 @@ type Config struct {
 	RescanInterval time.Duration
 	// MaxPixels refuses images larger than this many pixels. Default 200 MP.
 	MaxPixels int64
-	// ClipModel is a CLIP model folder in Immich's layout; empty: no search
-	// by meaning (unless MLURL is set).
+	// ClipModel is a CLIP model folder in Immich's layout, given as a path
+	// or as the name of a model installed under ModelsDir (`shoebox model
+	// get NAME`); Validate turns either into an absolute path. Empty: no
+	// search by meaning (unless MLURL is set).
 	ClipModel string
+	// ModelHub is the Hugging Face hub `shoebox model get` downloads from
+	// (SHOEBOX_MODEL_HUB). Default https://huggingface.co.
+	ModelHub string
 	// ORTLib is the ONNX Runtime shared library; empty: found by itself.
 	ORTLib string
 	// MLURL is an Immich-compatible machine-learning service, used when
@@ -49,8 +56,20 @@ type Config struct {
 }
 
 // Parse builds a Config from args (without the subcommand) and the
-// environment. Flags win over environment variables.
+// environment. Flags win over environment variables. Words that are not
+// flags are refused.
 func Parse(name string, args []string, getenv func(string) string) (*Config, error) {
+	c, words, err := ParseArgs(name, args, getenv)
+	if err == nil && len(words) > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(words, " "))
+	}
+	return c, err
+}
+
+// ParseArgs is Parse for commands that take words besides flags (`shoebox
+// model get NAME`): it returns them, in order; flags may come before,
+// between or after them.
+func ParseArgs(name string, args []string, getenv func(string) string) (*Config, []string, error) {
 	c := &Config{
 		DataDir:          envOr(getenv, "SHOEBOX_DATA", "shoebox-data"),
 		Addr:             envOr(getenv, "SHOEBOX_ADDR", "127.0.0.1:8080"),
@@ -62,6 +81,7 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 		MaxPixels:        200_000_000,
 		ClipModel:        getenv("SHOEBOX_CLIP_MODEL"),
 		ORTLib:           getenv("SHOEBOX_ORT_LIB"),
+		ModelHub:         envOr(getenv, "SHOEBOX_MODEL_HUB", "https://huggingface.co"),
 		MLURL:            getenv("SHOEBOX_ML_URL"),
 		MLModel:          envOr(getenv, "SHOEBOX_ML_MODEL", "ViT-B-32__openai"),
 	}
@@ -70,23 +90,23 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	}
 	var err error
 	if c.DBMaxConns, err = envInt(getenv, "SHOEBOX_DB_MAX_CONNS", c.DBMaxConns); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.Workers, err = envInt(getenv, "SHOEBOX_WORKERS", 0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.AcquireTimeout, err = envDur(getenv, "SHOEBOX_DB_ACQUIRE_TIMEOUT", c.AcquireTimeout); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.StatementTimeout, err = envDur(getenv, "SHOEBOX_DB_STATEMENT_TIMEOUT", c.StatementTimeout); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.RescanInterval, err = envDur(getenv, "SHOEBOX_RESCAN_INTERVAL", c.RescanInterval); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mp, err := envInt(getenv, "SHOEBOX_MAX_MEGAPIXELS", int(c.MaxPixels/1_000_000))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.MaxPixels = int64(mp) * 1_000_000
 
@@ -98,17 +118,21 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "connection budget of this process (env SHOEBOX_DB_MAX_CONNS)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "indexing workers, 0 = one per CPU (env SHOEBOX_WORKERS)")
 	fs.DurationVar(&c.RescanInterval, "rescan", c.RescanInterval, "rescan interval for serve, 0 disables (env SHOEBOX_RESCAN_INTERVAL)")
-	fs.StringVar(&c.ClipModel, "clip-model", c.ClipModel, "CLIP model folder for search by meaning (env SHOEBOX_CLIP_MODEL)")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	fs.StringVar(&c.ClipModel, "clip-model", c.ClipModel, "CLIP model for search by meaning: a folder, or the name of one installed by `shoebox model get` (env SHOEBOX_CLIP_MODEL)")
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
 	}
 	if len(libs) > 0 {
 		c.Libraries = libs
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	return c, c.Validate()
+	return c, words, c.Validate()
 }
 
 // Validate checks values and makes paths absolute.
@@ -128,9 +152,13 @@ func (c *Config) Validate() error {
 	}
 	c.DataDir = abs
 	if c.ClipModel != "" {
-		if c.ClipModel, err = filepath.Abs(c.ClipModel); err != nil {
+		c.ClipModel, err = c.resolveModel(c.ClipModel)
+		if err != nil {
 			return fmt.Errorf("config: clip model: %w", err)
 		}
+	}
+	if u, err := url.Parse(c.ModelHub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config: SHOEBOX_MODEL_HUB=%q is not an http(s) URL", c.ModelHub)
 	}
 	seen := map[string]bool{}
 	var libs []string
@@ -148,6 +176,24 @@ func (c *Config) Validate() error {
 	c.Libraries = libs
 	return nil
 }
+
+// resolveModel turns --clip-model into a folder: a bare name (no slash)
+// of a model installed under ModelsDir is that folder; anything else is a
+// path, as before names existed. A name that is not installed stays a path
+// relative to the working directory, so a folder there keeps working.
+func (c *Config) resolveModel(v string) (string, error) {
+	if !strings.ContainsRune(v, filepath.Separator) && v != "." && v != ".." {
+		installed := filepath.Join(c.ModelsDir(), v)
+		if st, err := os.Stat(installed); err == nil && st.IsDir() {
+			return installed, nil
+		}
+	}
+	return filepath.Abs(v)
+}
+
+// ModelsDir is where `shoebox model get` installs models, one folder per
+// name.
+func (c *Config) ModelsDir() string { return filepath.Join(c.DataDir, "models") }
 
 // ThumbDir is where thumbnails and previews live, named by photo id.
 func (c *Config) ThumbDir() string { return filepath.Join(c.DataDir, "media") }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -49,5 +51,66 @@ func TestInvalid(t *testing.T) {
 		if _, err := Parse("t", tc.args, env(tc.env)); err == nil {
 			t.Errorf("Parse(%q, %v) accepted", tc.args, tc.env)
 		}
+	}
+}
+
+// --clip-model takes the name of a model installed under <data>/models as
+// well as a path; a path keeps working, names included.
+func TestClipModelByNameOrPath(t *testing.T) {
+	data := t.TempDir()
+	installed := filepath.Join(data, "models", "ViT-B-32__openai")
+	if err := os.MkdirAll(installed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("t", []string{"--clip-model", "ViT-B-32__openai"}, env(map[string]string{"SHOEBOX_DATA": data}))
+	if err != nil || c.ClipModel != installed {
+		t.Fatalf("by name: %q, %v; want %s", c.ClipModel, err, installed)
+	}
+	c, err = Parse("t", nil, env(map[string]string{"SHOEBOX_DATA": data, "SHOEBOX_CLIP_MODEL": "ViT-B-32__openai"}))
+	if err != nil || c.ClipModel != installed {
+		t.Fatalf("SHOEBOX_CLIP_MODEL by name: %q, %v; want %s", c.ClipModel, err, installed)
+	}
+
+	elsewhere := filepath.Join(t.TempDir(), "my-model")
+	c, err = Parse("t", []string{"--data", data, "--clip-model", elsewhere}, env(nil))
+	if err != nil || c.ClipModel != elsewhere {
+		t.Fatalf("by path: %q, %v", c.ClipModel, err)
+	}
+	// A relative path, and a name that is not installed, are paths from the
+	// working directory, as before.
+	wd, _ := os.Getwd()
+	for _, v := range []string{"models/x", "not-installed"} {
+		c, err = Parse("t", []string{"--data", data, "--clip-model", v}, env(nil))
+		if err != nil || c.ClipModel != filepath.Join(wd, v) {
+			t.Fatalf("%q: %q, %v", v, c.ClipModel, err)
+		}
+	}
+	// A name never climbs out of the models folder.
+	c, err = Parse("t", []string{"--data", data, "--clip-model", ".."}, env(nil))
+	if err != nil || c.ClipModel != filepath.Dir(wd) {
+		t.Fatalf(`"..": %q, %v`, c.ClipModel, err)
+	}
+}
+
+func TestModelHub(t *testing.T) {
+	c, err := Parse("t", nil, env(nil))
+	if err != nil || c.ModelHub != "https://huggingface.co" {
+		t.Fatalf("default hub %q, %v", c.ModelHub, err)
+	}
+	c, err = Parse("t", nil, env(map[string]string{"SHOEBOX_MODEL_HUB": "http://127.0.0.1:9"}))
+	if err != nil || c.ModelHub != "http://127.0.0.1:9" {
+		t.Fatalf("SHOEBOX_MODEL_HUB: %q, %v", c.ModelHub, err)
+	}
+	for _, bad := range []string{"ftp://x", "127.0.0.1:9", "file:///etc"} {
+		if _, err := Parse("t", nil, env(map[string]string{"SHOEBOX_MODEL_HUB": bad})); err == nil {
+			t.Errorf("SHOEBOX_MODEL_HUB=%q accepted", bad)
+		}
+	}
+}
+
+func TestParseArgsKeepsWords(t *testing.T) {
+	c, words, err := ParseArgs("t", []string{"get", "--data", "/d", "ViT-B-32__openai"}, env(nil))
+	if err != nil || c.DataDir != "/d" || len(words) != 2 || words[0] != "get" || words[1] != "ViT-B-32__openai" {
+		t.Fatalf("ParseArgs: %v %q %v", c, words, err)
 	}
 }

@@ -60,9 +60,9 @@ var (
 )
 
 // nameRE is what a hub repository name may be (letters, digits, '-', '_',
-// '.'; at most 96 characters, the hub's own limit), minus a leading dot so
-// that no name can be ".", ".." or the staging folder.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,95}$`)
+// '.'; at most 96 characters, the hub's own limit), but not starting with
+// a dot (so no name is ".", ".." or the staging folder) or a dash (a flag).
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,95}$`)
 
 // ValidName reports whether name can be a model: it becomes one path
 // element under the models folder and one segment of the hub's URLs, so
