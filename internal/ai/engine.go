@@ -172,4 +172,4 @@ func (r *Remote) EmbedImages(ctx context.Context, files []string) ([][]float32, 
 }
 
 // ErrNoModel is what a search by meaning answers when none is configured.
-var ErrNoModel = errors.New("search by meaning needs a CLIP model: set SHOEBOX_CLIP_MODEL to a model folder (Immich's layout, e.g. ViT-B-32__openai) or SHOEBOX_ML_URL to an Immich machine-learning service")
+var ErrNoModel = errors.New("search by meaning needs a CLIP model: install one (shoebox model get ViT-B-32__openai) and set SHOEBOX_CLIP_MODEL to its name or to a model folder or SHOEBOX_ML_URL to an Immich machine-learning service")

@@ -89,7 +89,7 @@ func checkModel(ctx context.Context, a *app, check func(bool, string, string)) {
 			lib = "not installed (scripts/setup.sh installs it)"
 		}
 		check(true, "onnx runtime", lib)
-		check(true, "clip model", "none: search by meaning is off (set SHOEBOX_CLIP_MODEL to a model folder, or SHOEBOX_ML_URL)")
+		check(true, "clip model", "none: search by meaning is off (shoebox model get ViT-B-32__openai, then SHOEBOX_CLIP_MODEL=ViT-B-32__openai; or SHOEBOX_ML_URL)")
 		return
 	}
 	if err := a.openEmbedder(ctx); err != nil {
