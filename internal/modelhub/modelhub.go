@@ -167,6 +167,9 @@ func (c *Client) Get(ctx context.Context, name, modelsDir string) (string, error
 	for _, f := range files {
 		total += f.Size
 	}
+	if err := checkSpace(stage, total-folderSize(stage)); err != nil {
+		return "", err
+	}
 	p.Begin(len(files), total)
 	defer p.End()
 
@@ -217,6 +220,20 @@ func lock(path string) (func(), error) {
 		return nil, fmt.Errorf("modelhub: %w: another shoebox is downloading into %s", ErrBusy, filepath.Dir(path))
 	}
 	return func() { f.Close() }, nil
+}
+
+// checkSpace refuses a download the file system cannot hold, before a
+// gigabyte is fetched into a disk that fills up half-way.
+func checkSpace(dir string, need int64) error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return nil // cannot tell: let the writes say
+	}
+	if free := int64(st.Bavail) * st.Bsize; need > free {
+		return fmt.Errorf("modelhub: the model needs %.1f MB more and %s has %.1f MB free",
+			float64(need)/(1<<20), dir, float64(free)/(1<<20))
+	}
+	return nil
 }
 
 // syncDir makes a folder's entries (new files, a rename) durable.

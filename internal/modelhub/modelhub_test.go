@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"shoebox/internal/ai/toymodel"
@@ -367,4 +368,30 @@ func TestListEmpty(t *testing.T) {
 	if err != nil || len(list) != 0 {
 		t.Fatalf("List of a missing folder = %v, %v", list, err)
 	}
+}
+
+// Two gets of one model do not write the same staging files.
+func TestGetRefusesConcurrentDownload(t *testing.T) {
+	h, files := newHub(t, "toy-clip")
+	models := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(models, ".partial"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(models, ".partial", "toy-clip.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	c := &modelhub.Client{Hub: h.URL}
+	if _, err := c.Get(context.Background(), "toy-clip", models); !errors.Is(err, modelhub.ErrBusy) {
+		t.Fatalf("get while another holds the lock: %v, want ErrBusy", err)
+	}
+	f.Close() // the other process ends
+	dir, err := c.Get(context.Background(), "toy-clip", models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, dir, files)
 }
