@@ -2,7 +2,8 @@
 // (bin/shoebox, embedded PostgreSQL) index small temporary libraries, and
 // Debian's chromium, driven by playwright-core, browses them. Two groups:
 //
-//   - gallery: 70 sample photos from testdata/corpus, no CLIP model;
+//   - gallery: 70 sample photos from testdata/corpus (and a photo and a
+//     non-image under very long names), no CLIP model; also at 390×844;
 //   - search by meaning: the toy CLIP model and its 24 colour photos (made by
 //     `go run ./internal/ai/toymodel/mktoy`), ranked search, similar photos,
 //     tags and near-duplicates.
@@ -67,7 +68,7 @@ function makeTmp(prefix) {
 
 // pickPhotos lists decodable sample photos: the desktop wallpapers (JPEG,
 // PNG) and the Go packages' JPEG test images, minus the deliberately broken
-// ones, sorted, the first LIBRARY_SIZE.
+// ones, sorted.
 function pickPhotos() {
   const out = [];
   const walk = (dir) => {
@@ -89,7 +90,7 @@ function pickPhotos() {
     const size = fs.statSync(path.join(corpus, rel)).size;
     return size > 1024 && size <= MAX_FILE_BYTES;
   });
-  return wanted.sort().slice(0, LIBRARY_SIZE);
+  return wanted.sort();
 }
 
 // makeGalleryLibrary copies the sample photos into g.tmp/library and picks a
@@ -101,7 +102,8 @@ function makeGalleryLibrary(g) {
   g.dataDir = path.join(g.tmp, 'data');
   fs.mkdirSync(g.library, { mode: 0o755 });
   fs.mkdirSync(g.dataDir, { mode: 0o755 });
-  g.copied = pickPhotos();
+  const picked = pickPhotos();
+  g.copied = picked.slice(0, LIBRARY_SIZE);
   assert.ok(g.copied.length >= 60, `only ${g.copied.length} sample photos found under ${corpus}`);
   for (const rel of g.copied) {
     const dst = path.join(g.library, rel);
@@ -115,6 +117,15 @@ function makeGalleryLibrary(g) {
   // the first file's name (e.g. "Klootwijk" from Bridge_by_Sander_Klootwijk.jpg).
   const words = path.basename(g.copied[0]).replace(/\.[^.]+$/, '').split(/[^A-Za-z]+/).filter((w) => w.length >= 4);
   g.searchWord = words.sort((a, b) => b.length - a.length)[0] ?? 'wallpapers';
+  // For the phone checks: one more photo under a very long folder and file
+  // name with no spaces (it must wrap, not widen the page), and a file that
+  // is not an image under a long name (listed on /stats as not indexed).
+  const extra = picked[LIBRARY_SIZE] ?? g.copied[g.copied.length - 1];
+  g.longBase = `Zanzibarpanorama_${'abcdefghijklmnop'.repeat(10)}`;
+  const longDir = path.join(g.library, `Holidays_${'x'.repeat(90)}`);
+  fs.mkdirSync(longDir, { mode: 0o755 });
+  fs.copyFileSync(path.join(corpus, extra), path.join(longDir, `${g.longBase}${path.extname(extra)}`));
+  fs.writeFileSync(path.join(longDir, `Broken_${'q'.repeat(150)}.jpg`), 'not an image at all\n');
 }
 
 // clipBPE is OpenAI's CLIP vocabulary (the repository's copy), which the
@@ -392,6 +403,100 @@ const images = (scope, selector) => scope.locator(selector).evaluateAll((els) =>
 // colourOf is a toy photo's colour key from its path: "img_a3.jpg" → "img_a".
 const colourOf = (alt) => /^img_[a-d]/.exec(alt)?.[0] ?? `? ${alt}`;
 
+// ---------------------------------------------------------------- phone
+
+const PHONE = { width: 390, height: 844 };
+const TOUCH_PX = 44; // the smallest touch target we allow in the header
+
+// phoneContext is a second browser context the size of a 390×844 phone, as a
+// mobile browser lays it out (it honours the viewport meta tag).
+function phoneContext(g) {
+  return g.browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, baseURL: g.server.baseURL });
+}
+
+// checkFits asserts that a page fits the phone's width: no horizontal scroll;
+// every link, button and field of the header inside the screen, unclipped,
+// touch-sized and not on top of another; and no element of the page whose
+// content spills out of its box or off the screen (photo tiles crop their
+// thumbnails on purpose and are left out). A mobile browser widens its
+// layout to fit a page that overflows, so innerWidth is checked too.
+async function checkFits(page, what) {
+  const problems = await page.evaluate(({ vw, touch }) => {
+    const out = [];
+    if (window.innerWidth !== vw) out.push(`laid out ${window.innerWidth} px wide, not ${vw} (no viewport meta tag, or something overflows)`);
+    const sw = document.scrollingElement.scrollWidth;
+    if (sw > vw) out.push(`scrolls sideways: scrollWidth ${sw} > ${vw}`);
+    const name = (el) => `${el.tagName.toLowerCase()}${el.className ? `.${String(el.className).replace(/ /g, '.')}` : ''}`
+      + ` "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40)}"`;
+    const boxes = [];
+    for (const el of document.querySelectorAll('header a, header button, header input, header select')) {
+      const b = el.getBoundingClientRect();
+      const bad = [];
+      if (b.width <= 0 || b.height <= 0) bad.push('not shown');
+      if (b.left < 0 || b.right > vw + 0.5) bad.push(`off screen (${b.left.toFixed(1)}..${b.right.toFixed(1)} of ${vw})`);
+      if (el.tagName !== 'INPUT' && el.scrollWidth > el.clientWidth + 1) bad.push(`clipped (${el.scrollWidth} > ${el.clientWidth})`);
+      if (b.height < touch) bad.push(`${b.height.toFixed(1)} px tall`);
+      for (const o of boxes) {
+        if (b.left < o.b.right - 0.5 && o.b.left < b.right - 0.5 && b.top < o.b.bottom - 0.5 && o.b.top < b.bottom - 0.5) {
+          bad.push(`overlaps ${o.n}`);
+        }
+      }
+      boxes.push({ b, n: name(el) });
+      if (bad.length) out.push(`header ${name(el)}: ${bad.join(', ')}`);
+    }
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.closest('.tile') || el.closest('.sr') || ['SCRIPT', 'STYLE', 'INPUT'].includes(el.tagName)) continue;
+      const b = el.getBoundingClientRect();
+      if (b.width === 0 && b.height === 0) continue;
+      if (b.right > vw + 0.5 || b.left < -0.5) out.push(`${name(el)}: off screen (${b.left.toFixed(1)}..${b.right.toFixed(1)})`);
+      else if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)}: content ${el.scrollWidth} px in ${el.clientWidth} px`);
+    }
+    return out;
+  }, { vw: PHONE.width, touch: TOUCH_PX });
+  assert.deepEqual(problems.slice(0, 25), [], `${what} does not fit a ${PHONE.width} px screen`);
+}
+
+// checkWraps asserts that a long unbroken text runs over several lines
+// inside the screen rather than off it.
+async function checkWraps(locator, what) {
+  const r = await locator.evaluate((el) => {
+    const b = el.getBoundingClientRect();
+    const line = parseFloat(getComputedStyle(el).lineHeight) || 20;
+    return { left: b.left, right: b.right, height: b.height, line, vw: window.innerWidth };
+  });
+  assert.ok(r.left >= 0 && r.right <= r.vw + 0.5, `${what} inside the screen: ${JSON.stringify(r)}`);
+  assert.ok(r.height >= 2 * r.line - 1, `${what} wraps onto several lines: ${JSON.stringify(r)}`);
+}
+
+// checkYearChart asserts that /stats draws /api/stats's by-year figures as a
+// named chart with one bar per year, in year order, each with its count
+// written beside it and its length proportional to the count.
+async function checkYearChart(page, api) {
+  const years = Object.keys(api.by_year).sort();
+  assert.ok(years.length >= 1, `photos by year in /api/stats: ${JSON.stringify(api.by_year)}`);
+  const chart = page.locator('table.bars');
+  assert.equal(await chart.count(), 1, 'a by-year chart');
+  const name = await chart.evaluate((t) => (t.getAttribute('aria-labelledby') ?? '').split(/\s+/)
+    .map((id) => document.getElementById(id)?.textContent.trim()).join(' '));
+  assert.equal(name, 'By year', 'the chart is named by its heading');
+  const rows = await chart.locator('tr').evaluateAll((trs) => trs.map((tr) => ({
+    year: tr.querySelector('th')?.textContent.trim(),
+    n: tr.querySelector('td.n')?.textContent.trim(),
+    bar: tr.querySelector('.bar')?.getBoundingClientRect().width ?? -1,
+    track: tr.querySelector('td.track')?.getBoundingClientRect().width ?? -1,
+  })));
+  assert.deepEqual(rows.map((r) => r.year), years, 'one bar per year, in order');
+  assert.deepEqual(rows.map((r) => r.n), years.map((y) => String(api.by_year[y])), 'each bar\'s count');
+  const most = Math.max(...years.map((y) => api.by_year[y]));
+  const longest = Math.max(...rows.map((r) => r.bar));
+  assert.ok(longest >= 80, `the busiest year's bar is long enough to read: ${longest} px`);
+  for (const [i, r] of rows.entries()) {
+    const want = (longest * api.by_year[years[i]]) / most;
+    assert.ok(Math.abs(r.bar - want) <= 1.5, `bar ${r.year} is ${r.bar.toFixed(1)} px, want ${want.toFixed(1)} (${api.by_year[years[i]]} of ${most})`);
+    assert.ok(r.bar <= r.track + 0.5, `bar ${r.year} stays in its track`);
+  }
+}
+
 // ---------------------------------------------------------------- gallery
 
 describe('gallery', () => {
@@ -518,9 +623,54 @@ describe('gallery', () => {
     const shown = (await page.textContent('#photos')).trim();
     assert.equal(shown, String(api.photos), 'photo count on /stats matches /api/stats');
     assert.ok(api.photos >= PAGE_SIZE);
+    await checkYearChart(page, api);
     await page.screenshot({ path: path.join(shots, 'stats.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no console errors or failed requests');
     await page.close();
+  });
+
+  test('gallery, photo page, search and stats fit a 390 px phone screen', { timeout: 180_000 }, async () => {
+    const found = await getJSON(g.server, `/api/search?q=${encodeURIComponent(g.longBase)}`);
+    assert.equal(found.photos.length, 1, `the long-named photo ${g.longBase}: ${JSON.stringify(found)}`);
+    const long = found.photos[0];
+    const api = await getJSON(g.server, '/api/stats');
+    const ctx = await phoneContext(g);
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+
+      await page.goto('/');
+      await page.waitForSelector('.grid img');
+      await checkFits(page, 'gallery');
+      await page.screenshot({ path: path.join(shots, 'phone-gallery.png') });
+
+      await page.goto(`/photo/${long.id}`);
+      await waitImagesDecoded(page, 'img.preview', 30_000);
+      await checkFits(page, 'photo page');
+      const files = page.locator('table.meta td div', { hasText: g.longBase });
+      assert.equal(await files.count(), 1, 'the Files row names the long file');
+      await checkWraps(files, 'the long file name on the photo page');
+      await page.screenshot({ path: path.join(shots, 'phone-photo.png'), fullPage: true });
+
+      await page.goto(`/search?q=${encodeURIComponent(g.longBase)}`);
+      await page.waitForSelector('.grid img');
+      await checkFits(page, 'search');
+      assert.equal(await page.inputValue('input[name=q]'), g.longBase, 'search box keeps the long query');
+      await checkWraps(page.locator('main p.muted').first(), 'the long query in the result line');
+      await page.screenshot({ path: path.join(shots, 'phone-search.png'), fullPage: true });
+
+      await page.goto('/stats');
+      await checkFits(page, 'stats');
+      await checkYearChart(page, api);
+      const broken = page.locator('.failures th', { hasText: 'Broken_qqq' });
+      assert.equal(await broken.count(), 1, 'the file that is not an image is listed on /stats');
+      await checkWraps(broken, 'the long path of the file that could not be indexed');
+      await page.screenshot({ path: path.join(shots, 'phone-stats.png'), fullPage: true });
+
+      assert.deepEqual(problems, [], 'no console errors or failed requests');
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {
@@ -648,6 +798,28 @@ describe('search by meaning (toy CLIP model)', () => {
     await page.screenshot({ path: path.join(shots, 'duplicates.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no console errors or failed requests');
     await page.close();
+  });
+
+  test('a photo page with tags and similar photos, and the duplicates, fit a phone', { timeout: 120_000 }, async () => {
+    const red = await getJSON(g.server, '/api/search?q=red');
+    const ctx = await phoneContext(g);
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      await page.goto(`/photo/${red.photos[0].id}`);
+      await waitImagesDecoded(page, 'img.preview', 30_000);
+      await page.waitForSelector('.grid.similar img');
+      await checkFits(page, 'photo page with tags');
+      await loadAll(page, '.grid.similar img');
+      await page.goto('/duplicates');
+      await page.waitForSelector('.group img');
+      await checkFits(page, 'duplicates');
+      await loadAll(page, '.group img');
+      await page.screenshot({ path: path.join(shots, 'phone-duplicates.png') });
+      assert.deepEqual(problems, [], 'no console errors or failed requests');
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('stats page names the model and counts the embedded photos', { timeout: 60_000 }, async () => {

@@ -83,14 +83,16 @@ func placeholderStyle(p string) template.CSS {
 }
 
 // tileStyle sizes a gallery tile by its aspect ratio, so the grid is laid out
-// before any image arrives.
+// before any image arrives. The width follows the row height the style sheet
+// picks for the screen (--tile: 180px, less on a phone), so tiles keep their
+// shape there too.
 func tileStyle(p storage.PhotoSummary) template.CSS {
 	w, h := p.ThumbWidth, p.ThumbHeight
 	if w <= 0 || h <= 0 {
 		w, h = 1, 1
 	}
-	width := 180 * w / h
-	return template.CSS("width:" + strconv.Itoa(width) + "px;flex-grow:" + strconv.Itoa(width))
+	ratio := strconv.FormatFloat(float64(w)/float64(h), 'f', 4, 64)
+	return template.CSS("width:calc(var(--tile) * " + ratio + ");flex-grow:" + strconv.Itoa(180*w/h))
 }
 
 func formatBytes(n int64) string {

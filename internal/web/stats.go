@@ -1,7 +1,10 @@
 package web
 
 import (
+	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"shoebox/internal/database"
 	"shoebox/internal/storage"
@@ -57,7 +60,29 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "stats", map[string]any{"Stats": v})
+	s.render(w, r, http.StatusOK, "stats", map[string]any{"Stats": v, "Years": yearBars(v.ByYear)})
+}
+
+// yearBar is one bar of the stats page's by-year chart.
+type yearBar struct {
+	Year   string
+	Photos int
+	Width  string // the bar's length as a CSS percentage of the busiest year's
+}
+
+// yearBars lays out the by-year chart in year order, each bar scaled to the
+// busiest year, so the page draws it with CSS alone.
+func yearBars(byYear map[string]int) []yearBar {
+	most := 0
+	for _, n := range byYear {
+		most = max(most, n)
+	}
+	bars := make([]yearBar, 0, len(byYear))
+	for _, y := range slices.Sorted(maps.Keys(byYear)) {
+		n := byYear[y]
+		bars = append(bars, yearBar{Year: y, Photos: n, Width: strconv.FormatFloat(100*float64(n)/float64(most), 'f', 2, 64) + "%"})
+	}
+	return bars
 }
 
 // modelInfo names the CLIP model in use.
