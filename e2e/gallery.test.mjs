@@ -641,6 +641,8 @@ describe('gallery', () => {
 
       await page.goto('/');
       await page.waitForSelector('.grid img');
+      // Every thumbnail loaded first, so leaving the page aborts no request.
+      await loadAll(page, '.grid img');
       await checkFits(page, 'gallery');
       await page.screenshot({ path: path.join(shots, 'phone-gallery.png') });
 
@@ -653,7 +655,7 @@ describe('gallery', () => {
       await page.screenshot({ path: path.join(shots, 'phone-photo.png'), fullPage: true });
 
       await page.goto(`/search?q=${encodeURIComponent(g.longBase)}`);
-      await page.waitForSelector('.grid img');
+      await loadAll(page, '.grid img');
       await checkFits(page, 'search');
       assert.equal(await page.inputValue('input[name=q]'), g.longBase, 'search box keeps the long query');
       await checkWraps(page.locator('main p.muted').first(), 'the long query in the result line');
