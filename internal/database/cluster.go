@@ -3,10 +3,12 @@ package database
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,17 +17,26 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Cluster is a PostgreSQL cluster run from the installed binaries (initdb,
 // pg_ctl), listening only on a unix socket. Shoebox uses one as its embedded
 // default database; tests use throwaway ones. PostgreSQL refuses to run as
 // root, so when we are root the cluster belongs to the "postgres" user.
+//
+// No other account on the machine may use it: a superuser connection runs
+// programs as the cluster's owner (COPY ... TO PROGRAM). So the socket lives
+// in a 0700 folder, and the one role logs in with a generated password
+// (SCRAM) kept in Root/secret, mode 0600; pg_hba.conf has no trust line.
 type Cluster struct {
-	// Root holds the cluster: Root/data is PGDATA, the socket lives in
-	// SocketDir, the server log in Root/postgres.log.
+	// Root holds the cluster (mode 0700): Root/data is PGDATA, Root/secret
+	// the password, the server log Root/postgres.log. The socket lives in
+	// SocketDir.
 	Root      string
 	SocketDir string
 	// Port names the socket file (.s.PGSQL.<port>); nothing listens on TCP.
@@ -34,6 +45,8 @@ type Cluster struct {
 	Settings map[string]string
 	binDir   string
 	cred     *syscall.Credential
+	mu       sync.Mutex
+	password string // read from SecretPath once known
 }
 
 // ClusterUser is the database superuser name of clusters we create.
@@ -86,19 +99,45 @@ func pgMajor(p string) int {
 // DataDir is PGDATA.
 func (c *Cluster) DataDir() string { return filepath.Join(c.Root, "data") }
 
-// URL is a connection string for database db over the unix socket.
+// SecretPath is the file holding the role's password (mode 0600, owned by
+// the cluster's user).
+func (c *Cluster) SecretPath() string { return filepath.Join(c.Root, "secret") }
+
+// URL is a connection string for database db over the unix socket. It
+// carries the password: never log it.
 func (c *Cluster) URL(db string) string {
 	q := url.Values{"host": {c.SocketDir}, "port": {strconv.Itoa(c.Port)}, "user": {ClusterUser}, "sslmode": {"disable"}}
+	if pw := c.secret(); pw != "" {
+		q.Set("password", pw)
+	}
 	return "postgres:///" + db + "?" + q.Encode()
 }
 
-// Init creates the cluster once; it is a no-op when it already exists.
-func (c *Cluster) Init(ctx context.Context) error {
-	if _, err := os.Stat(filepath.Join(c.DataDir(), "PG_VERSION")); err == nil {
-		return c.ensureDirs()
+// secret is the password, read from SecretPath the first time (a Cluster
+// made for a cluster that already exists knows it without Init).
+func (c *Cluster) secret() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.password == "" {
+		if b, err := os.ReadFile(c.SecretPath()); err == nil {
+			c.password = strings.TrimSpace(string(b))
+		}
 	}
+	return c.password
+}
+
+// Init creates the cluster once; when it already exists it only makes sure
+// of the folders' modes and the password file (Start closes an older
+// cluster's trust lines).
+func (c *Cluster) Init(ctx context.Context) error {
 	if err := c.ensureDirs(); err != nil {
 		return err
+	}
+	if err := c.ensureSecret(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(c.DataDir(), "PG_VERSION")); err == nil {
+		return nil
 	}
 	// A half-made cluster from an interrupted initdb is removed and redone.
 	if err := os.RemoveAll(c.DataDir()); err != nil {
@@ -107,15 +146,140 @@ func (c *Cluster) Init(ctx context.Context) error {
 	if err := c.mkdirOwned(c.DataDir(), 0o700); err != nil {
 		return err
 	}
-	_, err := c.run(ctx, "initdb", "-D", c.DataDir(), "-U", ClusterUser, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
-	return err
+	if _, err := c.run(ctx, "initdb", "-D", c.DataDir(), "-U", ClusterUser, "--pwfile", c.SecretPath(),
+		"--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"); err != nil {
+		return err
+	}
+	return c.writeHBA()
 }
 
 func (c *Cluster) ensureDirs() error {
-	if err := c.mkdirOwned(c.Root, 0o755); err != nil {
+	if err := c.mkdirOwned(c.Root, 0o700); err != nil {
 		return err
 	}
-	return c.mkdirOwned(c.SocketDir, 0o755)
+	return c.mkdirOwned(c.SocketDir, 0o700)
+}
+
+// ensureSecret makes the password file once (32 random bytes, hex) and
+// keeps its mode at 0600 and its owner the cluster's user.
+func (c *Cluster) ensureSecret() error {
+	p := c.SecretPath()
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("cluster: password: %w", err)
+		}
+		if err := c.writeOwned(p, []byte(hex.EncodeToString(b)+"\n")); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("cluster: password: %w", err)
+	}
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("cluster: %s is not a regular file", p)
+	}
+	if err := os.Chmod(p, 0o600); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	if c.cred != nil {
+		if err := os.Chown(p, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+	}
+	if c.secret() == "" {
+		return fmt.Errorf("cluster: %s is empty", p)
+	}
+	return nil
+}
+
+// hba is the whole of pg_hba.conf: the one role, over the socket, with its
+// password. Nothing listens on TCP.
+const hba = `# Written by Shoebox: only the shoebox role, over the unix socket, with its password.
+local all ` + ClusterUser + ` scram-sha-256
+`
+
+func (c *Cluster) writeHBA() error {
+	return c.writeOwned(filepath.Join(c.DataDir(), "pg_hba.conf"), []byte(hba))
+}
+
+// hbaTrusts reports whether pg_hba.conf lets anyone in without a password,
+// as the clusters of Shoebox versions before SCRAM did.
+func (c *Cluster) hbaTrusts() (bool, error) {
+	b, err := os.ReadFile(filepath.Join(c.DataDir(), "pg_hba.conf"))
+	if err != nil {
+		return false, fmt.Errorf("cluster: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		for _, f := range strings.Fields(line) {
+			if f == "trust" {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// writeOwned writes a 0600 file owned by the cluster's user, atomically.
+func (c *Cluster) writeOwned(p string, b []byte) error {
+	tmp := p + ".tmp"
+	os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && c.cred != nil {
+		err = os.Chown(tmp, int(c.cred.Uid), int(c.cred.Gid))
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("cluster: write %s: %w", p, err)
+	}
+	return nil
+}
+
+// secure closes a running cluster made by an older Shoebox (trust lines in
+// pg_hba.conf): it sets the role's password to the secret, rewrites
+// pg_hba.conf and reloads. Meanwhile only we can reach the socket: its
+// folder is already 0700.
+func (c *Cluster) secure(ctx context.Context) error {
+	// An adopted old server made its socket 0777 (new ones: 0700).
+	sock := filepath.Join(c.SocketDir, ".s.PGSQL."+strconv.Itoa(c.Port))
+	if err := os.Chmod(sock, 0o700); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	open, err := c.hbaTrusts()
+	if err != nil || !open {
+		return err
+	}
+	if err := c.ensureSecret(); err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return fmt.Errorf("cluster: set password: %w", err)
+	}
+	defer conn.Close(ctx)
+	// The secret is hex, so quoting it is safe; ALTER ROLE takes no parameters.
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ClusterUser+" PASSWORD '"+c.secret()+"'"); err != nil {
+		return fmt.Errorf("cluster: set password: %w", err)
+	}
+	if err := c.writeHBA(); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return fmt.Errorf("cluster: reload: %w", err)
+	}
+	return nil
 }
 
 func (c *Cluster) mkdirOwned(dir string, mode os.FileMode) error {
@@ -133,19 +297,42 @@ func (c *Cluster) mkdirOwned(dir string, mode os.FileMode) error {
 	return nil
 }
 
-// Running reports whether a postmaster is running on this cluster.
+// Running reports whether a postmaster is running on this cluster: the
+// process named in postmaster.pid exists and is not a zombie.
 func (c *Cluster) Running(ctx context.Context) bool {
-	_, err := c.run(ctx, "pg_ctl", "status", "-D", c.DataDir())
-	return err == nil
+	b, err := os.ReadFile(filepath.Join(c.DataDir(), "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	// A killed postmaster nobody has reaped yet still answers kill(0).
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && bytes.Contains(st, []byte(") Z ")) {
+		return false
+	}
+	return true
 }
 
 // Start starts the server and waits until it accepts connections. A server
-// left running by a killed shoebox is adopted rather than restarted.
+// left running by a killed shoebox is adopted rather than restarted; one
+// made by an older Shoebox that trusted every local user is closed first.
 func (c *Cluster) Start(ctx context.Context) error {
-	if c.Running(ctx) {
-		return nil
+	if !c.Running(ctx) {
+		if err := c.start(ctx); err != nil {
+			return err
+		}
 	}
-	opts := []string{"-k", c.SocketDir, "-p", strconv.Itoa(c.Port), "-c", "listen_addresses="}
+	return c.secure(ctx)
+}
+
+func (c *Cluster) start(ctx context.Context) error {
+	opts := []string{"-k", c.SocketDir, "-p", strconv.Itoa(c.Port), "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700"}
 	keys := make([]string, 0, len(c.Settings))
 	for k := range c.Settings {
 		keys = append(keys, k)
