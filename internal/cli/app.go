@@ -31,7 +31,8 @@ type app struct {
 	budget  database.Budget
 	owner   bool // we hold the data-folder lock
 	cluster *database.Cluster
-	stopPG  bool // stop the embedded cluster on close
+	stopPG  bool   // stop the embedded cluster on close
+	unwatch func() // stops restarting the embedded cluster
 	unlock  func()
 	embed   ai.Embedder // nil without a model
 }
@@ -40,7 +41,7 @@ type app struct {
 // must own the data folder; others (stats, doctor) may share it with a
 // running server.
 func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusive bool) (*app, error) {
-	a := &app{cfg: cfg, log: log, store: thumbs.Store{Dir: cfg.ThumbDir()}, unlock: func() {}}
+	a := &app{cfg: cfg, log: log, store: thumbs.Store{Dir: cfg.ThumbDir()}, unlock: func() {}, unwatch: func() {}}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
@@ -63,6 +64,13 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 		}
 		a.cluster, a.stopPG = c, a.owner
 		url = c.URL(database.EmbeddedDB)
+		if a.owner {
+			// The cluster is ours: if it dies, bring it back.
+			wctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); c.Watch(wctx, log) }()
+			a.unwatch = func() { cancel(); <-done }
+		}
 	}
 	db, err := database.Open(ctx, database.Options{
 		URL: url, MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.AcquireTimeout,
@@ -128,6 +136,7 @@ func (a *app) openEmbedder(ctx context.Context) error {
 }
 
 func (a *app) close() {
+	a.unwatch()
 	if a.embed != nil {
 		a.embed.Close()
 	}

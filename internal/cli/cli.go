@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"shoebox/internal/config"
 )
@@ -40,6 +41,9 @@ Environment: DATABASE_URL selects an external PostgreSQL (with pgvector);
 without it Shoebox runs its own cluster under the data folder.
 SHOEBOX_MODEL_HUB sets the hub models come from (default https://huggingface.co).
 `
+
+// warnEvery is how often one warning message may be logged (see throttle).
+const warnEvery = 30 * time.Second
 
 var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) error{
 	"serve":  serve,
@@ -83,7 +87,7 @@ func Main(args []string, getenv func(string) string) int {
 	if strings.EqualFold(getenv("SHOEBOX_LOG_LEVEL"), "debug") {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(newThrottle(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}), warnEvery))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if takesWords {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 )
 
 // EmbeddedDB is the database name Shoebox uses in its own cluster: the one
@@ -40,4 +41,50 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (*Clus
 	}
 	log.Info("embedded PostgreSQL running", "dir", c.DataDir(), "socket", c.SocketDir)
 	return c, nil
+}
+
+// Watch keeps the embedded cluster running for as long as ctx lives: if the
+// postmaster dies (a SIGKILL, the OOM killer), Shoebox would otherwise
+// answer 503 until someone restarts it by hand. It checks every second; a
+// death is logged once at ERROR, and restarts are tried with a backoff from
+// 1s to 30s (the old server's children may hold its shared memory for a
+// moment). Only the process that owns the cluster (holds the data-folder
+// lock) should watch it.
+func (c *Cluster) Watch(ctx context.Context, log *slog.Logger) {
+	const (
+		every      = time.Second
+		maxBackoff = 30 * time.Second
+	)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if c.Running(ctx) {
+			continue
+		}
+		down := time.Now()
+		log.Error("embedded PostgreSQL is not running; restarting it", "dir", c.DataDir(), "log", filepath.Join(c.Root, "postgres.log"))
+		backoff := every
+		for attempt := 1; ; attempt++ {
+			err := c.Start(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				log.Info("embedded PostgreSQL restarted", "attempts", attempt, "down", time.Since(down).Round(time.Millisecond))
+				break
+			}
+			log.Warn("restart embedded PostgreSQL", "attempt", attempt, "retry_in", backoff, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, maxBackoff)
+		}
+	}
 }
