@@ -14,6 +14,7 @@ import (
 	"shoebox/internal/ai"
 	"shoebox/internal/config"
 	"shoebox/internal/database"
+	"shoebox/internal/library"
 	"shoebox/internal/media"
 )
 
@@ -65,12 +66,41 @@ func doctor(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	checkModel(ctx, a, check)
 	for _, l := range cfg.Libraries {
-		check(checkLibraries(&config.Config{Libraries: []string{l}}) == nil, "library", l)
+		ok := checkLibraries(&config.Config{Libraries: []string{l}}) == nil
+		check(ok, "library", l)
+		if ok {
+			checkOutsideLinks(ctx, cfg, l, check)
+		}
 	}
 	if problems > 0 {
 		return fmt.Errorf("%d problem(s)", problems)
 	}
 	return nil
+}
+
+// checkOutsideLinks says whether library root holds symlinks that lead
+// outside it (which the gallery then shows and serves), and what
+// --stay-inside does about them. It is a note, not a problem.
+func checkOutsideLinks(ctx context.Context, cfg *config.Config, root string, check func(bool, string, string)) {
+	n, examples, err := library.OutsideLinks(ctx, root, 3)
+	switch {
+	case err != nil:
+		check(false, "outside links", root+": "+err.Error())
+	case n == 0:
+		check(true, "outside links", root+": none")
+	default:
+		what := "followed (--stay-inside would skip them)"
+		if cfg.StayInside {
+			what = "skipped (--stay-inside)"
+		}
+		for i, e := range examples {
+			examples[i] = quote(e)
+		}
+		if n > len(examples) {
+			examples = append(examples, "…")
+		}
+		check(true, "outside links", fmt.Sprintf("%s: %d symlink(s) lead outside, %s: %s", root, n, what, strings.Join(examples, ", ")))
+	}
 }
 
 func errText(err error) string {

@@ -31,7 +31,7 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	tty := isTerminal(os.Stdout)
 	if tty {
 		// Keep log lines from tearing the progress bar: warnings only.
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		log = slog.New(newThrottle(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}), warnEvery))
 	}
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {
@@ -163,11 +163,21 @@ func checkLibraries(cfg *config.Config) error {
 	return nil
 }
 
+// skip are the folders no library scan may index: the data folder (and so
+// everything under it) and the embedded cluster, wherever it lives.
+func (a *app) skip() []string {
+	s := []string{a.cfg.DataDir}
+	if a.cluster != nil {
+		s = append(s, a.cluster.Root, a.cluster.SocketDir)
+	}
+	return s
+}
+
 // runner builds the job runner for this app; m (nil in the index command)
 // counts its work for /metrics.
 func (a *app) runner(m *jobs.Metrics) *jobs.Runner {
 	return jobs.New(a.bg, a.store, jobs.Options{
-		Workers: a.cfg.Workers, Skip: []string{a.cfg.DataDir}, MaxPixels: a.cfg.MaxPixels,
+		Workers: a.cfg.Workers, Skip: a.skip(), StayInside: a.cfg.StayInside, MaxPixels: a.cfg.MaxPixels,
 		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed, Metrics: m,
 	})
 }

@@ -50,6 +50,11 @@ type Config struct {
 	ModelHub string
 	// ORTLib is the ONNX Runtime shared library; empty: found by itself.
 	ORTLib string
+	// StayInside keeps indexing inside the library folders: symlinks (to
+	// files or folders) that lead outside a library are skipped. Default
+	// false: symlinked folders are followed once each, wherever they lead.
+	// --stay-inside; SHOEBOX_STAY_INSIDE=true.
+	StayInside bool
 	// MLURL is an Immich-compatible machine-learning service, used when
 	// ClipModel is empty; MLModel is the model name it is asked for.
 	MLURL, MLModel string
@@ -104,6 +109,9 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	if c.RescanInterval, err = envDur(getenv, "SHOEBOX_RESCAN_INTERVAL", c.RescanInterval); err != nil {
 		return nil, nil, err
 	}
+	if c.StayInside, err = envBool(getenv, "SHOEBOX_STAY_INSIDE", false); err != nil {
+		return nil, nil, err
+	}
 	mp, err := envInt(getenv, "SHOEBOX_MAX_MEGAPIXELS", int(c.MaxPixels/1_000_000))
 	if err != nil {
 		return nil, nil, err
@@ -118,6 +126,7 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "connection budget of this process (env SHOEBOX_DB_MAX_CONNS)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "indexing workers, 0 = one per CPU (env SHOEBOX_WORKERS)")
 	fs.DurationVar(&c.RescanInterval, "rescan", c.RescanInterval, "rescan interval for serve, 0 disables (env SHOEBOX_RESCAN_INTERVAL)")
+	fs.BoolVar(&c.StayInside, "stay-inside", c.StayInside, "skip symlinks that lead outside the library folders (env SHOEBOX_STAY_INSIDE=true)")
 	fs.StringVar(&c.ClipModel, "clip-model", c.ClipModel, "CLIP model for search by meaning: a folder, or the name of one installed by `shoebox model get` (env SHOEBOX_CLIP_MODEL)")
 	var words []string
 	for {
@@ -220,6 +229,18 @@ func envInt(getenv func(string) string, k string, def int) (int, error) {
 		return 0, fmt.Errorf("config: %s=%q is not a number", k, v)
 	}
 	return n, nil
+}
+
+func envBool(getenv func(string) string, k string, def bool) (bool, error) {
+	v := getenv(k)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("config: %s=%q is not true or false", k, v)
+	}
+	return b, nil
 }
 
 func envDur(getenv func(string) string, k string, def time.Duration) (time.Duration, error) {

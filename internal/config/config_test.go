@@ -47,6 +47,7 @@ func TestInvalid(t *testing.T) {
 		{[]string{"--addr", "nonsense"}, nil},
 		{[]string{"stray"}, nil},
 		{nil, map[string]string{"SHOEBOX_DB_ACQUIRE_TIMEOUT": "5"}},
+		{nil, map[string]string{"SHOEBOX_STAY_INSIDE": "yes please"}},
 	} {
 		if _, err := Parse("t", tc.args, env(tc.env)); err == nil {
 			t.Errorf("Parse(%q, %v) accepted", tc.args, tc.env)
@@ -112,5 +113,29 @@ func TestParseArgsKeepsWords(t *testing.T) {
 	c, words, err := ParseArgs("t", []string{"get", "--data", "/d", "ViT-B-32__openai"}, env(nil))
 	if err != nil || c.DataDir != "/d" || len(words) != 2 || words[0] != "get" || words[1] != "ViT-B-32__openai" {
 		t.Fatalf("ParseArgs: %v %q %v", c, words, err)
+	}
+}
+
+// Staying inside the library folders is off unless asked for, by flag or
+// environment; the flag wins.
+func TestStayInside(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{nil, nil, false},
+		{nil, map[string]string{"SHOEBOX_STAY_INSIDE": "true"}, true},
+		{nil, map[string]string{"SHOEBOX_STAY_INSIDE": "false"}, false},
+		{[]string{"--stay-inside"}, nil, true},
+		{[]string{"--stay-inside=false"}, map[string]string{"SHOEBOX_STAY_INSIDE": "true"}, false},
+	} {
+		c, err := Parse("t", tc.args, env(tc.env))
+		if err != nil {
+			t.Fatalf("Parse(%q, %v): %v", tc.args, tc.env, err)
+		}
+		if c.StayInside != tc.want {
+			t.Errorf("Parse(%q, %v): StayInside %v, want %v", tc.args, tc.env, c.StayInside, tc.want)
+		}
 	}
 }

@@ -39,8 +39,11 @@ const embedBatch = 16
 type Options struct {
 	// Workers is how many jobs run at once. Default: number of CPUs.
 	Workers int
-	// Skip are folders never indexed (the data folder, if inside a library).
+	// Skip are folders never indexed (the data folder), recognised by
+	// identity wherever a library's links lead.
 	Skip []string
+	// StayInside skips symlinks that lead outside a library's root.
+	StayInside bool
 	// MaxPixels refuses larger images. Default 200 MP.
 	MaxPixels int64
 	// Exclusive says this process owns the database alone (embedded

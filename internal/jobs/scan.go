@@ -63,7 +63,7 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		batch = batch[:0]
 		return nil
 	}
-	err = library.Walk(ctx, a.Root, r.opts.Skip, func(e library.Entry) error {
+	err = library.Walk(ctx, a.Root, library.WalkOptions{Skip: r.opts.Skip, StayInside: r.opts.StayInside}, func(e library.Entry) error {
 		if e.RelPath == "" {
 			return nil
 		}

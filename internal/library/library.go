@@ -1,5 +1,6 @@
 // Package library finds photos in library folders: a recursive walk that
-// follows symlinked folders without looping, and content hashing that gives
+// follows symlinked folders without looping (and, if asked, never out of
+// the library), and content hashing that gives
 // each distinct photo its id. It only ever reads: a library is read-only to
 // Shoebox.
 package library
@@ -37,10 +38,27 @@ type Entry struct {
 	Err     error // set when the file cannot be used (unreadable, bad name)
 }
 
+// WalkOptions say what Walk leaves out.
+type WalkOptions struct {
+	// Skip are folders never indexed, such as the data folder. They are
+	// recognised by identity (device and inode), so a symlink or a bind
+	// mount that leads into one, or into anything under one, is skipped too:
+	// a library that links to the data folder would otherwise index its own
+	// thumbnails on every rescan.
+	Skip []string
+	// StayInside skips symlinks (to files or folders) that lead outside
+	// root. Without it, symlinked folders are followed once each wherever
+	// they lead.
+	StayInside bool
+	// Outside, when set, is called with the relative path of every symlink
+	// that leads outside root, whether followed or not.
+	Outside func(rel string)
+}
+
 // Walk calls fn for every photo file under root. Hidden entries (".name")
-// and the folders in skip are not visited; symlinked folders are followed
+// and the folders in o.Skip are not visited; symlinked folders are followed
 // once each, so a symlink loop ends instead of recursing forever.
-func Walk(ctx context.Context, root string, skip []string, fn func(Entry) error) error {
+func Walk(ctx context.Context, root string, o WalkOptions, fn func(Entry) error) error {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return fmt.Errorf("library %s: %w", root, err)
@@ -48,32 +66,87 @@ func Walk(ctx context.Context, root string, skip []string, fn func(Entry) error)
 	if !fi.IsDir() {
 		return fmt.Errorf("library %s: not a folder", root)
 	}
-	w := walker{root: root, skip: map[string]bool{}, seen: map[[2]uint64]bool{}, fn: fn}
-	for _, s := range skip {
-		w.skip[filepath.Clean(s)] = true
+	w := walker{root: identity(fi), opts: o, skip: map[fileID]bool{}, seen: map[fileID]bool{}, fn: fn}
+	for _, s := range o.Skip {
+		if fi, err := os.Stat(s); err == nil {
+			w.skip[identity(fi)] = true
+		}
 	}
-	w.markSeen(fi)
+	w.seen[w.root] = true
 	return w.dir(ctx, root, "")
 }
 
+// OutsideLinks walks root as Walk does (staying inside) and returns how
+// many symlinks under it lead outside it, with up to n of their paths.
+func OutsideLinks(ctx context.Context, root string, n int) (count int, examples []string, err error) {
+	err = Walk(ctx, root, WalkOptions{StayInside: true, Outside: func(rel string) {
+		count++
+		if len(examples) < n {
+			examples = append(examples, rel)
+		}
+	}}, func(Entry) error { return nil })
+	return count, examples, err
+}
+
+// fileID is a file's identity: device and inode.
+type fileID [2]uint64
+
+func identity(fi fs.FileInfo) fileID {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}
+	}
+	return fileID{uint64(st.Dev), st.Ino}
+}
+
 type walker struct {
-	root string
-	skip map[string]bool
-	seen map[[2]uint64]bool // (device, inode) of folders visited
+	root fileID
+	opts WalkOptions
+	skip map[fileID]bool // folders never entered, nor anything under them
+	seen map[fileID]bool // folders visited
 	fn   func(Entry) error
 }
 
-func (w *walker) markSeen(fi fs.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return true
+// under reports, for the folder dir (reached through a symlink), whether
+// it or one of its parents is root, and whether one is a skipped folder.
+// Parents are found by identity ("dir/.." as the kernel resolves it, after
+// the links), not by comparing path strings.
+func (w *walker) under(dir string) (inside, skipped bool) {
+	p := dir
+	for range 512 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return inside, skipped
+		}
+		id := identity(fi)
+		inside = inside || id == w.root
+		skipped = skipped || w.skip[id]
+		parent, err := os.Stat(p + "/..")
+		if err != nil || identity(parent) == id {
+			return inside, skipped // "/" is its own parent
+		}
+		p += "/.."
 	}
-	k := [2]uint64{uint64(st.Dev), st.Ino}
-	if w.seen[k] {
-		return false
+	return inside, skipped
+}
+
+// link decides whether the symlink at abs (whose target is a folder when
+// isDir) is followed: not when it leads into a skipped folder, nor outside
+// root when staying inside.
+func (w *walker) link(abs, rel string, isDir bool) bool {
+	dir := abs
+	if !isDir {
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return false
+		}
+		dir = filepath.Dir(real)
 	}
-	w.seen[k] = true
-	return true
+	inside, skipped := w.under(dir)
+	if !inside && w.opts.Outside != nil {
+		w.opts.Outside(rel)
+	}
+	return !skipped && (inside || !w.opts.StayInside)
 }
 
 func (w *walker) dir(ctx context.Context, abs, rel string) error {
@@ -95,9 +168,6 @@ func (w *walker) dir(ctx context.Context, abs, rel string) error {
 		if rel != "" {
 			childRel = rel + "/" + name
 		}
-		if w.skip[childAbs] {
-			continue
-		}
 		typ := e.Type()
 		if typ&fs.ModeSymlink != 0 {
 			fi, err := os.Stat(childAbs) // follow the link
@@ -109,10 +179,18 @@ func (w *walker) dir(ctx context.Context, abs, rel string) error {
 				}
 				continue
 			}
+			if !fi.IsDir() && !IsPhoto(name) {
+				continue
+			}
+			if !w.link(childAbs, childRel, fi.IsDir()) {
+				continue
+			}
 			typ = fi.Mode().Type()
 			if fi.IsDir() {
-				if !w.markSeen(fi) {
+				if id := identity(fi); w.seen[id] {
 					continue // already visited: a loop or a second link to it
+				} else {
+					w.seen[id] = true
 				}
 				if err := w.dir(ctx, childAbs, childRel); err != nil {
 					return err
@@ -123,8 +201,15 @@ func (w *walker) dir(ctx context.Context, abs, rel string) error {
 		switch {
 		case typ.IsDir():
 			fi, err := e.Info()
-			if err != nil || !w.markSeen(fi) {
+			if err != nil {
 				continue
+			}
+			// A folder met for the second time (a bind mount), or the data
+			// folder itself inside a library, is not entered.
+			if id := identity(fi); w.seen[id] || w.skip[id] {
+				continue
+			} else {
+				w.seen[id] = true
 			}
 			if err := w.dir(ctx, childAbs, childRel); err != nil {
 				return err

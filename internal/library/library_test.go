@@ -36,7 +36,7 @@ func TestWalkFindsPhotosAndSurvivesLoops(t *testing.T) {
 
 	var got []string
 	errs := map[string]bool{}
-	err := Walk(context.Background(), root, nil, func(e Entry) error {
+	err := Walk(context.Background(), root, WalkOptions{}, func(e Entry) error {
 		got = append(got, e.RelPath)
 		if e.Err != nil {
 			errs[e.RelPath] = true
@@ -61,19 +61,105 @@ func TestWalkFindsPhotosAndSurvivesLoops(t *testing.T) {
 	}
 }
 
-func TestWalkSkipsDataFolder(t *testing.T) {
-	root := t.TempDir()
-	write(t, filepath.Join(root, "a.jpg"), "a")
-	write(t, filepath.Join(root, "data", "media", "x.jpg"), "ours")
+func walkPaths(t *testing.T, root string, o WalkOptions) []string {
+	t.Helper()
 	var got []string
-	if err := Walk(context.Background(), root, []string{filepath.Join(root, "data")}, func(e Entry) error {
+	if err := Walk(context.Background(), root, o, func(e Entry) error {
+		if e.Err != nil {
+			t.Errorf("%s: %v", e.RelPath, e.Err)
+		}
 		got = append(got, e.RelPath)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0] != "a.jpg" {
-		t.Fatalf("got %q", got)
+	sort.Strings(got)
+	return got
+}
+
+func same(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// The data folder is recognised by identity: inside a library, or reached
+// by a symlink to it or to anything under it, it is never indexed, even
+// when Skip names it by another path.
+func TestWalkSkipsDataFolderByIdentity(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "a.jpg"), "a")
+	write(t, filepath.Join(root, "data", "media", "x.jpg"), "ours, inside the library")
+	outer := t.TempDir()
+	data := filepath.Join(outer, "data")
+	write(t, filepath.Join(data, "media", "ab", "abc.thumb.webp"), "a thumbnail")
+	write(t, filepath.Join(data, "media", "ab", "abc.preview.jpg"), "a preview")
+	must(t, os.Symlink(data, filepath.Join(root, "to-data")))
+	must(t, os.Symlink(filepath.Join(data, "media"), filepath.Join(root, "to-media")))
+	must(t, os.Symlink(filepath.Join(data, "media", "ab"), filepath.Join(root, "to-shard")))
+	must(t, os.Symlink(filepath.Join(data, "media", "ab", "abc.preview.jpg"), filepath.Join(root, "preview.jpg")))
+	must(t, os.Symlink("to-shard", filepath.Join(root, "to-link"))) // a link to a link
+	// Skip names the folders through other paths than the links take.
+	alias := filepath.Join(t.TempDir(), "alias")
+	must(t, os.Symlink(outer, alias))
+	for _, stay := range []bool{false, true} {
+		got := walkPaths(t, root, WalkOptions{Skip: []string{alias + "/data", root + "/./data"}, StayInside: stay})
+		if want := []string{"a.jpg"}; !same(got, want) {
+			t.Fatalf("stay inside %v: got %q, want %q", stay, got, want)
+		}
+	}
+	// Without Skip the same links are followed (the test is not vacuous).
+	if got := walkPaths(t, root, WalkOptions{}); len(got) < 5 {
+		t.Fatalf("without Skip: got %q", got)
+	}
+}
+
+// StayInside skips symlinks (folders and files) that lead outside the
+// library; links within it still work. OutsideLinks counts the others.
+func TestWalkStayInside(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "a.jpg"), "a")
+	write(t, filepath.Join(root, "sub", "b.jpg"), "b")
+	other := t.TempDir()
+	write(t, filepath.Join(other, "o.jpg"), "outside")
+	write(t, filepath.Join(other, "deep", "p.jpg"), "outside, deeper")
+	must(t, os.Symlink(other, filepath.Join(root, "out-dir")))
+	must(t, os.Symlink(filepath.Join(other, "o.jpg"), filepath.Join(root, "out.jpg")))
+	// A relative link, still outside (temp folders share a parent).
+	if filepath.Dir(root) != filepath.Dir(other) {
+		t.Fatalf("temp folders %s and %s do not share a parent", root, other)
+	}
+	must(t, os.Symlink("../../"+filepath.Base(other)+"/deep", filepath.Join(root, "sub", "rel-out")))
+	must(t, os.Symlink("sub", filepath.Join(root, "in-dir")))
+	must(t, os.Symlink("sub/b.jpg", filepath.Join(root, "in.jpg")))
+	// A link that climbs out and comes back in stays inside.
+	must(t, os.Symlink("../"+filepath.Base(root)+"/sub", filepath.Join(root, "round-trip")))
+
+	// Folders are visited in name order, each once: sub is first reached
+	// through in-dir.
+	got := walkPaths(t, root, WalkOptions{StayInside: true})
+	if want := []string{"a.jpg", "in-dir/b.jpg", "in.jpg"}; !same(got, want) {
+		t.Fatalf("stay inside: got %q, want %q", got, want)
+	}
+	got = walkPaths(t, root, WalkOptions{})
+	if want := []string{"a.jpg", "in-dir/b.jpg", "in-dir/rel-out/p.jpg", "in.jpg", "out-dir/o.jpg", "out.jpg"}; !same(got, want) {
+		t.Fatalf("default: got %q, want %q", got, want)
+	}
+	n, ex, err := OutsideLinks(context.Background(), root, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || len(ex) != 2 {
+		t.Fatalf("OutsideLinks: %d %q, want 3 with 2 examples", n, ex)
+	}
+	if n, _, _ := OutsideLinks(context.Background(), other, 2); n != 0 {
+		t.Fatalf("a library without links has %d outside links", n)
 	}
 }
 
