@@ -36,6 +36,7 @@ Flags:
   --rescan DUR      serve's rescan interval (default 1h, 0 = off) SHOEBOX_RESCAN_INTERVAL
   --clip-model NAME|PATH  CLIP model for search by meaning: an installed name or a folder
                     SHOEBOX_CLIP_MODEL
+  --stay-inside     skip symlinks leading outside the libraries SHOEBOX_STAY_INSIDE=true
 
 Environment: DATABASE_URL selects an external PostgreSQL (with pgvector);
 without it Shoebox runs its own cluster under the data folder.

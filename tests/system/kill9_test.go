@@ -66,6 +66,10 @@ func testKill9(t *testing.T, external bool) {
 			t.Fatalf("no progress to kill in within 3 minutes (done %d, live jobs %d)", done, live)
 		}
 		if conn == nil {
+			if !external {
+				// The cluster's password exists once shoebox has made it.
+				url = cluster.URL(database.EmbeddedDB)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			conn, _ = pgx.Connect(ctx, url)
 			cancel()
