@@ -227,18 +227,18 @@ type PhotoResult struct {
 	Placeholder             string
 	// TakenAt is the wall clock (its zone, if any, is ignored: TakenOffset
 	// says it); zero means use the file's modification time.
-	TakenAt                 time.Time
-	TakenOffset             *int
-	TakenSource             string // where TakenAt came from: "exif", "xmp", "iptc"
-	Make, Model             string
-	Lens, LensMake          string
-	Exposure                string
-	ExposureSec             float64
-	FNumber, FocalLength    float64
-	ISO                     int
-	Lat, Lon, Alt           *float64
-	Orientation             int
-	MetaVersion             int // media.MetaVersion of the reader
+	TakenAt              time.Time
+	TakenOffset          *int
+	TakenSource          string // where TakenAt came from: "exif", "xmp", "iptc"
+	Make, Model          string
+	Lens, LensMake       string
+	Exposure             string
+	ExposureSec          float64
+	FNumber, FocalLength float64
+	ISO                  int
+	Lat, Lon, Alt        *float64
+	Orientation          int
+	MetaVersion          int // media.MetaVersion of the reader
 }
 
 // SavePhotoResult marks a photo ready with its metadata.
