@@ -8,7 +8,8 @@
 #
 #   (default)  apt build/runtime deps, pgvector, Go check, testdata/fixtures,
 #              testdata/corpus
-#   --test     also: chromium, wrk, nginx-light, time (GNU, peak memory), hyperfine (optional),
+#   --test     also: chromium, wrk, nginx-light, time (GNU, peak memory), exiftool,
+#              hyperfine (optional),
 #              nodejs/npm (if missing), e2e/node_modules (playwright-core)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
@@ -23,7 +24,7 @@ TEST=0
 for arg in "$@"; do
   case "$arg" in
     --test) TEST=1 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg (use --test)" >&2; exit 2 ;;
   esac
 done
@@ -45,7 +46,8 @@ TRIXIE_SRC=/etc/apt/sources.list.d/shoebox-trixie-src.sources
 
 BASE_PKGS=(postgresql-15 postgresql-server-dev-15 libvips-dev libvips-tools pkg-config
            build-essential dpkg-dev ca-certificates git)
-TEST_PKGS=(chromium wrk nginx-light time)
+# libimage-exiftool-perl: ExifTool, the reference the metadata tests compare with.
+TEST_PKGS=(chromium wrk nginx-light time libimage-exiftool-perl)
 
 # ---------------------------------------------------------------------------
 # apt helpers

@@ -61,10 +61,12 @@ func (r *Runner) process(ctx context.Context, id string) error {
 	err = r.st.SavePhotoResult(ctx, id, storage.PhotoResult{
 		Format: res.Format, Width: res.Width, Height: res.Height,
 		ThumbWidth: res.ThumbWidth, ThumbHeight: res.ThumbHeight, Placeholder: res.Placeholder,
-		TakenAt: m.TakenAt, TakenOffset: m.TakenAtOffset,
-		Make: m.Make, Model: m.Model, Lens: m.Lens, Exposure: m.ExposureTime,
+		TakenAt: m.TakenAt, TakenOffset: m.TakenAtOffset, TakenSource: m.TakenAtSource,
+		Make: m.Make, Model: m.Model, Lens: m.Lens, LensMake: m.LensMake,
+		Exposure: m.ExposureTime, ExposureSec: m.ExposureSeconds,
 		FNumber: m.FNumber, FocalLength: m.FocalLength, ISO: m.ISO,
 		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation,
+		MetaVersion: media.MetaVersion,
 	})
 	if err != nil {
 		return err

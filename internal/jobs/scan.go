@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"shoebox/internal/library"
+	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
@@ -26,6 +27,7 @@ type ScanResult struct {
 	New       int    `json:"new"`     // photos never seen before
 	Removed   int    `json:"removed"`
 	Failed    int    `json:"failed"` // unreadable files
+	Reread    int    `json:"reread"` // unchanged photos queued to read their metadata again (a newer reader)
 }
 
 const scanBatch = 64
@@ -105,6 +107,13 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", a.Root, err)
 	}
+	// Photos whose metadata an older reader extracted are read again
+	// (their files are unchanged, so nothing above queued them).
+	requeued, err := r.st.RequeueStaleMeta(ctx, libID, media.MetaVersion)
+	if err != nil {
+		return nil, err
+	}
+	res.Reread = int(requeued)
 	var gone []string
 	for rel := range known {
 		if !seen[rel] {
@@ -127,7 +136,8 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		r.store.Remove(id)
 	}
 	r.log.Info("scan done", "root", a.Root, "seen", res.Seen, "unchanged", res.Unchanged,
-		"changed", res.Changed, "new_photos", res.New, "removed", res.Removed, "failed", res.Failed)
+		"changed", res.Changed, "new_photos", res.New, "removed", res.Removed, "failed", res.Failed,
+		"reread", res.Reread)
 	return res, nil
 }
 

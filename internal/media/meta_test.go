@@ -68,7 +68,8 @@ func TestCameraFields(t *testing.T) {
 	want := Meta{
 		TakenAt: time.Date(2017, 12, 2, 8, 18, 50, 0, time.UTC),
 		Make:    "Canon", Model: "Canon EOS 5D Mark III", Lens: "EF16-35mm f/4L IS USM",
-		ExposureTime: "1/640", FNumber: 4, FocalLength: 16, ISO: 1600, Orientation: 1,
+		ExposureTime: "1/640", ExposureSeconds: 1.0 / 640, FNumber: 4, FocalLength: 16, ISO: 1600, Orientation: 1,
+		TakenAtSource: "exif",
 	}
 	if !m.TakenAt.Equal(want.TakenAt) || m.TakenAt.Location() != time.UTC || m.TakenAtOffset != nil {
 		t.Errorf("TakenAt %v offset %v, want %v as UTC wall clock, nil offset", m.TakenAt, m.TakenAtOffset, want.TakenAt)
@@ -79,7 +80,10 @@ func TestCameraFields(t *testing.T) {
 	}
 
 	m, _ = ReadMeta(fx(t, "formats/iphone15pro_gps.heic"))
-	if m.Make != "Apple" || m.Model != "iPhone 15 Pro" || m.FNumber != 1.78 || m.FocalLength != 6.76 ||
+	// Apple stores f/1.78 and 6.765 mm as rationals that are not quite
+	// those decimals; ExifTool prints them as 1.779999971 and 6.764999866.
+	if m.Make != "Apple" || m.Model != "iPhone 15 Pro" || math.Abs(m.FNumber-1.779999971) > 1e-9 ||
+		math.Abs(m.FocalLength-6.764999866) > 1e-9 || m.LensMake != "Apple" ||
 		m.ExposureTime != "1/60" || m.ISO != 400 || m.Lens != "iPhone 15 Pro back triple camera 6.765mm f/1.78" {
 		t.Errorf("iPhone 15 Pro: %+v", m)
 	}

@@ -160,7 +160,7 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 	if p.MaxDistance > 0 {
 		where = append(where, dist+" < "+arg(p.MaxDistance))
 	}
-	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
+	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
 			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), n.dist
 		FROM (SELECT e.photo_id, ` + dist + ` AS dist FROM embeddings e JOIN photos p ON p.id = e.photo_id
 			WHERE ` + strings.Join(where, " AND ") + `
@@ -189,7 +189,7 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 				ps PhotoSummary
 				d  float64
 			)
-			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.Width, &ps.Height,
+			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
 				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &d); err != nil {
 				return err
 			}

@@ -16,9 +16,13 @@ import (
 
 // PhotoSummary is what a gallery tile or an API list item needs.
 type PhotoSummary struct {
-	ID          string
-	Path        string // relative to its library folder
+	ID   string
+	Path string // relative to its library folder
+	// TakenAt is the wall-clock time the photo was taken, labelled UTC (the
+	// gallery's sort key, like Immich's localDateTime); TakenOffset is its
+	// zone in minutes east of UTC, nil when unknown.
 	TakenAt     time.Time
+	TakenOffset *int
 	Width       int
 	Height      int
 	ThumbWidth  int
@@ -95,9 +99,9 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	}
 	// The page is chosen first (index order, LIMIT), then each of its photos
 	// gets its first path: never a path lookup for a photo not shown.
-	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
+	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
 			p.thumb_width, p.thumb_height, coalesce(p.placeholder, '')
-		FROM (SELECT id, taken_at, width, height, thumb_width, thumb_height, placeholder FROM photos p
+		FROM (SELECT id, taken_at, taken_offset, width, height, thumb_width, thumb_height, placeholder FROM photos p
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1) + `) p
 		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
@@ -111,7 +115,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		defer rows.Close()
 		for rows.Next() {
 			var ps PhotoSummary
-			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.Width, &ps.Height,
+			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
 				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder); err != nil {
 				return err
 			}
@@ -142,11 +146,12 @@ type Photo struct {
 	Error       string
 	Format      string
 	Size        int64
-	TakenOffset *int
-	TakenSource string
+	TakenSource string // "exif", "xmp", "iptc" or "file"
 	Make, Model string
 	Lens        string
-	Exposure    string
+	LensMake    string
+	Exposure    string  // as printed: "1/250"
+	ExposureSec float64 // seconds, 0 if unknown
 	FNumber     float64
 	ISO         int
 	FocalLength float64
@@ -160,8 +165,9 @@ type Photo struct {
 
 // FileRef is one path that holds a photo.
 type FileRef struct {
-	Library string // the library folder
-	RelPath string
+	LibraryID int
+	Root      string // the library folder
+	RelPath   string
 }
 
 // Photo returns one photo with its files.
@@ -173,15 +179,15 @@ func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 				coalesce(width, 0), coalesce(height, 0), coalesce(thumb_width, 0), coalesce(thumb_height, 0),
 				coalesce(placeholder, ''), coalesce(camera_make, ''), coalesce(camera_model, ''), coalesce(lens, ''),
 				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
-				lat, lon, alt, coalesce(orientation, 1), indexed_at
+				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0)
 			FROM photos WHERE id = $1`, id).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
 			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
 			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
-			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt)
+			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec)
 		if err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT l.root, f.rel_path FROM files f JOIN libraries l ON l.id = f.library_id
+		rows, err := q.Query(ctx, `SELECT l.id, l.root, f.rel_path FROM files f JOIN libraries l ON l.id = f.library_id
 			WHERE f.photo_id = $1 ORDER BY l.root, f.rel_path`, id)
 		if err != nil {
 			return err
@@ -189,7 +195,7 @@ func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var f FileRef
-			if err := rows.Scan(&f.Library, &f.RelPath); err != nil {
+			if err := rows.Scan(&f.LibraryID, &f.Root, &f.RelPath); err != nil {
 				return err
 			}
 			p.Files = append(p.Files, f)
@@ -219,35 +225,49 @@ type PhotoResult struct {
 	Width, Height           int
 	ThumbWidth, ThumbHeight int
 	Placeholder             string
-	TakenAt                 time.Time // zero: use the file's modification time
-	TakenOffset             *int
-	Make, Model, Lens       string
-	Exposure                string
-	FNumber, FocalLength    float64
-	ISO                     int
-	Lat, Lon, Alt           *float64
-	Orientation             int
+	// TakenAt is the wall clock (its zone, if any, is ignored: TakenOffset
+	// says it); zero means use the file's modification time.
+	TakenAt              time.Time
+	TakenOffset          *int
+	TakenSource          string // where TakenAt came from: "exif", "xmp", "iptc"
+	Make, Model          string
+	Lens, LensMake       string
+	Exposure             string
+	ExposureSec          float64
+	FNumber, FocalLength float64
+	ISO                  int
+	Lat, Lon, Alt        *float64
+	Orientation          int
+	MetaVersion          int // media.MetaVersion of the reader
 }
 
 // SavePhotoResult marks a photo ready with its metadata.
 func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult) error {
-	source := "exif"
-	var taken any = r.TakenAt
+	source, offset := r.TakenSource, r.TakenOffset
+	var taken any
 	if r.TakenAt.IsZero() {
-		source, taken = "file", nil
+		// The file's modification time is a true instant: shown in UTC.
+		source, offset = "file", new(int)
+	} else {
+		w := r.TakenAt
+		taken = time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
 	}
-	meta := strings.ToLower(strings.Join([]string{r.Format, r.Make, r.Model, r.Lens}, " "))
+	meta := strings.ToLower(strings.Join([]string{r.Format, r.Make, r.Model, r.LensMake, r.Lens}, " "))
 	err := s.db.Do(ctx, func(q database.Querier) error {
+		// Explicit casts: nullif($n, 0) alone types the parameter as an
+		// integer, which once cut f/1.8 to 1.
 		_, err := q.Exec(ctx, `UPDATE photos SET state = 'ready', error = NULL, format = $2,
 				width = $3, height = $4, thumb_width = $5, thumb_height = $6, placeholder = $7,
-				taken_at = coalesce($8, (SELECT min(mtime) FROM files WHERE photo_id = $1), now()),
-				taken_offset = $9, taken_source = $10,
+				taken_at = coalesce($8::timestamptz, (SELECT min(mtime) FROM files WHERE photo_id = $1), now()),
+				taken_offset = $9::int, taken_source = $10,
 				camera_make = nullif($11, ''), camera_model = nullif($12, ''), lens = nullif($13, ''),
-				exposure = nullif($14, ''), fnumber = nullif($15, 0), iso = nullif($16, 0), focal_length = nullif($17, 0),
-				lat = $18, lon = $19, alt = $20, orientation = $21, meta_text = $22, indexed_at = now()
+				exposure = nullif($14, ''), fnumber = nullif($15::float8, 0), iso = nullif($16::int, 0),
+				focal_length = nullif($17::float8, 0),
+				lat = $18, lon = $19, alt = $20, orientation = $21, meta_text = $22, indexed_at = now(),
+				lens_make = nullif($23, ''), exposure_time = nullif($24::float8, 0), meta_version = $25
 			WHERE id = $1`, id, r.Format, r.Width, r.Height, r.ThumbWidth, r.ThumbHeight, r.Placeholder,
-			taken, r.TakenOffset, source, r.Make, r.Model, r.Lens, r.Exposure, r.FNumber, r.ISO, r.FocalLength,
-			r.Lat, r.Lon, r.Alt, r.Orientation, meta)
+			taken, offset, source, r.Make, r.Model, r.Lens, r.Exposure, r.FNumber, r.ISO, r.FocalLength,
+			r.Lat, r.Lon, r.Alt, r.Orientation, meta, r.LensMake, r.ExposureSec, r.MetaVersion)
 		if err != nil {
 			return err
 		}
@@ -256,10 +276,29 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 	return interpretError("save photo "+id, err)
 }
 
+// RequeueStaleMeta queues processing again for the ready photos of a
+// library whose metadata was read by a reader older than version, so an
+// upgrade corrects the library on the next scan. Thumbnails stay in place
+// (and are served) until the new ones are written. It returns how many
+// were queued.
+func (s *Storage) RequeueStaleMeta(ctx context.Context, libraryID, version int) (int64, error) {
+	var n int64
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		tag, err := q.Exec(ctx, `INSERT INTO jobs (kind, key)
+			SELECT 'process', p.id FROM photos p
+			WHERE p.state = 'ready' AND p.meta_version < $2
+				AND EXISTS (SELECT 1 FROM files f WHERE f.photo_id = p.id AND f.library_id = $1)
+			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, libraryID, version)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, interpretError("requeue stale metadata", err)
+}
+
 // refreshSearch recomputes search_text from meta_text, dates and paths.
 func refreshSearch(ctx context.Context, q database.Querier, ids []string) error {
 	_, err := q.Exec(ctx, `UPDATE photos p SET search_text = lower(concat_ws(' ', p.meta_text,
-			to_char(p.taken_at AT TIME ZONE 'UTC' + make_interval(mins => coalesce(p.taken_offset, 0)), 'YYYY-MM-DD FMMonth YYYY'),
+			to_char(p.taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD FMMonth YYYY'),
 			(SELECT string_agg(f.rel_path, ' ') FROM files f WHERE f.photo_id = p.id)))
 		WHERE p.id = ANY($1)`, ids)
 	return err

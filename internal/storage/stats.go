@@ -45,7 +45,7 @@ func (s *Storage) Stats(ctx context.Context) (*LibraryStats, error) {
 		if err := q.QueryRow(ctx, `SELECT count(*) FROM files`).Scan(&st.Files); err != nil {
 			return err
 		}
-		rows, err := q.Query(ctx, `SELECT to_char(taken_at + make_interval(mins => coalesce(taken_offset, 0)), 'YYYY'), count(*)
+		rows, err := q.Query(ctx, `SELECT to_char(taken_at AT TIME ZONE 'UTC', 'YYYY'), count(*)
 			FROM photos WHERE state = 'ready' GROUP BY 1 ORDER BY 1`)
 		if err != nil {
 			return err

@@ -149,7 +149,7 @@ func (s *Storage) SaveDuplicateGroups(ctx context.Context, model string, groups 
 func (s *Storage) DuplicateGroups(ctx context.Context, limit int) ([][]PhotoSummary, error) {
 	var out [][]PhotoSummary
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT d.group_id, p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
+		rows, err := q.Query(ctx, `SELECT d.group_id, p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
 				p.thumb_width, p.thumb_height, coalesce(p.placeholder, '')
 			FROM (SELECT group_id FROM duplicates GROUP BY group_id ORDER BY count(*) DESC, group_id LIMIT $1) g
 			JOIN duplicates d ON d.group_id = g.group_id JOIN photos p ON p.id = d.photo_id
@@ -165,7 +165,7 @@ func (s *Storage) DuplicateGroups(ctx context.Context, limit int) ([][]PhotoSumm
 				g  string
 				ps PhotoSummary
 			)
-			if err := rows.Scan(&g, &ps.ID, &ps.Path, &ps.TakenAt, &ps.Width, &ps.Height,
+			if err := rows.Scan(&g, &ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
 				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -75,44 +76,78 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 
 // apiPhoto is one photo as JSON.
 type apiPhoto struct {
-	ID           string     `json:"id"`
-	Path         string     `json:"path"`
-	ThumbnailURL string     `json:"thumbnail_url"`
-	PreviewURL   string     `json:"preview_url"`
-	OriginalURL  string     `json:"original_url"`
-	TakenAt      time.Time  `json:"taken_at"`
-	Width        int        `json:"width"`
-	Height       int        `json:"height"`
-	Detail       *apiDetail `json:"detail,omitempty"`
+	ID           string `json:"id"`
+	Path         string `json:"path"`
+	ThumbnailURL string `json:"thumbnail_url"`
+	PreviewURL   string `json:"preview_url"`
+	OriginalURL  string `json:"original_url"`
+	// TakenAt is the local time the photo was taken, as recorded:
+	// "2019-06-01T14:03:11+02:00" when the zone is known, and
+	// "2019-06-01T14:03:11" (no zone, never a "Z" that was not written)
+	// when it is not; TakenAtOffset is then null.
+	TakenAt       string     `json:"taken_at"`
+	TakenAtOffset *string    `json:"taken_at_offset"`
+	Width         int        `json:"width"`
+	Height        int        `json:"height"`
+	Detail        *apiDetail `json:"detail,omitempty"`
 }
 
 type apiDetail struct {
-	State       string            `json:"state"`
-	Error       string            `json:"error,omitempty"`
-	Format      string            `json:"format"`
-	Size        int64             `json:"size"`
-	TakenOffset *int              `json:"taken_offset_minutes"`
-	TakenSource string            `json:"taken_source"`
-	Make        string            `json:"camera_make"`
-	Model       string            `json:"camera_model"`
-	Lens        string            `json:"lens"`
-	Exposure    string            `json:"exposure"`
-	FNumber     float64           `json:"fnumber"`
-	ISO         int               `json:"iso"`
-	FocalLength float64           `json:"focal_length"`
-	Lat         *float64          `json:"lat"`
-	Lon         *float64          `json:"lon"`
-	Alt         *float64          `json:"alt"`
-	Orientation int               `json:"orientation"`
-	Tags        []storage.Tag     `json:"tags"`
-	Files       []storage.FileRef `json:"files"`
+	State        string        `json:"state"`
+	Error        string        `json:"error,omitempty"`
+	Format       string        `json:"format"`
+	Size         int64         `json:"size"`
+	TakenOffset  *int          `json:"taken_offset_minutes"`
+	TakenSource  string        `json:"taken_source"` // "exif", "xmp", "iptc" or "file"
+	Make         string        `json:"camera_make"`
+	Model        string        `json:"camera_model"`
+	Lens         string        `json:"lens"`
+	LensMake     string        `json:"lens_make"`
+	Exposure     string        `json:"exposure"`      // as printed: "1/250"
+	ExposureTime float64       `json:"exposure_time"` // seconds, the exact stored value; 0 if unknown
+	FNumber      float64       `json:"fnumber"`
+	ISO          int           `json:"iso"`
+	FocalLength  float64       `json:"focal_length"` // mm
+	Lat          *float64      `json:"lat"`
+	Lon          *float64      `json:"lon"`
+	Alt          *float64      `json:"alt"`
+	Orientation  int           `json:"orientation"`
+	Tags         []storage.Tag `json:"tags"`
+	Files        []apiFile     `json:"files"`
+}
+
+// apiFile is one file holding the photo: its path inside its library and
+// which library, never the server's absolute path.
+type apiFile struct {
+	LibraryID int    `json:"library_id"`
+	Library   string `json:"library"` // the library folder's name
+	Path      string `json:"path"`    // relative to the library folder
 }
 
 func toAPI(p storage.PhotoSummary) apiPhoto {
-	return apiPhoto{ID: p.ID, Path: p.Path, ThumbnailURL: "/thumbnail/" + p.ID + "?v=1",
+	taken, zone := localTime(p)
+	a := apiPhoto{ID: p.ID, Path: p.Path, ThumbnailURL: "/thumbnail/" + p.ID + "?v=1",
 		PreviewURL: "/preview/" + p.ID + "?v=1", OriginalURL: "/original/" + p.ID,
-		TakenAt: p.TakenAt, Width: p.Width, Height: p.Height}
+		TakenAt: taken.Format("2006-01-02T15:04:05.999999999") + zone, Width: p.Width, Height: p.Height}
+	if zone != "" {
+		a.TakenAtOffset = &zone
+	}
+	return a
 }
+
+// localTime is when a photo was taken on the clock where it was taken, and
+// its zone as "+hh:mm" ("" when unknown). Storage keeps the wall clock
+// labelled UTC.
+func localTime(p storage.PhotoSummary) (time.Time, string) {
+	t := p.TakenAt.UTC()
+	if p.TakenOffset == nil {
+		return t, ""
+	}
+	return t, time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("", *p.TakenOffset*60)).Format("-07:00")
+}
+
+// libraryName names a library by its folder's last element.
+func libraryName(root string) string { return filepath.Base(root) }
 
 // apiPhotos is GET /api/photos?limit=N&cursor=C.
 func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", true) }
@@ -139,10 +174,15 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
 		tags = []storage.Tag{}
 	}
 	a := toAPI(p.PhotoSummary)
+	files := make([]apiFile, 0, len(p.Files))
+	for _, f := range p.Files {
+		files = append(files, apiFile{LibraryID: f.LibraryID, Library: libraryName(f.Root), Path: f.RelPath})
+	}
 	a.Detail = &apiDetail{State: p.State, Error: p.Error, Format: p.Format, Size: p.Size,
 		TakenOffset: p.TakenOffset, TakenSource: p.TakenSource, Make: p.Make, Model: p.Model,
-		Lens: p.Lens, Exposure: p.Exposure, FNumber: p.FNumber, ISO: p.ISO, FocalLength: p.FocalLength,
-		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: p.Files, Tags: tags}
+		Lens: p.Lens, LensMake: p.LensMake, Exposure: p.Exposure, ExposureTime: p.ExposureSec,
+		FNumber: p.FNumber, ISO: p.ISO, FocalLength: p.FocalLength,
+		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: files, Tags: tags}
 	writeJSON(w, http.StatusOK, a)
 }
 

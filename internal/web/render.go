@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"shoebox/internal/storage"
 )
@@ -21,6 +21,8 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"tileStyle":   tileStyle,
 		"bytes":       formatBytes,
 		"takenAt":     takenAt,
+		"library":     libraryName,
+		"decimal":     func(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) },
 		"deref":       func(p *float64) float64 { return *p },
 		"camera":      camera,
 		"tagQuery":    func(l string) string { return "tag:" + strings.ReplaceAll(l, " ", "_") },
@@ -108,14 +110,13 @@ func formatBytes(n int64) string {
 }
 
 // takenAt shows the wall-clock time the photo was taken, with its offset
-// when EXIF gave one, and says when the date is only the file's time.
+// when the photo says it, and says when the date is only the file's time.
 func takenAt(p *storage.Photo) string {
-	t := p.TakenAt.UTC()
-	if p.TakenOffset != nil {
-		t = t.In(time.FixedZone("", *p.TakenOffset*60))
-		return t.Format("Mon 2 Jan 2006 15:04:05 -07:00")
-	}
+	t, zone := localTime(p.PhotoSummary)
 	s := t.Format("Mon 2 Jan 2006 15:04:05")
+	if zone != "" {
+		s += " " + zone
+	}
 	if p.TakenSource == "file" {
 		s += " (file time)"
 	}
