@@ -12,7 +12,7 @@
 //
 // Process decodes each file once, already shrunk to the preview size, and
 // derives the thumbnail and ThumbHash from that decoded preview; this is what
-// keeps indexing fast on large camera files. (The one exception: a JPEG that
-// fails strict decoding only on a harmless libjpeg warning is decoded again,
-// tolerantly; see render.)
+// keeps indexing fast on large camera files. (The one exception: a file that
+// fails the strict decode is decoded again, leniently and alone, and becomes
+// a photo marked damaged with the decoder's warning; see render.)
 package media

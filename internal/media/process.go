@@ -55,15 +55,37 @@ type Result struct {
 	ThumbHash   []byte // of a <=100x100 version of the thumbnail
 	Placeholder string // "data:image/png;base64,..." about 32px, decoded from ThumbHash
 
+	// Damage is empty for a sound image. For a truncated or corrupt one it
+	// is the decoder's warning ("VipsJpeg: Premature end of JPEG file"):
+	// the pixels above are what could be decoded, grey where data is
+	// missing, or the camera's EXIF thumbnail when no image data is left.
+	Damage string
+
 	Meta Meta
 }
 
-// Process decodes the image at path once and returns its preview, thumbnail,
-// ThumbHash and metadata. It reads the header first and refuses images over
-// MaxPixels (ErrTooLarge) before any pixel is decoded. Unknown formats give
-// ErrUnsupported; empty, truncated or corrupt files give ErrDecode with
-// libvips' reason. Broken EXIF never fails a photo whose pixels decode: Meta
-// is then filled as far as it could be read.
+// maxSide bounds each side: no camera or panorama stitcher writes a longer
+// one, and JPEG and WebP cannot even store it.
+const maxSide = 65535
+
+// minJPEGBytesPerPixel: every 8x8 block of a Huffman-coded JPEG costs at
+// least one bit (its DC code), so a sound JPEG has at least pixels/512
+// bytes; half that leaves a margin. A file with less claims pixels it
+// cannot hold: decoding it leniently would be all grey, and a progressive
+// one would still make libjpeg allocate its whole coefficient buffer (600
+// MB for a 2 kB file claiming 196 megapixels).
+const minJPEGBytesPerPixel = 1.0 / 1024
+
+// Process decodes the image at path and returns its preview, thumbnail,
+// ThumbHash and metadata. It reads the header first and refuses images of
+// zero or absurd dimensions, over MaxPixels (ErrTooLarge), or JPEGs far too
+// small for the pixels they claim (pixel bombs), before any pixel is
+// decoded. Unknown formats give ErrUnsupported; empty files and images of
+// which nothing can be decoded give ErrDecode with libvips' reason. A
+// truncated or corrupt image is decoded as far as it goes and comes back
+// with Result.Damage set (see render); a JPEG with no image data left falls
+// back to its EXIF thumbnail. Broken EXIF never fails a photo whose pixels
+// decode: Meta is then filled as far as it could be read.
 //
 // ctx is checked between stages; a decode in progress runs to completion.
 // Safe for concurrent use.
@@ -75,21 +97,29 @@ func Process(ctx context.Context, path string, opt Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkFile(path); err != nil {
-		return nil, err
-	}
-	h, err := readHeader(path)
+	size, err := checkFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("media: %s: %w", path, err)
-	}
-	if px := int64(h.width) * int64(h.height); px > opt.MaxPixels {
-		return nil, fmt.Errorf("media: %s: %dx%d is %.1f megapixels, over the %.1f limit: %w",
-			path, h.width, h.height, float64(px)/1e6, float64(opt.MaxPixels)/1e6, ErrTooLarge)
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out, err := render(path, h, opt.PreviewSize, opt.ThumbSize, hashBox)
+	src := source{path: path}
+	h, err := readHeader(src)
+	var (
+		out    *rendered
+		damage string
+	)
+	if err == nil {
+		if err := checkHeader(h, size, opt); err != nil {
+			return nil, fmt.Errorf("media: %s: %w", path, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out, damage, err = render(src, h, opt.PreviewSize, opt.ThumbSize, hashBox)
+	}
+	meta, _ := ReadMeta(path) // best effort by design; partial Meta is still useful
+	if err != nil && h.format == "jpeg" && errors.Is(err, ErrDecode) {
+		h, out, damage, err = fromEXIFThumbnail(path, err, meta.Orientation, opt)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("media: %s: %w", path, err)
 	}
@@ -98,14 +128,13 @@ func Process(ctx context.Context, path string, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: %s: placeholder: %w", path, err)
 	}
-	meta, _ := ReadMeta(path) // best effort by design; partial Meta is still useful
-
 	r := &Result{
 		Width: h.width, Height: h.height, Format: h.format,
 		Thumb: out.thumb, ThumbWidth: out.thumbW, ThumbHeight: out.thumbH,
 		Preview: out.preview, PreviewWidth: out.previewW, PreviewHeight: out.previewH,
 		ThumbHash: hash, Placeholder: placeholder,
-		Meta: meta,
+		Damage: damage,
+		Meta:   meta,
 	}
 	if h.orientation >= 5 && h.orientation <= 8 {
 		r.Width, r.Height = r.Height, r.Width
@@ -113,22 +142,72 @@ func Process(ctx context.Context, path string, opt Options) (*Result, error) {
 	return r, nil
 }
 
+// checkHeader refuses, from the header alone, what must not be decoded.
+func checkHeader(h header, size int64, opt Options) error {
+	px := int64(h.width) * int64(h.height)
+	switch {
+	case h.width <= 0 || h.height <= 0:
+		return fmt.Errorf("%w: %dx%d: zero dimensions", ErrDecode, h.width, h.height)
+	case h.width > maxSide || h.height > maxSide:
+		return fmt.Errorf("%dx%d: a side over %d pixels: %w", h.width, h.height, maxSide, ErrTooLarge)
+	case px > opt.MaxPixels:
+		return fmt.Errorf("%dx%d is %.1f megapixels, over the %.1f limit: %w",
+			h.width, h.height, float64(px)/1e6, float64(opt.MaxPixels)/1e6, ErrTooLarge)
+	case h.format == "jpeg" && float64(size) < float64(px)*minJPEGBytesPerPixel:
+		return fmt.Errorf("%dx%d (%.1f megapixels) in %d bytes: far too little data for its pixels (a pixel bomb): %w",
+			h.width, h.height, float64(px)/1e6, size, ErrTooLarge)
+	}
+	return nil
+}
+
+// fromEXIFThumbnail shows a JPEG of which nothing could be decoded (cut off
+// before its image data, or too corrupt for libjpeg) by the thumbnail the
+// camera stored in its EXIF, turned upright by the photo's orientation. The
+// photo is then marked damaged with why its own image failed; without such
+// a thumbnail it is refused with that reason.
+func fromEXIFThumbnail(path string, cause error, orientation int, opt Options) (header, *rendered, string, error) {
+	thumb := exifThumbnail(path)
+	if thumb == nil {
+		return header{}, nil, "", cause
+	}
+	src := source{path: path, buf: thumb}
+	h, err := readHeader(src)
+	if err == nil && h.format != "jpeg" {
+		err = fmt.Errorf("%w: EXIF thumbnail is %s, not JPEG", ErrUnsupported, h.format)
+	}
+	if err == nil {
+		err = checkHeader(h, int64(len(thumb)), opt)
+	}
+	if err != nil {
+		return header{}, nil, "", fmt.Errorf("%w (and its EXIF thumbnail: %v)", cause, err)
+	}
+	if h.orientation <= 1 && orientation >= 2 && orientation <= 8 {
+		h.orientation, h.rotate = orientation, orientation
+	}
+	out, _, err := render(src, h, opt.PreviewSize, opt.ThumbSize, hashBox)
+	if err != nil {
+		return header{}, nil, "", fmt.Errorf("%w (and its EXIF thumbnail: %v)", cause, err)
+	}
+	reason := strings.TrimPrefix(cause.Error(), ErrDecode.Error()+": ")
+	return h, out, reason + "; no image data left: showing the EXIF thumbnail", nil
+}
+
 // checkFile turns the cheap-to-detect problems into clear errors before
 // libvips sees the file.
-func checkFile(path string) error {
+func checkFile(path string) (size int64, err error) {
 	// libvips reads a trailing "[...]" as load options ("a.jpg[shrink=2]").
 	if strings.HasSuffix(path, "]") {
-		return fmt.Errorf("media: %s: %w: libvips cannot open names ending in ']'", path, ErrUnsupported)
+		return 0, fmt.Errorf("media: %s: %w: libvips cannot open names ending in ']'", path, ErrUnsupported)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("media: %w", err)
+		return 0, fmt.Errorf("media: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("media: %s: not a regular file: %w", path, ErrUnsupported)
+		return 0, fmt.Errorf("media: %s: not a regular file: %w", path, ErrUnsupported)
 	}
 	if fi.Size() == 0 {
-		return fmt.Errorf("media: %s: empty file: %w", path, ErrDecode)
+		return 0, fmt.Errorf("media: %s: empty file: %w", path, ErrDecode)
 	}
-	return nil
+	return fi.Size(), nil
 }

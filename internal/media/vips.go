@@ -14,10 +14,39 @@ package media
 #include <malloc.h>
 
 // Loaders warn on every damaged file ("read gave 100 warnings", libjpeg
-// chatter); in a library import that floods stderr. Real failures still
-// reach us through the error buffer, so warnings are dropped.
-static void sb_quiet(const gchar *domain, GLogLevelFlags level,
-	const gchar *msg, gpointer data) {}
+// chatter); in a library import that floods stderr, so warnings are never
+// printed. While a damaged file is decoded a second time, alone (see
+// render), they are collected instead: some loaders (PNG) say what is wrong
+// only there. The handler runs on whichever libvips thread warns.
+static GMutex sb_capture_lock;
+static GString *sb_captured; // non-NULL only during an exclusive decode
+
+static void sb_log(const gchar *domain, GLogLevelFlags level,
+	const gchar *msg, gpointer data) {
+	if (!(level & G_LOG_LEVEL_WARNING) || !msg)
+		return;
+	g_mutex_lock(&sb_capture_lock);
+	if (sb_captured && sb_captured->len < 2048 && !strstr(sb_captured->str, msg)) {
+		g_string_append(sb_captured, msg);
+		g_string_append_c(sb_captured, '\n');
+	}
+	g_mutex_unlock(&sb_capture_lock);
+}
+
+static void sb_capture_begin(void) {
+	g_mutex_lock(&sb_capture_lock);
+	sb_captured = g_string_new("");
+	g_mutex_unlock(&sb_capture_lock);
+}
+
+// Returns what was captured, to be g_free'd by the caller.
+static char *sb_capture_end(void) {
+	g_mutex_lock(&sb_capture_lock);
+	char *s = g_string_free(sb_captured, FALSE);
+	sb_captured = NULL;
+	g_mutex_unlock(&sb_capture_lock);
+	return s;
+}
 
 static int sb_init(void) {
 	// Decoded images are large, short-lived buffers. glibc by default raises
@@ -40,7 +69,7 @@ static int sb_init(void) {
 	// itself marks as unfuzzed (ImageMagick, PDF, SVG, FITS, ...).
 	vips_block_untrusted_set(TRUE);
 	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
-		G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, sb_quiet, NULL);
+		G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, sb_log, NULL);
 	return 0;
 }
 
@@ -62,10 +91,18 @@ static size_t sb_error_mark(void) {
 	return n;
 }
 
-// Sniffs the file's content and names the loader class that would read it
+// An image source: a file (path), or bytes in memory (buf, len; an EXIF
+// thumbnail) when buf is set.
+typedef struct {
+	const char *path;
+	const void *buf; size_t len;
+} sb_src;
+
+// Sniffs the content and names the loader class that would read it
 // ("VipsForeignLoadJpegFile"), without decoding anything.
-static int sb_find_loader(const char *path, char *buf, size_t n) {
-	const char *name = vips_foreign_find_load(path);
+static int sb_find_loader(const sb_src *src, char *buf, size_t n) {
+	const char *name = src->buf ? vips_foreign_find_load_buffer(src->buf, src->len) :
+		vips_foreign_find_load(src->path);
 	if (!name)
 		return -1;
 	g_strlcpy(buf, name, n);
@@ -79,9 +116,12 @@ typedef struct {
 } sb_header;
 
 // Header only: loaders are lazy, so this reads a few KB, not pixels.
-static int sb_read_header(const char *path, sb_header *h) {
-	VipsImage *im = vips_image_new_from_file(path,
-		"access", VIPS_ACCESS_SEQUENTIAL, NULL);
+static int sb_read_header(const sb_src *src, sb_header *h) {
+	VipsImage *im = src->buf ?
+		vips_image_new_from_buffer(src->buf, src->len, "",
+			"access", VIPS_ACCESS_SEQUENTIAL, NULL) :
+		vips_image_new_from_file(src->path,
+			"access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	if (!im)
 		return -1;
 	h->width = vips_image_get_width(im);
@@ -119,9 +159,24 @@ static void sb_out_free(sb_out *o) {
 
 #define SB_FIT(box) (box), "height", (box), "size", VIPS_SIZE_DOWN
 
-static int sb_render(const char *path, int preview_box, int thumb_box,
-	int hash_box, int fail_on, int to_srgb, sb_out *o) {
-	VipsImage *t[10] = { NULL }; // every intermediate; all unreffed at the end
+static int sb_thumbnail(const sb_src *src, VipsImage **out, int box,
+	int fail_on, int to_srgb) {
+	void *buf = (void *) src->buf;
+	if (buf && to_srgb)
+		return vips_thumbnail_buffer(buf, src->len, out, SB_FIT(box),
+			"fail_on", fail_on, "export_profile", "srgb", NULL);
+	if (buf)
+		return vips_thumbnail_buffer(buf, src->len, out, SB_FIT(box),
+			"fail_on", fail_on, NULL);
+	if (to_srgb)
+		return vips_thumbnail(src->path, out, SB_FIT(box),
+			"fail_on", fail_on, "export_profile", "srgb", NULL);
+	return vips_thumbnail(src->path, out, SB_FIT(box), "fail_on", fail_on, NULL);
+}
+
+static int sb_render(const sb_src *src, int preview_box, int thumb_box,
+	int hash_box, int fail_on, int to_srgb, int rotate, sb_out *o) {
+	VipsImage *t[12] = { NULL }; // every intermediate; all unreffed at the end
 	VipsArrayDouble *white = NULL;
 	VipsImage *im, *pv;
 	int ret = -1;
@@ -130,14 +185,19 @@ static int sb_render(const char *path, int preview_box, int thumb_box,
 	// DCT scaling, HEIF/WebP/TIFF embedded sizes), upright. An ICC
 	// transform costs ~40% of the decode, so it runs only for profiles
 	// that are not sRGB already (Display P3, Adobe RGB).
-	int err = to_srgb ?
-		vips_thumbnail(path, &t[0], SB_FIT(preview_box), "fail_on", fail_on,
-			"export_profile", "srgb", NULL) :
-		vips_thumbnail(path, &t[0], SB_FIT(preview_box), "fail_on", fail_on,
-			NULL);
-	if (err)
+	if (sb_thumbnail(src, &t[0], preview_box, fail_on, to_srgb))
 		goto done;
 	im = t[0];
+	// An EXIF thumbnail has no EXIF of its own: the photo's orientation
+	// is applied by hand.
+	if (rotate > 1) {
+		if (vips_copy(im, &t[10], NULL))
+			goto done;
+		vips_image_set_int(t[10], VIPS_META_ORIENTATION, rotate);
+		if (vips_autorot(t[10], &t[11], NULL))
+			goto done;
+		im = t[11];
+	}
 	if (im->BandFmt != VIPS_FORMAT_UCHAR) { // 16-bit PNG/TIFF, float HDR
 		if (vips_colourspace(im, &t[1], VIPS_INTERPRETATION_sRGB, NULL) ||
 			vips_cast_uchar(t[1], &t[2], NULL))
@@ -205,7 +265,7 @@ static int sb_render(const char *path, int preview_box, int thumb_box,
 	ret = 0;
 
 done:
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 12; i++)
 		if (t[i])
 			g_object_unref(t[i]);
 	if (white)
@@ -225,7 +285,9 @@ static void sb_stats(size_t *mem, int *allocs, int *files) {
 import "C"
 
 import (
+	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -302,12 +364,69 @@ type header struct {
 	width, height int  // as stored, before orientation
 	orientation   int  // as libvips will apply it (1 for HEIF: libheif already rotated)
 	toSRGB        bool // embedded ICC profile is not sRGB: convert while decoding
+	rotate        int  // orientation to apply by hand (an EXIF thumbnail's), 0 for none
+}
+
+// source is what libvips reads: a file, or, when buf is set, bytes in
+// memory (the EXIF thumbnail of a JPEG whose own image data is gone).
+type source struct {
+	path string // the file; also names the source in messages
+	buf  []byte
+}
+
+// withC passes src to C for the length of f. C owns a copy of buf: libvips
+// keeps reading a buffer while an image made from it lives.
+func (src source) withC(f func(*C.sb_src)) {
+	cpath := C.CString(src.path)
+	defer C.free(unsafe.Pointer(cpath))
+	cs := C.sb_src{path: cpath}
+	if src.buf != nil {
+		cs.buf = C.CBytes(src.buf)
+		cs.len = C.size_t(len(src.buf))
+		defer C.free(cs.buf)
+	}
+	f(&cs)
+}
+
+// decodeMu makes a decode exclusive when its messages must be its own.
+// libvips has one process-wide error log and warnings come from its worker
+// threads, so nothing ties a message to the call that caused it. Healthy
+// files decode concurrently (read lock); a file that failed the strict
+// decode is decoded again with the write lock held, alone, so every
+// warning seen meanwhile is about that file (see exclusive).
+var decodeMu sync.RWMutex
+
+// exclusive runs f with no other decode in flight and returns what libvips
+// said meanwhile: the error log's lines (libjpeg's first warning lands
+// there even when the decode goes on), or else the warnings it logged.
+func exclusive(f func()) string {
+	decodeMu.Lock()
+	defer decodeMu.Unlock()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	C.vips_error_clear()
+	C.sb_capture_begin()
+	f()
+	p := C.sb_capture_end()
+	logged := C.GoString(p)
+	C.g_free(C.gpointer(p))
+	if msg := vipsError(0, ""); msg != "" {
+		return msg
+	}
+	var lines []string
+	for _, l := range strings.Split(logged, "\n") {
+		// libvips' own recaps say nothing about the file.
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "read gave ") && !strings.HasPrefix(l, "error in tile") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, " | ")
 }
 
 // vipsError takes the libvips error log (copied and cleared in one locked
 // step) and keeps the part written since mark (see sb_error_mark). Because the
 // log is shared, a concurrent call's message can still slip in, or be taken
-// by a concurrent failure first; whether a call failed is always its own.
+// by a concurrent failure first, unless the call runs under exclusive.
 func vipsError(mark C.size_t, fallback string) string {
 	p := C.vips_error_buffer_copy()
 	s := C.GoString(p)
@@ -328,46 +447,64 @@ func vipsError(mark C.size_t, fallback string) string {
 }
 
 // readHeader identifies the format and dimensions without decoding pixels.
+// When the format is known but the header cannot be read, the returned
+// header still names the format (so a JPEG can fall back to its EXIF
+// thumbnail), and the reason is taken from an exclusive second read.
 //
 // Each cgo sequence (mark, libvips call, error fetch) is pinned to one OS
 // thread. libvips and GLib keep state per thread (buffer caches, GError), and
 // the sequence should not depend on where the Go scheduler puts us between
 // calls; it is cheap next to a decode.
-func readHeader(path string) (header, error) {
+func readHeader(src source) (h header, err error) {
+	src.withC(func(cs *C.sb_src) {
+		var loader string
+		if loader, err = findLoader(cs); err != nil {
+			return
+		}
+		for _, lf := range loaderFormats {
+			if strings.HasPrefix(loader, lf.prefix) {
+				h.format = lf.format
+				break
+			}
+		}
+		if h.format == "" {
+			err = fmt.Errorf("%w: not a photo format (libvips %s)", ErrUnsupported, loader)
+			return
+		}
+		var ch C.sb_header
+		decodeMu.RLock()
+		ok := C.sb_read_header(cs, &ch) == 0
+		decodeMu.RUnlock()
+		if !ok {
+			msg := exclusive(func() { ok = C.sb_read_header(cs, &ch) == 0 })
+			if !ok {
+				err = fmt.Errorf("%w: %s", ErrDecode, cmp.Or(msg, "cannot read header"))
+				return
+			}
+		}
+		if ch.icc != nil {
+			h.toSRGB = !isSRGBProfile(C.GoBytes(ch.icc, C.int(ch.icc_len)))
+			C.g_free(C.gpointer(ch.icc))
+		}
+		h.width, h.height, h.orientation = int(ch.width), int(ch.height), int(ch.orientation)
+		if h.format == "heif" && C.GoString(&ch.compression[0]) == "av1" {
+			h.format = "avif"
+		}
+	})
+	return h, err
+}
+
+func findLoader(cs *C.sb_src) (string, error) {
+	decodeMu.RLock()
+	defer decodeMu.RUnlock()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
 	mark := C.sb_error_mark()
-
 	var buf [64]C.char
-	if C.sb_find_loader(cpath, &buf[0], C.size_t(len(buf))) != 0 {
-		return header{}, fmt.Errorf("%w: %s", ErrUnsupported, vipsError(mark, "unknown file format"))
+	if C.sb_find_loader(cs, &buf[0], C.size_t(len(buf))) != 0 {
+		return "", fmt.Errorf("%w: %s", ErrUnsupported, vipsError(mark, "unknown file format"))
 	}
-	loader := C.GoString(&buf[0])
-	var h header
-	for _, lf := range loaderFormats {
-		if strings.HasPrefix(loader, lf.prefix) {
-			h.format = lf.format
-			break
-		}
-	}
-	if h.format == "" {
-		return header{}, fmt.Errorf("%w: not a photo format (libvips %s)", ErrUnsupported, loader)
-	}
-	var ch C.sb_header
-	if C.sb_read_header(cpath, &ch) != 0 {
-		return header{}, fmt.Errorf("%w: %s", ErrDecode, vipsError(mark, "cannot read header"))
-	}
-	if ch.icc != nil {
-		h.toSRGB = !isSRGBProfile(C.GoBytes(ch.icc, C.int(ch.icc_len)))
-		C.g_free(C.gpointer(ch.icc))
-	}
-	h.width, h.height, h.orientation = int(ch.width), int(ch.height), int(ch.orientation)
-	if h.format == "heif" && C.GoString(&ch.compression[0]) == "av1" {
-		h.format = "avif"
-	}
-	return h, nil
+	return C.GoString(&buf[0]), nil
 }
 
 type rendered struct {
@@ -380,25 +517,41 @@ type rendered struct {
 // fine (junk after the last scan, odd SOS fields some phones write).
 var benignJPEGWarnings = []string{"extraneous bytes before marker", "Invalid SOS parameters"}
 
-// render runs the decode and every derived encode (see sb_render).
+// render runs the decode and every derived encode (see sb_render). damage
+// is empty for a sound image, else what the decoder said about it.
 //
-// libjpeg reports damaged entropy data ("bad Huffman code") only as a
-// warning, and fail_on=truncated lets such files through as smeared garbage.
-// So JPEGs are decoded with fail_on=warning; the rare file that fails only on
-// a harmless warning is decoded a second time, tolerantly.
-func render(path string, h header, previewBox, thumbBox, hashBox int) (*rendered, error) {
+// The first decode is strict (fail_on=warning for JPEG, where damaged
+// entropy data is only a warning; truncated for the rest), so a sound file
+// costs one decode and the same as before. A file that fails it is decoded
+// again leniently (fail_on=none, libvips' default: what is missing turns
+// grey), alone (see exclusive), so the warning recorded is its own. If that
+// works the image is shown and marked damaged, unless libjpeg's only
+// complaints are harmless ones. Time and memory stay those of decoding a
+// sound image of the same size: the header checks in Process came first.
+func render(src source, h header, previewBox, thumbBox, hashBox int) (r *rendered, damage string, err error) {
 	var failOn C.VipsFailOn = C.VIPS_FAIL_ON_TRUNCATED
 	if h.format == "jpeg" {
 		failOn = C.VIPS_FAIL_ON_WARNING
 	}
-	r, msg := renderOnce(path, h, previewBox, thumbBox, hashBox, failOn)
-	if r == nil && failOn == C.VIPS_FAIL_ON_WARNING && onlyBenign(msg) {
-		r, msg = renderOnce(path, h, previewBox, thumbBox, hashBox, C.VIPS_FAIL_ON_TRUNCATED)
+	var strictMsg string
+	src.withC(func(cs *C.sb_src) {
+		decodeMu.RLock()
+		r, strictMsg = renderOnce(cs, h, previewBox, thumbBox, hashBox, failOn)
+		decodeMu.RUnlock()
+		if r != nil {
+			return
+		}
+		damage = exclusive(func() { r, _ = renderOnce(cs, h, previewBox, thumbBox, hashBox, C.VIPS_FAIL_ON_NONE) })
+	})
+	switch {
+	case r == nil:
+		return nil, "", fmt.Errorf("%w: %s", ErrDecode, cmp.Or(damage, strictMsg))
+	case strictMsg == "":
+		return r, "", nil
+	case h.format == "jpeg" && damage != "" && onlyBenign(damage):
+		return r, "", nil
 	}
-	if r == nil {
-		return nil, fmt.Errorf("%w: %s", ErrDecode, msg)
-	}
-	return r, nil
+	return r, cmp.Or(damage, strictMsg), nil
 }
 
 func onlyBenign(msg string) bool {
@@ -414,19 +567,18 @@ func onlyBenign(msg string) bool {
 	return true
 }
 
-func renderOnce(path string, h header, previewBox, thumbBox, hashBox int, failOn C.VipsFailOn) (*rendered, string) {
+// renderOnce decodes and encodes once; on failure it returns the libvips
+// error log's lines written since it started.
+func renderOnce(cs *C.sb_src, h header, previewBox, thumbBox, hashBox int, failOn C.VipsFailOn) (*rendered, string) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-
 	mark := C.sb_error_mark()
 	var o C.sb_out
 	toSRGB := C.int(0)
 	if h.toSRGB {
 		toSRGB = 1
 	}
-	if C.sb_render(cpath, C.int(previewBox), C.int(thumbBox), C.int(hashBox), C.int(failOn), toSRGB, &o) != 0 {
+	if C.sb_render(cs, C.int(previewBox), C.int(thumbBox), C.int(hashBox), C.int(failOn), toSRGB, C.int(h.rotate), &o) != 0 {
 		return nil, vipsError(mark, "decode failed")
 	}
 	defer C.sb_out_free(&o)
@@ -482,6 +634,19 @@ func isSRGBProfile(icc []byte) bool {
 		return strings.Contains(desc, "sRGB") || desc == "c2"
 	}
 	return false
+}
+
+// renderLenient is one lenient decode, concurrent with others; the
+// benchmark compares render's two passes with it.
+func renderLenient(src source, h header, previewBox, thumbBox, hashBox int) (err error) {
+	src.withC(func(cs *C.sb_src) {
+		decodeMu.RLock()
+		defer decodeMu.RUnlock()
+		if r, msg := renderOnce(cs, h, previewBox, thumbBox, hashBox, C.VIPS_FAIL_ON_NONE); r == nil {
+			err = errors.New(msg)
+		}
+	})
+	return err
 }
 
 // vipsStats reports libvips' tracked memory, allocations and open files; the
