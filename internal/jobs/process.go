@@ -13,8 +13,9 @@ import (
 )
 
 // process makes a photo's thumbnail, preview and placeholder and reads its
-// metadata, from one decode, then saves them. A photo that cannot be
-// decoded is marked failed with the reason (no retry can fix a corrupt
+// metadata, from one decode, then saves them. A truncated or corrupt photo
+// is saved as far as it decodes, marked damaged; one of which nothing can
+// be decoded is marked failed with the reason (no retry can fix a corrupt
 // file); database errors are returned, to be retried.
 func (r *Runner) process(ctx context.Context, id string) error {
 	sources, err := r.st.PhotoSources(ctx, id)
@@ -67,6 +68,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		FNumber: m.FNumber, FocalLength: m.FocalLength, ISO: m.ISO,
 		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation,
 		MetaVersion: media.MetaVersion,
+		Damage:      res.Damage,
 	})
 	if err != nil {
 		return err

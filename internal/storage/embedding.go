@@ -134,6 +134,8 @@ type NearestParams struct {
 	Terms []string
 	// Tags, when set, must all be among the photo's tags.
 	Tags []string
+	// Damaged keeps only photos marked damaged.
+	Damaged bool
 	// Exclude leaves one photo out (the one whose neighbours we want).
 	Exclude string
 	// MaxDistance drops matches further than this cosine distance (0: none).
@@ -153,6 +155,9 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	where = append(where, filterSQL(p.Terms, p.Tags, arg)...)
+	if p.Damaged {
+		where = append(where, "p.damage IS NOT NULL")
+	}
 	if p.Exclude != "" {
 		where = append(where, "e.photo_id <> "+arg(p.Exclude))
 	}
@@ -161,7 +166,7 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 		where = append(where, dist+" < "+arg(p.MaxDistance))
 	}
 	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
-			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), n.dist
+			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), coalesce(p.damage, ''), n.dist
 		FROM (SELECT e.photo_id, ` + dist + ` AS dist FROM embeddings e JOIN photos p ON p.id = e.photo_id
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY ` + dist + ` LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `) n
@@ -190,7 +195,7 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 				d  float64
 			)
 			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
-				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &d); err != nil {
+				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage, &d); err != nil {
 				return err
 			}
 			out = append(out, ps)

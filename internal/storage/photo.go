@@ -28,6 +28,9 @@ type PhotoSummary struct {
 	ThumbWidth  int
 	ThumbHeight int
 	Placeholder string
+	// Damage is the decoder's warning for a truncated or corrupt file shown
+	// as far as it decodes; empty for a sound photo.
+	Damage string
 }
 
 // Cursor is a keyset position in the newest-first order.
@@ -67,6 +70,8 @@ type ListParams struct {
 	Terms []string
 	// Tags must each be among the photo's automatic tags.
 	Tags []string
+	// Damaged keeps only photos marked damaged (search is:damaged).
+	Damaged bool
 }
 
 // filterSQL adds the conditions every listing shares (terms, tags) for the
@@ -94,14 +99,17 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	where = append(where, filterSQL(p.Terms, p.Tags, arg)...)
+	if p.Damaged {
+		where = append(where, "p.damage IS NOT NULL")
+	}
 	if p.After != nil {
 		where = append(where, "(p.taken_at, p.id) < ("+arg(p.After.TakenAt)+", "+arg(p.After.ID)+")")
 	}
 	// The page is chosen first (index order, LIMIT), then each of its photos
 	// gets its first path: never a path lookup for a photo not shown.
 	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
-			p.thumb_width, p.thumb_height, coalesce(p.placeholder, '')
-		FROM (SELECT id, taken_at, taken_offset, width, height, thumb_width, thumb_height, placeholder FROM photos p
+			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), coalesce(p.damage, '')
+		FROM (SELECT id, taken_at, taken_offset, width, height, thumb_width, thumb_height, placeholder, damage FROM photos p
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1) + `) p
 		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
@@ -116,7 +124,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		for rows.Next() {
 			var ps PhotoSummary
 			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
-				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder); err != nil {
+				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage); err != nil {
 				return err
 			}
 			out = append(out, ps)
@@ -179,11 +187,13 @@ func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 				coalesce(width, 0), coalesce(height, 0), coalesce(thumb_width, 0), coalesce(thumb_height, 0),
 				coalesce(placeholder, ''), coalesce(camera_make, ''), coalesce(camera_model, ''), coalesce(lens, ''),
 				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
-				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0)
+				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0),
+				coalesce(damage, '')
 			FROM photos WHERE id = $1`, id).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
 			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
 			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
-			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec)
+			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec,
+			&p.Damage)
 		if err != nil {
 			return err
 		}
@@ -238,10 +248,12 @@ type PhotoResult struct {
 	ISO                  int
 	Lat, Lon, Alt        *float64
 	Orientation          int
-	MetaVersion          int // media.MetaVersion of the reader
+	MetaVersion          int    // media.MetaVersion of the reader
+	Damage               string // the decoder's warning; empty for a sound photo
 }
 
-// SavePhotoResult marks a photo ready with its metadata.
+// SavePhotoResult marks a photo ready with its metadata (and damaged, with
+// the warning, when Damage is set).
 func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult) error {
 	source, offset := r.TakenSource, r.TakenOffset
 	var taken any
@@ -264,10 +276,11 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 				exposure = nullif($14, ''), fnumber = nullif($15::float8, 0), iso = nullif($16::int, 0),
 				focal_length = nullif($17::float8, 0),
 				lat = $18, lon = $19, alt = $20, orientation = $21, meta_text = $22, indexed_at = now(),
-				lens_make = nullif($23, ''), exposure_time = nullif($24::float8, 0), meta_version = $25
+				lens_make = nullif($23, ''), exposure_time = nullif($24::float8, 0), meta_version = $25,
+				damage = nullif($26, '')
 			WHERE id = $1`, id, r.Format, r.Width, r.Height, r.ThumbWidth, r.ThumbHeight, r.Placeholder,
 			taken, offset, source, r.Make, r.Model, r.Lens, r.Exposure, r.FNumber, r.ISO, r.FocalLength,
-			r.Lat, r.Lon, r.Alt, r.Orientation, meta, r.LensMake, r.ExposureSec, r.MetaVersion)
+			r.Lat, r.Lon, r.Alt, r.Orientation, meta, r.LensMake, r.ExposureSec, r.MetaVersion, r.Damage)
 		if err != nil {
 			return err
 		}

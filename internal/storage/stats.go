@@ -8,8 +8,9 @@ import (
 
 // LibraryStats are the library's figures for /api/stats and `shoebox stats`.
 type LibraryStats struct {
-	Photos  int            `json:"photos"` // indexed (ready) photos
-	Bytes   int64          `json:"bytes"`  // their size, each content counted once
+	Photos  int            `json:"photos"`  // indexed (ready) photos
+	Damaged int            `json:"damaged"` // of those, shown damaged (truncated or corrupt files)
+	Bytes   int64          `json:"bytes"`   // their size, each content counted once
 	Files   int            `json:"files"`
 	ByYear  map[string]int `json:"by_year"`
 	Cameras []CameraCount  `json:"cameras"`
@@ -37,8 +38,8 @@ func (s *Storage) Stats(ctx context.Context) (*LibraryStats, error) {
 		if _, err := q.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
 			return err
 		}
-		err := q.QueryRow(ctx, `SELECT count(*), coalesce(sum(size), 0)::bigint FROM photos WHERE state = 'ready'`).
-			Scan(&st.Photos, &st.Bytes)
+		err := q.QueryRow(ctx, `SELECT count(*), count(damage), coalesce(sum(size), 0)::bigint
+			FROM photos WHERE state = 'ready'`).Scan(&st.Photos, &st.Damaged, &st.Bytes)
 		if err != nil {
 			return err
 		}

@@ -150,7 +150,7 @@ func (s *Storage) DuplicateGroups(ctx context.Context, limit int) ([][]PhotoSumm
 	var out [][]PhotoSummary
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		rows, err := q.Query(ctx, `SELECT d.group_id, p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
-				p.thumb_width, p.thumb_height, coalesce(p.placeholder, '')
+				p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), coalesce(p.damage, '')
 			FROM (SELECT group_id FROM duplicates GROUP BY group_id ORDER BY count(*) DESC, group_id LIMIT $1) g
 			JOIN duplicates d ON d.group_id = g.group_id JOIN photos p ON p.id = d.photo_id
 			LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
@@ -166,7 +166,7 @@ func (s *Storage) DuplicateGroups(ctx context.Context, limit int) ([][]PhotoSumm
 				ps PhotoSummary
 			)
 			if err := rows.Scan(&g, &ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
-				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder); err != nil {
+				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage); err != nil {
 				return err
 			}
 			if g != last {

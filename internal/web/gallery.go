@@ -89,6 +89,8 @@ type apiPhoto struct {
 	TakenAtOffset *string    `json:"taken_at_offset"`
 	Width         int        `json:"width"`
 	Height        int        `json:"height"`
+	Damaged       bool       `json:"damaged"`          // shown as far as a truncated or corrupt file decodes
+	Damage        string     `json:"damage,omitempty"` // the decoder's warning, when damaged
 	Detail        *apiDetail `json:"detail,omitempty"`
 }
 
@@ -128,7 +130,8 @@ func toAPI(p storage.PhotoSummary) apiPhoto {
 	taken, zone := localTime(p)
 	a := apiPhoto{ID: p.ID, Path: p.Path, ThumbnailURL: "/thumbnail/" + p.ID + "?v=1",
 		PreviewURL: "/preview/" + p.ID + "?v=1", OriginalURL: "/original/" + p.ID,
-		TakenAt: taken.Format("2006-01-02T15:04:05.999999999") + zone, Width: p.Width, Height: p.Height}
+		TakenAt: taken.Format("2006-01-02T15:04:05.999999999") + zone, Width: p.Width, Height: p.Height,
+		Damaged: p.Damage != "", Damage: p.Damage}
 	if zone != "" {
 		a.TakenAtOffset = &zone
 	}

@@ -18,6 +18,7 @@ import (
 type query struct {
 	Filters []string // words that must appear in the photo's metadata/path
 	Tags    []string // tag:NAME (underscores for spaces: tag:hot_air_balloon)
+	Damaged bool     // is:damaged: only photos from truncated or corrupt files
 	Text    string   // free text, ranked by meaning when a model is present
 }
 
@@ -32,6 +33,8 @@ func parseQuery(words []string) query {
 	for _, w := range words {
 		k, v, ok := strings.Cut(w, ":")
 		switch {
+		case w == "is:damaged":
+			q.Damaged = true
 		case ok && v != "" && (k == "year" || k == "camera" || k == "folder" || k == "lens"):
 			q.Filters = append(q.Filters, v)
 		case ok && v != "" && k == "tag":
@@ -70,7 +73,7 @@ func (s *Server) searchPhotos(ctx context.Context, p storage.ListParams, offset 
 	q := parseQuery(p.Terms)
 	// Named filters always filter; free words do too when there is no model
 	// to rank by their meaning.
-	p.Tags, p.Terms = q.Tags, q.Filters
+	p.Tags, p.Terms, p.Damaged = q.Tags, q.Filters, q.Damaged
 	if s.embed == nil {
 		p.Terms = append(p.Terms, strings.Fields(q.Text)...)
 	}
@@ -94,7 +97,7 @@ func (s *Server) searchPhotos(ctx context.Context, p storage.ListParams, offset 
 		return nil, "", err
 	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: p.Limit + 1, Offset: offset, Terms: filters, Tags: q.Tags})
+		Limit: p.Limit + 1, Offset: offset, Terms: filters, Tags: q.Tags, Damaged: q.Damaged})
 	if err != nil {
 		return nil, "", err
 	}
