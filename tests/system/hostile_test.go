@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,12 +29,13 @@ const (
 )
 
 // TestHostileLibrary indexes and serves a library of everything that goes
-// wrong in real photo folders (empty, text, truncated and 576-megapixel
-// files, garbage EXIF, symlink loops, names with markup, quotes, a newline,
-// non-ASCII), then throws hostile query strings at the server. Index must
-// finish and say why each bad file failed; every page must escape the
-// names; no request may get a 500; memory stays bounded; and the library
-// is not changed by a single byte.
+// wrong in real photo folders (empty, text, 576-megapixel files, a pixel
+// bomb, garbage EXIF, symlink loops, names with markup, quotes, a newline,
+// non-ASCII), then throws hostile query strings at the server. Truncated and
+// corrupt photos become photos marked damaged; index must finish and say
+// why each other bad file failed; every page must escape the names; no
+// request may get a 500; memory stays bounded; and the library is not
+// changed by a single byte.
 func TestHostileLibrary(t *testing.T) {
 	for _, tool := range []string{"vips", "/usr/bin/time"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -80,7 +83,20 @@ func TestHostileLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write("truncated.jpg", whole[:60<<10])
+	sos := jpegSegment(t, whole, 0xDA, 0xDA)
+	write("truncated.jpg", whole[:sos+(len(whole)-sos)/2])
+	write("corrupt.jpg", onesInScan(t, whole))
+	phone, err := os.ReadFile(filepath.Join(repoRoot, "testdata", "fixtures", "gps", "iphone4s_gps_orient6.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("exif_only.jpg", phone[:jpegSOF(t, phone)]) // cut off before its image: shown by its EXIF thumbnail
+	// 2 kB claiming 196 megapixels: a pixel bomb, under the pixel limit.
+	bomb := bytes.Clone(whole[:jpegSOF(t, whole)+2048])
+	sof := jpegSOF(t, bomb)
+	bomb[sof+5], bomb[sof+6], bomb[sof+7], bomb[sof+8] = 14000>>8, 14000&0xFF, 14000>>8, 14000&0xFF
+	write("bomb.jpg", bomb)
+	damaged := []string{"truncated.jpg", "corrupt.jpg", "exif_only.jpg"}
 	for _, f := range exifFixtures {
 		copyFile(t, f, filepath.Join(lib, "exif", filepath.Base(f)))
 	}
@@ -130,12 +146,12 @@ func TestHostileLibrary(t *testing.T) {
 		t.Errorf("summary says failed %d but %d failures are listed:\n%s", nFailed, len(failures), out)
 	}
 	for name, re := range map[string]string{
-		"empty.jpg":     `(?i)empty`,
-		"notes.jpg":     `.`,
-		markupFail:      `.`,
-		"truncated.jpg": `.`,
-		"big.jpg":       `(?i)too large|pixels`,
-		"self.jpg":      `.`,
+		"empty.jpg": `(?i)empty`,
+		"notes.jpg": `.`,
+		markupFail:  `.`,
+		"big.jpg":   `(?i)too large|pixels`,
+		"bomb.jpg":  `pixel bomb`,
+		"self.jpg":  `.`,
 	} {
 		reason, ok := failures[name]
 		switch {
@@ -147,9 +163,9 @@ func TestHostileLibrary(t *testing.T) {
 			t.Errorf("%q failed with reason %q, want it to match %s", name, reason, re)
 		}
 	}
-	for name := range good {
+	for _, name := range append(sortedKeys(good), damaged...) {
 		if r, ok := failures[name]; ok {
-			t.Errorf("real photo %q failed: %s", name, r)
+			t.Errorf("photo %q failed: %s", name, r)
 		}
 	}
 	indexRSS := int64(-1)
@@ -176,6 +192,35 @@ func TestHostileLibrary(t *testing.T) {
 		}
 	}
 	t.Logf("served: %d photos ready, %d files, %d could not be indexed", st.Photos, st.Files, st.Queue.Failed)
+
+	// The damaged photos are listed, marked, found by is:damaged, counted,
+	// and their pages say so.
+	var marked []string
+	for _, p := range list.Photos {
+		if p.Damaged {
+			marked = append(marked, p.Path)
+			t.Logf("damaged %q: %s", p.Path, p.Damage)
+			if p.Damage == "" || p.Width == 0 {
+				t.Errorf("damaged %q: %dx%d, damage %q", p.Path, p.Width, p.Height, p.Damage)
+			}
+		}
+	}
+	sort.Strings(marked)
+	if want := sortedStrings(damaged); !slices.Equal(marked, want) {
+		t.Errorf("photos marked damaged: %q, want %q", marked, want)
+	}
+	if st.Damaged != len(damaged) {
+		t.Errorf("/api/stats damaged = %d, want %d", st.Damaged, len(damaged))
+	}
+	_, found := s.mustGet(t, "/api/search?q=is:damaged", 200)
+	for _, name := range damaged {
+		if !bytes.Contains(found, []byte(`"id":"`+byPath[name]+`"`)) {
+			t.Errorf("is:damaged does not find %q", name)
+		}
+		if _, page := s.mustGet(t, "/photo/"+byPath[name], 200); !bytes.Contains(page, []byte(`id="damage"`)) {
+			t.Errorf("the page of %q has no damage note", name)
+		}
+	}
 
 	// Every page escapes the names: no raw markup anywhere.
 	pages := []string{"/", "/stats", "/search?q=script", "/search?q=quote", "/search?q=onerror",
@@ -308,6 +353,43 @@ func TestHostileLibrary(t *testing.T) {
 	if entries, _ := os.ReadDir(lib); len(entries) == 0 {
 		t.Errorf("library is empty")
 	}
+}
+
+func sortedStrings(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
+}
+
+// jpegSegment is the offset of a JPEG's first segment with a marker in
+// [lo, hi]: 0xC0..0xC2 for its frame header, 0xDA for its scan.
+func jpegSegment(t *testing.T, b []byte, lo, hi byte) int {
+	t.Helper()
+	for i := 2; i+4 <= len(b) && b[i] == 0xFF; i += 2 + int(binary.BigEndian.Uint16(b[i+2:])) {
+		if b[i+1] >= lo && b[i+1] <= hi {
+			return i
+		}
+	}
+	t.Fatalf("no JPEG segment 0x%X..0x%X", lo, hi)
+	return 0
+}
+
+func jpegSOF(t *testing.T, b []byte) int { return jpegSegment(t, b, 0xC0, 0xC2) }
+
+// onesInScan returns a copy of a JPEG with a run of its entropy-coded data
+// turned to one bits (stuffed FF 00 pairs): damage libjpeg must notice.
+func onesInScan(t *testing.T, b []byte) []byte {
+	t.Helper()
+	b = bytes.Clone(b)
+	sos := jpegSegment(t, b, 0xDA, 0xDA)
+	mid := sos + (len(b)-sos)/2
+	for b[mid-1] == 0xFF || b[mid] == 0xFF {
+		mid++
+	}
+	for i := mid; i < mid+64; i += 2 {
+		b[i], b[i+1] = 0xFF, 0x00
+	}
+	return b
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -422,9 +422,10 @@ func (s *server) mustGet(t *testing.T, path string, want int) (http.Header, []by
 
 // apiStats is the part of /api/stats the tests read.
 type apiStats struct {
-	Photos int `json:"photos"`
-	Files  int `json:"files"`
-	Queue  struct {
+	Photos  int `json:"photos"`
+	Damaged int `json:"damaged"`
+	Files   int `json:"files"`
+	Queue   struct {
 		Pending int `json:"pending"`
 		Failed  int `json:"failed"`
 	} `json:"queue"`
@@ -484,10 +485,12 @@ func (s *server) waitIndexed(t *testing.T, timeout time.Duration) apiStats {
 // apiPhotoList is /api/photos.
 type apiPhotoList struct {
 	Photos []struct {
-		ID     string `json:"id"`
-		Path   string `json:"path"`
-		Width  int    `json:"width"`
-		Height int    `json:"height"`
+		ID      string `json:"id"`
+		Path    string `json:"path"`
+		Width   int    `json:"width"`
+		Height  int    `json:"height"`
+		Damaged bool   `json:"damaged"`
+		Damage  string `json:"damage"`
 	} `json:"photos"`
 	Next *string `json:"next"`
 }
@@ -536,6 +539,9 @@ func corpusPhotos(t *testing.T, n int) []corpusPhoto {
 			corpus.err = fmt.Errorf("vipsheader not found: install libvips-tools (apt-get install libvips-tools)")
 		}
 		corpus.seen = map[string]bool{}
+		if r, err := filepath.EvalSymlinks(root); err == nil {
+			root = r // a corpus linked from elsewhere: Walk does not follow a linked root
+		}
 		filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 			if err != nil || !fi.Mode().IsRegular() {
 				return nil
