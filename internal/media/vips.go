@@ -533,7 +533,7 @@ func render(src source, h header, previewBox, thumbBox, hashBox int) (r *rendere
 	if h.format == "jpeg" {
 		failOn = C.VIPS_FAIL_ON_WARNING
 	}
-	var strictMsg string
+	var strictMsg, lenientMsg string
 	src.withC(func(cs *C.sb_src) {
 		decodeMu.RLock()
 		r, strictMsg = renderOnce(cs, h, previewBox, thumbBox, hashBox, failOn)
@@ -541,11 +541,13 @@ func render(src source, h header, previewBox, thumbBox, hashBox int) (r *rendere
 		if r != nil {
 			return
 		}
-		damage = exclusive(func() { r, _ = renderOnce(cs, h, previewBox, thumbBox, hashBox, C.VIPS_FAIL_ON_NONE) })
+		damage = exclusive(func() {
+			r, lenientMsg = renderOnce(cs, h, previewBox, thumbBox, hashBox, C.VIPS_FAIL_ON_NONE)
+		})
 	})
 	switch {
-	case r == nil:
-		return nil, "", fmt.Errorf("%w: %s", ErrDecode, cmp.Or(damage, strictMsg))
+	case r == nil: // the failure's own message has taken the error log
+		return nil, "", fmt.Errorf("%w: %s", ErrDecode, cmp.Or(lenientMsg, damage, strictMsg, "decode failed"))
 	case strictMsg == "":
 		return r, "", nil
 	case h.format == "jpeg" && damage != "" && onlyBenign(damage):
@@ -567,8 +569,8 @@ func onlyBenign(msg string) bool {
 	return true
 }
 
-// renderOnce decodes and encodes once; on failure it returns the libvips
-// error log's lines written since it started.
+// renderOnce decodes and encodes once; on failure it takes the libvips
+// error log's lines written since it started, and returns them.
 func renderOnce(cs *C.sb_src, h header, previewBox, thumbBox, hashBox int, failOn C.VipsFailOn) (*rendered, string) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -579,7 +581,7 @@ func renderOnce(cs *C.sb_src, h header, previewBox, thumbBox, hashBox int, failO
 		toSRGB = 1
 	}
 	if C.sb_render(cs, C.int(previewBox), C.int(thumbBox), C.int(hashBox), C.int(failOn), toSRGB, C.int(h.rotate), &o) != 0 {
-		return nil, vipsError(mark, "decode failed")
+		return nil, vipsError(mark, "")
 	}
 	defer C.sb_out_free(&o)
 	return &rendered{
