@@ -28,6 +28,9 @@ func stats(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return enc.Encode(st)
 	}
 	fmt.Printf("photos   %d (%d files, %s)\n", st.Photos, st.Files, human(st.Bytes))
+	if st.Damaged > 0 {
+		fmt.Printf("damaged  %d shown as far as they decode (search is:damaged)\n", st.Damaged)
+	}
 	fmt.Printf("queue    %d pending, %d could not be indexed\n", st.Queue.Pending, st.Queue.Failed)
 	years := make([]string, 0, len(st.ByYear))
 	for y := range st.ByYear {
