@@ -116,8 +116,13 @@ func Process(ctx context.Context, path string, opt Options) (*Result, error) {
 		}
 		out, damage, err = render(src, h, opt.PreviewSize, opt.ThumbSize, hashBox)
 	}
-	meta, _ := ReadMeta(path) // best effort by design; partial Meta is still useful
-	if err != nil && h.format == "jpeg" && errors.Is(err, ErrDecode) {
+	// A JPEG of which nothing decodes may still have its EXIF thumbnail.
+	fallback := err != nil && h.format == "jpeg" && errors.Is(err, ErrDecode)
+	var meta Meta
+	if err == nil || fallback {
+		meta, _ = ReadMeta(path) // best effort by design; partial Meta is still useful
+	}
+	if fallback {
 		h, out, damage, err = fromEXIFThumbnail(path, err, meta.Orientation, opt)
 	}
 	if err != nil {
