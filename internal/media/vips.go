@@ -533,12 +533,15 @@ func render(src source, h header, previewBox, thumbBox, hashBox int) (r *rendere
 	if h.format == "jpeg" {
 		failOn = C.VIPS_FAIL_ON_WARNING
 	}
-	var strictMsg, lenientMsg string
+	var (
+		strictMsg, lenientMsg string
+		sound                 bool
+	)
 	src.withC(func(cs *C.sb_src) {
 		decodeMu.RLock()
 		r, strictMsg = renderOnce(cs, h, previewBox, thumbBox, hashBox, failOn)
 		decodeMu.RUnlock()
-		if r != nil {
+		if sound = r != nil; sound {
 			return
 		}
 		damage = exclusive(func() {
@@ -546,14 +549,16 @@ func render(src source, h header, previewBox, thumbBox, hashBox int) (r *rendere
 		})
 	})
 	switch {
+	case sound:
+		return r, "", nil
 	case r == nil: // the failure's own message has taken the error log
 		return nil, "", fmt.Errorf("%w: %s", ErrDecode, cmp.Or(lenientMsg, damage, strictMsg, "decode failed"))
-	case strictMsg == "":
-		return r, "", nil
 	case h.format == "jpeg" && damage != "" && onlyBenign(damage):
 		return r, "", nil
 	}
-	return r, cmp.Or(damage, strictMsg), nil
+	// strictMsg is only a fallback: a concurrent failure may have taken it,
+	// or left its own in its place.
+	return r, cmp.Or(damage, strictMsg, "damaged image data"), nil
 }
 
 func onlyBenign(msg string) bool {
