@@ -54,8 +54,10 @@ type DB struct {
 	log            *slog.Logger
 }
 
-// Querier is what storage code runs SQL on: a pooled connection or a transaction.
+// Querier is what storage code runs SQL on: a pooled connection or a
+// transaction. Begin on a transaction opens a savepoint.
 type Querier interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

@@ -23,7 +23,7 @@ func (r *Runner) prepareEmbeddings(ctx context.Context) {
 			r.log.Warn("jobs: vector index", "err", err)
 		}
 	}
-	n, err := r.st.EnqueueMissingEmbeddings(ctx, e.Name())
+	n, err := r.st.EnqueueMissingEmbeddings(ctx, e.Name(), job(KindEmbed, "", nil))
 	if err != nil {
 		r.log.Warn("jobs: enqueue embeddings", "err", err)
 		return
@@ -70,7 +70,7 @@ func (r *Runner) embed(ctx context.Context, js []storage.Job) {
 		}
 		if err == nil {
 			// Regroup near-duplicates once the queue's embeddings are done.
-			err = r.st.Enqueue(ctx, storage.EnqueueParams{Kind: KindDuplicates, Key: e.Name(), Priority: 3})
+			err = r.st.Enqueue(ctx, job(KindDuplicates, e.Name(), nil))
 		}
 	}
 	if ctx.Err() != nil {

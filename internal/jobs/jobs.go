@@ -1,5 +1,5 @@
-// Package jobs runs Shoebox's durable work: scanning libraries and
-// processing photos. Jobs live in PostgreSQL (see storage/job.go), are
+// Package jobs runs Shoebox's durable work: scanning libraries, processing
+// photos, embedding them and regrouping near-duplicates. Jobs live in PostgreSQL (see storage/job.go), are
 // claimed with a lease tied to the worker's heartbeat, and are idempotent, so
 // a process killed mid-job (kill -9) is resumed by the next one and every
 // photo ends up indexed exactly once. Workers hold a connection only for the
@@ -24,13 +24,34 @@ import (
 
 // Job kinds.
 const (
-	KindScan    = "scan"
-	KindProcess = "process"
-	KindEmbed   = "embed"
+	KindScan       = "scan"       // walk a library (key: its root)
+	KindProcess    = "process"    // decode a photo, thumbnails, metadata (key: photo id)
+	KindEmbed      = "embed"      // CLIP vector and tags (key: photo id)
+	KindDuplicates = "duplicates" // regroup near-duplicates (key: model name)
 )
 
 // Kinds are every job kind, so figures by kind show a drained queue as 0.
 var Kinds = []string{KindScan, KindProcess, KindEmbed, KindDuplicates}
+
+// priority is the queue's order, in one place: lower runs first. A scan
+// finds the work, so it goes before the photos it queues; a photo is shown
+// once processed, so processing goes before embedding; duplicates are
+// regrouped once the embeddings are in.
+var priority = map[string]int{
+	KindScan:       0,
+	KindProcess:    1,
+	KindEmbed:      2,
+	KindDuplicates: 3,
+}
+
+// job describes a job of kind to enqueue, with the kind's priority.
+func job(kind, key string, args any) storage.EnqueueParams {
+	p, ok := priority[kind]
+	if !ok {
+		panic("jobs: unknown kind " + kind)
+	}
+	return storage.EnqueueParams{Kind: kind, Key: key, Args: args, Priority: p}
+}
 
 // embedBatch is how many photos one embed run takes at once.
 const embedBatch = 16
@@ -137,7 +158,7 @@ func (r *Runner) count(fn func(*Progress)) {
 
 // EnqueueScan asks for library root to be scanned.
 func (r *Runner) EnqueueScan(ctx context.Context, root string) error {
-	return r.st.Enqueue(ctx, storage.EnqueueParams{Kind: KindScan, Key: root, Args: scanArgs{Root: root}, Priority: 0})
+	return r.st.Enqueue(ctx, job(KindScan, root, scanArgs{Root: root}))
 }
 
 // Run works until ctx is cancelled. It registers the worker, keeps its

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"shoebox/internal/database"
 	"shoebox/internal/database/dbtest"
 	"shoebox/internal/jobs"
@@ -47,15 +49,17 @@ type env struct {
 	store thumbs.Store
 	lib   string
 	run   func()
+	// workers run jobs at once in run; default 2.
+	workers int
 }
 
 func setup(t *testing.T) *env {
 	db := dbtest.Open(t, 6)
-	e := &env{db: db, st: storage.New(db), store: thumbs.Store{Dir: t.TempDir()}, lib: t.TempDir()}
+	e := &env{db: db, st: storage.New(db), store: thumbs.Store{Dir: t.TempDir()}, lib: t.TempDir(), workers: 2}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.run = func() {
 		t.Helper()
-		r := jobs.New(storage.New(db.Background()), e.store, jobs.Options{Workers: 2, Poll: 20 * time.Millisecond, Logger: log})
+		r := jobs.New(storage.New(db.Background()), e.store, jobs.Options{Workers: e.workers, Poll: 20 * time.Millisecond, Logger: log})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { r.Run(ctx); close(done) }()
@@ -212,5 +216,41 @@ func TestDeadWorkerJobsAreResumed(t *testing.T) {
 	}
 	if n := e.count(t, `SELECT count(*) FROM jobs WHERE state IN ('pending','running')`); n != 0 {
 		t.Fatalf("%d jobs left", n)
+	}
+}
+
+// A scan runs before processing work queued earlier: it finds the work, so
+// it has the queue's top priority (it was once rewritten to the default and
+// waited behind every photo).
+func TestScanRunsFirst(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	copyFile(t, fixture(t, "noexif/branches_600x400.jpg"), filepath.Join(e.lib, "x.jpg"))
+	// Work queued before the scan: processing of photos that are gone by
+	// now (each is a quick no-op), as a library of pending photos would be.
+	for _, key := range []string{"gone1", "gone2", "gone3"} {
+		if err := e.st.Enqueue(ctx, storage.EnqueueParams{Kind: jobs.KindProcess, Key: key, Priority: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.workers = 1
+	e.run()
+	var order []string
+	err := e.db.Do(ctx, func(q database.Querier) error {
+		rows, err := q.Query(ctx, `SELECT kind || ':' || key FROM jobs WHERE state = 'done' ORDER BY finished_at, id`)
+		if err != nil {
+			return err
+		}
+		order, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 5 || order[0] != "scan:"+e.lib {
+		t.Fatalf("jobs ran in order %v, want the scan first", order)
+	}
+	if id := e.photoOf(t, "x.jpg"); e.count(t, `SELECT count(*) FROM photos WHERE state = 'ready' AND id = '`+id+`'`) != 1 {
+		t.Fatal("the scanned photo was not processed")
 	}
 }

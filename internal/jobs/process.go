@@ -76,7 +76,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 	r.count(func(p *Progress) { p.Processed++ })
 	r.met.indexed.Inc()
 	if r.opts.Embedder != nil {
-		return r.st.Enqueue(ctx, storage.EnqueueParams{Kind: KindEmbed, Key: id, Priority: 2})
+		return r.st.Enqueue(ctx, job(KindEmbed, id, nil))
 	}
 	return nil
 }

@@ -56,7 +56,21 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		if len(batch) == 0 {
 			return nil
 		}
-		newIDs, err := r.st.SaveScanned(ctx, libID, batch)
+		// The files, their new photos and the jobs that process them are
+		// saved together: a crash never leaves a photo nobody will index.
+		var newIDs []string
+		err := r.st.Tx(ctx, func(tx *storage.Storage) error {
+			var err error
+			if newIDs, err = tx.SaveScanned(ctx, libID, batch); err != nil {
+				return err
+			}
+			for _, id := range newIDs {
+				if err := tx.Enqueue(ctx, job(KindProcess, id, nil)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
@@ -128,7 +142,14 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		res.Removed += n
 		gone = gone[n:]
 	}
-	orphans, err := r.st.DeleteOrphanPhotos(ctx)
+	var orphans []string
+	err = r.st.Tx(ctx, func(tx *storage.Storage) error {
+		var err error
+		if orphans, err = tx.DeleteOrphanPhotos(ctx); err != nil || len(orphans) == 0 {
+			return err
+		}
+		return tx.DeletePendingJobs(ctx, []string{KindProcess, KindEmbed}, orphans)
+	})
 	if err != nil {
 		return nil, err
 	}

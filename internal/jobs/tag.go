@@ -18,9 +18,6 @@ const (
 	tagScale     = 100  // CLIP's logit scale
 )
 
-// KindDuplicates regroups near-duplicates after embedding.
-const KindDuplicates = "duplicates"
-
 // labelVectors returns the vocabulary's embeddings for the model, computing
 // and storing them once per model (a few hundred text encodings).
 func (r *Runner) labelVectors(ctx context.Context) ([]string, [][]float32, error) {
@@ -148,5 +145,5 @@ func (r *Runner) duplicates(ctx context.Context) error {
 		groups = append(groups, g)
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i][0] < groups[j][0] })
-	return r.st.SaveDuplicateGroups(ctx, e.Name(), groups)
+	return r.st.ReplaceDuplicateGroups(ctx, e.Name(), groups)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"shoebox/internal/database"
 )
 
@@ -59,17 +61,17 @@ func (s *Storage) EnsureVectorIndex(ctx context.Context, dim int) error {
 	return interpretError("vector index", err)
 }
 
-// EnqueueMissingEmbeddings enqueues an embed job for every ready photo without an
-// embedding from model: after a model is installed or changed, and as a
-// safety net after indexing.
-func (s *Storage) EnqueueMissingEmbeddings(ctx context.Context, model string) (int64, error) {
+// EnqueueMissingEmbeddings enqueues a job (of job's Kind and Priority,
+// keyed by photo id) for every ready photo without an embedding from model:
+// after a model is installed or changed, and as a safety net after indexing.
+func (s *Storage) EnqueueMissingEmbeddings(ctx context.Context, model string, job EnqueueParams) (int64, error) {
 	var n int64
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		tag, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, priority)
-			SELECT 'embed', p.id, 2 FROM photos p
+			SELECT $2, p.id, $3 FROM photos p
 			WHERE p.state = 'ready' AND NOT EXISTS (
 				SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = $1)
-			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, model)
+			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, model, job.Kind, job.Priority)
 		n = tag.RowsAffected()
 		return err
 	})
@@ -165,13 +167,12 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 	if p.MaxDistance > 0 {
 		where = append(where, dist+" < "+arg(p.MaxDistance))
 	}
-	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
-			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), coalesce(p.damage, ''), n.dist
+	sql := `SELECT ` + summaryColumns + `, n.dist
 		FROM (SELECT e.photo_id, ` + dist + ` AS dist FROM embeddings e JOIN photos p ON p.id = e.photo_id
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY ` + dist + ` LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `) n
 		JOIN photos p ON p.id = n.photo_id
-		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
+		` + firstPath + `
 		ORDER BY n.dist, p.id`
 	var (
 		out   []PhotoSummary
@@ -188,20 +189,15 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				ps PhotoSummary
-				d  float64
-			)
-			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
-				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage, &d); err != nil {
-				return err
-			}
-			out = append(out, ps)
-			dists = append(dists, d)
-		}
-		return rows.Err()
+		var (
+			ps PhotoSummary
+			d  float64
+		)
+		_, err = pgx.ForEachRow(rows, append(ps.summaryFields(), &d), func() error {
+			out, dists = append(out, ps), append(dists, d)
+			return nil
+		})
+		return err
 	})
 	return out, dists, interpretError("nearest photos", err)
 }

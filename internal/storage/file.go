@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"shoebox/internal/database"
 )
 
@@ -34,18 +36,15 @@ func (s *Storage) LibraryFiles(ctx context.Context, libraryID int) (map[string]K
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				rel string
-				k   KnownFile
-			)
-			if err := rows.Scan(&rel, &k.Size, &k.MTime, &k.PhotoID, &k.Failed); err != nil {
-				return err
-			}
+		var (
+			rel string
+			k   KnownFile
+		)
+		_, err = pgx.ForEachRow(rows, []any{&rel, &k.Size, &k.MTime, &k.PhotoID, &k.Failed}, func() error {
 			out[rel] = k
-		}
-		return rows.Err()
+			return nil
+		})
+		return err
 	})
 	return out, interpretError("library files", err)
 }
@@ -62,10 +61,10 @@ type ScannedFile struct {
 }
 
 // SaveScanned records a batch of scanned files in one transaction: each
-// file points at its photo; a photo seen for the first time is created and
-// its processing job enqueued in the same transaction, so a crash can never
-// leave a photo without the job that indexes it. It returns the ids of
-// photos that are new.
+// file points at its photo, and a photo seen for the first time is created.
+// It returns the ids of photos that are new; the caller enqueues their
+// processing in the same transaction (Storage.Tx), so a crash can never
+// leave a photo without the job that indexes it.
 func (s *Storage) SaveScanned(ctx context.Context, libraryID int, files []ScannedFile) (newPhotos []string, err error) {
 	err = s.db.Tx(ctx, func(q database.Querier) error {
 		var touched []string
@@ -87,9 +86,6 @@ func (s *Storage) SaveScanned(ctx context.Context, libraryID int, files []Scanne
 			}
 			if inserted {
 				newPhotos = append(newPhotos, f.PhotoID)
-				if err := enqueue(ctx, q, EnqueueParams{Kind: "process", Key: f.PhotoID}); err != nil {
-					return err
-				}
 			}
 			if _, err := q.Exec(ctx, `INSERT INTO files (library_id, rel_path, photo_id, size, mtime, error)
 				VALUES ($1, $2, $3, $4, $5, NULL)
@@ -107,22 +103,13 @@ func (s *Storage) SaveScanned(ctx context.Context, libraryID int, files []Scanne
 // RemoveFiles forgets paths that are gone.
 func (s *Storage) RemoveFiles(ctx context.Context, libraryID int, relPaths []string) error {
 	err := s.db.Tx(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `DELETE FROM files WHERE library_id = $1 AND rel_path = ANY($2)
-			RETURNING photo_id`, libraryID, relPaths)
+		rows, err := q.Query(ctx, `WITH gone AS (DELETE FROM files WHERE library_id = $1 AND rel_path = ANY($2)
+			RETURNING photo_id) SELECT photo_id FROM gone WHERE photo_id IS NOT NULL`, libraryID, relPaths)
 		if err != nil {
 			return err
 		}
-		var ids []string
-		for rows.Next() {
-			var id *string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			if id != nil {
-				ids = append(ids, *id)
-			}
-		}
-		if err := rows.Err(); err != nil {
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			return err
 		}
 		return refreshSearch(ctx, q, ids)
@@ -131,26 +118,16 @@ func (s *Storage) RemoveFiles(ctx context.Context, libraryID int, relPaths []str
 }
 
 // DeleteOrphanPhotos deletes photos that no file holds any more (removed,
-// or replaced by new content at the same path) and their pending jobs; it
-// returns their ids, so their thumbnails can go too.
+// or replaced by new content at the same path); it returns their ids, so
+// their pending jobs and thumbnails can go too.
 func (s *Storage) DeleteOrphanPhotos(ctx context.Context) (ids []string, err error) {
-	err = s.db.Tx(ctx, func(q database.Querier) error {
+	err = s.db.Do(ctx, func(q database.Querier) error {
 		rows, err := q.Query(ctx, `DELETE FROM photos p
 			WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.photo_id = p.id) RETURNING p.id`)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		_, err = q.Exec(ctx, `DELETE FROM jobs WHERE kind = 'process' AND key = ANY($1) AND state = 'pending'`, ids)
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
 	return ids, interpretError("delete orphan photos", err)

@@ -22,10 +22,12 @@ type Job struct {
 
 // EnqueueParams describe a job to add.
 type EnqueueParams struct {
-	Kind     string
-	Key      string // at most one live job per (Kind, Key)
-	Args     any    // marshalled to JSON; nil is {}
-	Priority int    // lower runs first; default 1
+	Kind string
+	Key  string // at most one live job per (Kind, Key)
+	Args any    // marshalled to JSON; nil is {}
+	// Priority orders the queue: lower runs first, 0 is the highest. The
+	// jobs package's table of kinds says which kind gets which.
+	Priority int
 }
 
 // Enqueue adds a job unless one with the same kind and key is live.
@@ -41,12 +43,19 @@ func enqueue(ctx context.Context, q database.Querier, p EnqueueParams) error {
 			return err
 		}
 	}
-	if p.Priority == 0 {
-		p.Priority = 1
-	}
 	_, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, args, priority) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, p.Kind, p.Key, args, p.Priority)
 	return err
+}
+
+// DeletePendingJobs drops the jobs of the given kinds and keys that have
+// not started: work about rows that are gone.
+func (s *Storage) DeletePendingJobs(ctx context.Context, kinds, keys []string) error {
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		_, err := q.Exec(ctx, `DELETE FROM jobs WHERE kind = ANY($1) AND key = ANY($2) AND state = 'pending'`, kinds, keys)
+		return err
+	})
+	return interpretError("delete pending jobs", err)
 }
 
 // RegisterWorker records a live worker process; its heartbeat keeps its

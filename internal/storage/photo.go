@@ -33,6 +33,27 @@ type PhotoSummary struct {
 	Damage string
 }
 
+// summaryColumns select a PhotoSummary from photos aliased p joined with
+// firstPath; scanSummary reads them, in this order. Every photo list (the
+// gallery, search, neighbours, duplicates) uses the pair.
+const (
+	summaryColumns = `p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, coalesce(p.width, 0), coalesce(p.height, 0),
+		coalesce(p.thumb_width, 0), coalesce(p.thumb_height, 0), coalesce(p.placeholder, ''), coalesce(p.damage, '')`
+	firstPath = `LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true`
+)
+
+// summaryFields are the scan targets of summaryColumns.
+func (ps *PhotoSummary) summaryFields() []any {
+	return []any{&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height, &ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage}
+}
+
+// scanSummary is a pgx.RowToFunc for rows of exactly summaryColumns.
+func scanSummary(r pgx.CollectableRow) (PhotoSummary, error) {
+	var ps PhotoSummary
+	err := r.Scan(ps.summaryFields()...)
+	return ps, err
+}
+
 // Cursor is a keyset position in the newest-first order.
 type Cursor struct {
 	TakenAt time.Time
@@ -107,12 +128,11 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	}
 	// The page is chosen first (index order, LIMIT), then each of its photos
 	// gets its first path: never a path lookup for a photo not shown.
-	sql := `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, p.width, p.height,
-			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), coalesce(p.damage, '')
-		FROM (SELECT id, taken_at, taken_offset, width, height, thumb_width, thumb_height, placeholder, damage FROM photos p
+	sql := `SELECT ` + summaryColumns + `
+		FROM (SELECT * FROM photos p
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1) + `) p
-		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
+		` + firstPath + `
 		ORDER BY p.taken_at DESC, p.id DESC`
 	var out []PhotoSummary
 	err := s.db.Do(ctx, func(q database.Querier) error {
@@ -120,16 +140,8 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var ps PhotoSummary
-			if err := rows.Scan(&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height,
-				&ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage); err != nil {
-				return err
-			}
-			out = append(out, ps)
-		}
-		return rows.Err()
+		out, err = pgx.CollectRows(rows, scanSummary)
+		return err
 	})
 	if err != nil {
 		return nil, nil, interpretError("list photos", err)
@@ -202,15 +214,7 @@ func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var f FileRef
-			if err := rows.Scan(&f.LibraryID, &f.Root, &f.RelPath); err != nil {
-				return err
-			}
-			p.Files = append(p.Files, f)
-		}
-		if err := rows.Err(); err != nil {
+		if p.Files, err = pgx.CollectRows(rows, pgx.RowToStructByPos[FileRef]); err != nil {
 			return err
 		}
 		rows, err = q.Query(ctx, `SELECT label, score FROM tags WHERE photo_id = $1 ORDER BY score DESC`, id)
@@ -335,15 +339,8 @@ func (s *Storage) PhotoSources(ctx context.Context, id string) ([]string, error)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var p string
-			if err := rows.Scan(&p); err != nil {
-				return err
-			}
-			paths = append(paths, p)
-		}
-		return rows.Err()
+		paths, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
 	})
 	if err != nil {
 		return nil, interpretError("photo sources", err)

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"shoebox/internal/database"
 )
 
@@ -30,60 +32,27 @@ type QueueStats struct {
 	Failed  int `json:"failed"`
 }
 
-// Stats computes the library's figures on one connection.
+// Stats computes the library's figures in one statement: one snapshot, so
+// they agree with each other (and it runs inside a caller's transaction).
 func (s *Storage) Stats(ctx context.Context) (*LibraryStats, error) {
-	st := &LibraryStats{ByYear: map[string]int{}, Cameras: []CameraCount{}}
-	// One snapshot for all figures, so they agree with each other.
-	err := s.db.Tx(ctx, func(q database.Querier) error {
-		if _, err := q.Exec(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
-			return err
-		}
-		err := q.QueryRow(ctx, `SELECT count(*), count(damage), coalesce(sum(size), 0)::bigint
-			FROM photos WHERE state = 'ready'`).Scan(&st.Photos, &st.Damaged, &st.Bytes)
-		if err != nil {
-			return err
-		}
-		if err := q.QueryRow(ctx, `SELECT count(*) FROM files`).Scan(&st.Files); err != nil {
-			return err
-		}
-		rows, err := q.Query(ctx, `SELECT to_char(taken_at AT TIME ZONE 'UTC', 'YYYY'), count(*)
-			FROM photos WHERE state = 'ready' GROUP BY 1 ORDER BY 1`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var (
-				y string
-				n int
-			)
-			if err := rows.Scan(&y, &n); err != nil {
-				return err
-			}
-			st.ByYear[y] = n
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = q.Query(ctx, `SELECT coalesce(camera_make, ''), coalesce(camera_model, ''), count(*)
-			FROM photos WHERE state = 'ready' AND (camera_make IS NOT NULL OR camera_model IS NOT NULL)
-			GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var c CameraCount
-			if err := rows.Scan(&c.Make, &c.Model, &c.Photos); err != nil {
-				return err
-			}
-			st.Cameras = append(st.Cameras, c)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
+	st := &LibraryStats{}
+	err := s.db.Do(ctx, func(q database.Querier) error {
 		return q.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM photos WHERE state = 'ready'),
+			(SELECT count(damage) FROM photos WHERE state = 'ready'),
+			(SELECT coalesce(sum(size), 0)::bigint FROM photos WHERE state = 'ready'),
+			(SELECT count(*) FROM files),
+			(SELECT coalesce(json_object_agg(y, n), '{}') FROM (
+				SELECT to_char(taken_at AT TIME ZONE 'UTC', 'YYYY') AS y, count(*) AS n
+				FROM photos WHERE state = 'ready' GROUP BY 1) years),
+			(SELECT coalesce(json_agg(json_build_object('make', mk, 'model', md, 'photos', n) ORDER BY n DESC, mk, md), '[]') FROM (
+				SELECT coalesce(camera_make, '') AS mk, coalesce(camera_model, '') AS md, count(*) AS n
+				FROM photos WHERE state = 'ready' AND (camera_make IS NOT NULL OR camera_model IS NOT NULL)
+				GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100) cameras),
 			(SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')),
 			(SELECT count(*) FROM files f LEFT JOIN photos p ON p.id = f.photo_id
-				WHERE f.error IS NOT NULL OR p.state = 'failed')`).Scan(&st.Queue.Pending, &st.Queue.Failed)
+				WHERE f.error IS NOT NULL OR p.state = 'failed')`).
+			Scan(&st.Photos, &st.Damaged, &st.Bytes, &st.Files, &st.ByYear, &st.Cameras, &st.Queue.Pending, &st.Queue.Failed)
 	})
 	return st, interpretError("stats", err)
 }
@@ -105,15 +74,8 @@ func (s *Storage) Failures(ctx context.Context, limit int) ([]Failure, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var f Failure
-			if err := rows.Scan(&f.Library, &f.RelPath, &f.Reason); err != nil {
-				return err
-			}
-			out = append(out, f)
-		}
-		return rows.Err()
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Failure])
+		return err
 	})
 	return out, interpretError("failures", err)
 }

@@ -1,7 +1,9 @@
 // Package dbtest gives tests a real PostgreSQL with pgvector: throwaway
 // clusters started from the installed binaries (as the postgres user when
-// we are root), and fresh databases in a cluster shared by a package's
-// tests. Nothing is mocked.
+// we are root), fresh databases in a cluster shared by a package's tests,
+// and transactions that are rolled back when a test ends (TestTx, after
+// River's riverdbtest), so tests can run in parallel on one migrated
+// database without seeing each other. Nothing is mocked.
 package dbtest
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shoebox/internal/database"
+	"shoebox/internal/storage"
 )
 
 // StartCluster starts a new cluster with settings (e.g. max_connections)
@@ -76,6 +79,9 @@ var (
 // was started. Use it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	if txDB != nil {
+		txDB.Close()
+	}
 	if shared != nil {
 		destroy(shared)
 	}
@@ -106,16 +112,67 @@ func NewDatabase(t testing.TB) string {
 // admin runs one statement on the cluster's maintenance database.
 func admin(t testing.TB, c *database.Cluster, sql string) {
 	t.Helper()
+	if err := adminExec(c, sql); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+}
+
+func adminExec(c *database.Cluster, sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, c.URL("postgres"))
 	if err != nil {
-		t.Fatalf("dbtest: connect: %v", err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("dbtest: %s: %v", sql, err)
+		return fmt.Errorf("%s: %w", sql, err)
 	}
+	return nil
+}
+
+var (
+	txOnce sync.Once
+	txDB   *database.DB
+	txErr  error
+)
+
+// TestTx returns a transaction on the package's migrated test database,
+// rolled back when the test ends: whatever the test writes is gone after
+// it, and tests in parallel (each in its own transaction) don't see each
+// other's rows. Tests that need a commit (several connections, workers)
+// use Open instead. Needs Main.
+func TestTx(t testing.TB) pgx.Tx {
+	t.Helper()
+	c := Shared(t)
+	txOnce.Do(func() {
+		name := fmt.Sprintf("tx%d", os.Getpid())
+		if txErr = adminExec(c, "CREATE DATABASE "+name); txErr != nil {
+			return
+		}
+		ctx := context.Background()
+		if txDB, txErr = database.Open(ctx, database.Options{URL: c.URL(name), MaxConns: 32}); txErr != nil {
+			return
+		}
+		txErr = txDB.Migrate(ctx)
+	})
+	if txErr != nil {
+		t.Fatalf("dbtest: test database: %v", txErr)
+	}
+	ctx := context.Background()
+	tx, err := txDB.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatalf("dbtest: begin: %v", err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	return tx
+}
+
+// Storage returns a Storage inside TestTx: everything it writes is rolled
+// back when the test ends.
+func Storage(t testing.TB) *storage.Storage {
+	t.Helper()
+	return storage.InTx(TestTx(t))
 }
 
 // Open returns a migrated pool on a fresh database, closed at the end.

@@ -1,0 +1,285 @@
+package storage_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"shoebox/internal/database/dbtest"
+	"shoebox/internal/storage"
+)
+
+// Every test here runs inside its own transaction (dbtest.Storage), rolled
+// back at its end, so they run in parallel on one migrated database.
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// newID is a fresh photo id: parallel transactions never insert the same
+// key (they would wait on each other).
+func newID(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// addPhoto saves a scanned file holding a new photo at rel in library lib,
+// and marks it ready, taken at taken.
+func addPhoto(t *testing.T, st *storage.Storage, lib int, rel string, taken time.Time) string {
+	t.Helper()
+	ctx := context.Background()
+	id := newID(t)
+	hash, _ := hex.DecodeString(id)
+	if _, err := st.SaveScanned(ctx, lib, []storage.ScannedFile{{RelPath: rel, Size: 10, MTime: taken, PhotoID: id, Hash: hash}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SavePhotoResult(ctx, id, storage.PhotoResult{Format: "jpeg", Width: 40, Height: 30,
+		ThumbWidth: 4, ThumbHeight: 3, TakenAt: taken, Make: "Canon"}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func newLibrary(t *testing.T, st *storage.Storage) int {
+	t.Helper()
+	lib, err := st.EnsureLibrary(context.Background(), "/lib/"+newID(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lib
+}
+
+// Tx commits what fn did when it returns nil and undoes all of it when it
+// fails; inside a transaction, a nested Tx is a savepoint.
+func TestTxCommitsOrRollsBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	lib := newLibrary(t, st)
+	boom := errors.New("boom")
+	var lost string
+	err := st.Tx(ctx, func(tx *storage.Storage) error {
+		lost = addPhoto(t, tx, lib, "lost.jpg", time.Now())
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx returned %v, want fn's error", err)
+	}
+	if _, err := st.Photo(ctx, lost); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("photo of a failed Tx: %v, want ErrNotFound", err)
+	}
+	var kept string
+	if err := st.Tx(ctx, func(tx *storage.Storage) error {
+		kept = addPhoto(t, tx, lib, "kept.jpg", time.Now())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := st.Photo(ctx, kept); err != nil || p.Path != "kept.jpg" {
+		t.Fatalf("photo of a committed Tx: %+v %v", p, err)
+	}
+}
+
+// A priority of 0 is kept, not taken for "unset": such jobs are claimed
+// before older jobs of priority 1.
+func TestClaimOrderFollowsPriority(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	kind := "test-" + newID(t)
+	for i, p := range []int{2, 1, 0, 1} {
+		if err := st.Enqueue(ctx, storage.EnqueueParams{Kind: kind, Key: string(rune('a' + i)), Priority: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got string
+	for range 4 {
+		jobs, err := st.ClaimJobs(ctx, "00000000-0000-4000-8000-000000000001", []string{kind}, 1)
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("claim: %v %v", jobs, err)
+		}
+		got += jobs[0].Key
+	}
+	if got != "cbda" {
+		t.Fatalf("claimed in order %q, want cbda (priority 0, then 1 oldest first, then 2)", got)
+	}
+	// Enqueueing a live key again is a no-op.
+	if err := st.Enqueue(ctx, storage.EnqueueParams{Kind: kind, Key: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.CountJobs(ctx)
+	if err != nil || c.Pending != 4 {
+		t.Fatalf("count %+v %v, want 4 live jobs", c, err)
+	}
+}
+
+// Pages follow each other without gap or repeat, newest first, and the
+// summary carries the first path of the photo.
+func TestListPhotosPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	lib := newLibrary(t, st)
+	base := time.Date(2019, 6, 1, 12, 0, 0, 0, time.UTC)
+	want := map[string]string{}
+	for i := range 7 {
+		rel := "trip/" + string(rune('a'+i)) + ".jpg"
+		want[addPhoto(t, st, lib, rel, base.Add(time.Duration(i%3)*time.Hour))] = rel
+	}
+	seen := map[string]bool{}
+	var (
+		after *storage.Cursor
+		last  storage.PhotoSummary
+	)
+	for pages := 0; ; pages++ {
+		if pages > 4 {
+			t.Fatal("more pages than photos")
+		}
+		ps, next, err := st.ListPhotos(ctx, storage.ListParams{After: after, Limit: 3, Terms: []string{"trip"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if seen[p.ID] {
+				t.Fatalf("photo %s on two pages", p.ID)
+			}
+			seen[p.ID] = true
+			if want[p.ID] != p.Path || p.Width != 40 || p.ThumbHeight != 3 {
+				t.Fatalf("summary %+v, want path %q 40 wide", p, want[p.ID])
+			}
+			if last.ID != "" && (p.TakenAt.After(last.TakenAt) || p.TakenAt.Equal(last.TakenAt) && p.ID > last.ID) {
+				t.Fatalf("%v/%s after %v/%s: not newest first", p.TakenAt, p.ID, last.TakenAt, last.ID)
+			}
+			last = p
+		}
+		if next == nil {
+			break
+		}
+		after = next
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("listed %d photos, want %d", len(seen), len(want))
+	}
+	s, err := st.Stats(ctx)
+	if err != nil || s.Photos != 7 || s.ByYear["2019"] != 7 || len(s.Cameras) != 1 || s.Cameras[0] != (storage.CameraCount{Make: "Canon", Photos: 7}) {
+		t.Fatalf("stats %+v %v, want 7 photos of 2019 by Canon", s, err)
+	}
+	ps, _, err := st.ListPhotos(ctx, storage.ListParams{Terms: []string{"nowhere-" + newID(t)}})
+	if err != nil || len(ps) != 0 {
+		t.Fatalf("search for an absent word: %d photos, %v", len(ps), err)
+	}
+}
+
+// Removing the last file of a photo makes it an orphan; deleting orphans
+// deletes their pending jobs only when asked, in the same transaction.
+func TestRemoveFilesAndOrphans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	lib := newLibrary(t, st)
+	id := addPhoto(t, st, lib, "a.jpg", time.Now())
+	keep := addPhoto(t, st, lib, "b.jpg", time.Now())
+	kind := "test-" + newID(t)
+	for _, k := range []string{id, keep} {
+		if err := st.Enqueue(ctx, storage.EnqueueParams{Kind: kind, Key: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RemoveFiles(ctx, lib, []string{"a.jpg"}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := st.LibraryFiles(ctx, lib)
+	if err != nil || len(files) != 1 || files["b.jpg"].PhotoID != keep {
+		t.Fatalf("files after removal: %+v %v", files, err)
+	}
+	var orphans []string
+	err = st.Tx(ctx, func(tx *storage.Storage) error {
+		var err error
+		if orphans, err = tx.DeleteOrphanPhotos(ctx); err != nil {
+			return err
+		}
+		return tx.DeletePendingJobs(ctx, []string{kind}, orphans)
+	})
+	if err != nil || len(orphans) != 1 || orphans[0] != id {
+		t.Fatalf("orphans %v %v, want [%s]", orphans, err, id)
+	}
+	jobs, err := st.ClaimJobs(ctx, "00000000-0000-4000-8000-000000000002", []string{kind}, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].Key != keep {
+		t.Fatalf("jobs left %+v %v, want only %s's", jobs, err, keep)
+	}
+}
+
+// A file that could not be read is recorded with its reason, counted as a
+// failure, and holds no photo.
+func TestFailedFileIsAFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	lib := newLibrary(t, st)
+	newIDs, err := st.SaveScanned(ctx, lib, []storage.ScannedFile{{RelPath: "bad.jpg", MTime: time.Now(), Error: "unreadable"}})
+	if err != nil || len(newIDs) != 0 {
+		t.Fatalf("new photos %v %v, want none", newIDs, err)
+	}
+	fails, err := st.Failures(ctx, 10)
+	if err != nil || len(fails) != 1 || fails[0].RelPath != "bad.jpg" || fails[0].Reason != "unreadable" {
+		t.Fatalf("failures %+v %v", fails, err)
+	}
+	s, err := st.Stats(ctx)
+	if err != nil || s.Files != 1 || s.Photos != 0 || s.Queue.Failed != 1 {
+		t.Fatalf("stats %+v %v", s, err)
+	}
+}
+
+// Duplicate groups come back largest first, each as summaries; replacing
+// them leaves only the new groups.
+func TestDuplicateGroups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	lib := newLibrary(t, st)
+	now := time.Now()
+	a, b, c := addPhoto(t, st, lib, "a.jpg", now), addPhoto(t, st, lib, "b.jpg", now), addPhoto(t, st, lib, "c.jpg", now)
+	d, e := addPhoto(t, st, lib, "d.jpg", now), addPhoto(t, st, lib, "e.jpg", now)
+	if err := st.ReplaceDuplicateGroups(ctx, "old", [][]string{{a, e}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReplaceDuplicateGroups(ctx, "m", [][]string{{d, e}, {a, b, c}}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := st.DuplicateGroups(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 2 || len(groups[0]) != 3 || len(groups[1]) != 2 {
+		t.Fatalf("groups %v, want sizes 3 then 2", groups)
+	}
+	if groups[1][0].Path == "" || groups[1][0].Width != 40 {
+		t.Fatalf("group member %+v lacks its summary", groups[1][0])
+	}
+}
+
+// Tags: replaced per photo, counted per label.
+func TestTags(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	lib := newLibrary(t, st)
+	a, b := addPhoto(t, st, lib, "a.jpg", time.Now()), addPhoto(t, st, lib, "b.jpg", time.Now())
+	if err := st.SaveTags(ctx, "m", map[string][]storage.Tag{a: {{"dog", 0.9}, {"cat", 0.2}}, b: {{"dog", 0.5}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveTags(ctx, "m", map[string][]storage.Tag{a: {{"dog", 0.8}}}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := st.TagCounts(ctx, 10)
+	if err != nil || counts["dog"] != 2 || counts["cat"] != 0 {
+		t.Fatalf("tag counts %v %v, want dog 2 and no cat", counts, err)
+	}
+	p, err := st.Photo(ctx, a)
+	if err != nil || len(p.Tags) != 1 || p.Tags[0].Label != "dog" {
+		t.Fatalf("tags of a %+v %v", p.Tags, err)
+	}
+}
