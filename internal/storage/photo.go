@@ -54,37 +54,69 @@ func scanSummary(r pgx.CollectableRow) (PhotoSummary, error) {
 	return ps, err
 }
 
-// Cursor is a keyset position in the newest-first order.
+// Cursor is where the next page of a photo list starts. A list by date
+// pages by keyset: after (TakenAt, ID) in the newest-first order. A ranking
+// by meaning has no stable key and pages by Offset; its ID is empty. Its
+// text form (String) is opaque to clients.
 type Cursor struct {
 	TakenAt time.Time
 	ID      string
+	Offset  int
 }
+
+// RankDepth bounds how far a ranking by meaning pages (best matches
+// first): an offset cursor never goes beyond it.
+const RankDepth = 1000
+
+// minCursorMicros is the earliest instant PostgreSQL's timestamptz holds
+// (4714-11-24 BC), in microseconds since 1970: a keyset cursor before it
+// would wrap around when encoded, and page from somewhere else entirely.
+const minCursorMicros = -210866803200000000
+
+// Ranked reports whether c is an offset into a ranking by meaning rather
+// than a keyset position.
+func (c Cursor) Ranked() bool { return c.ID == "" }
 
 // String encodes the cursor for URLs: URL-safe and opaque.
 func (c Cursor) String() string {
+	if c.Ranked() {
+		return "o" + strconv.Itoa(c.Offset)
+	}
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.TakenAt.UnixMicro(), 10) + " " + c.ID))
 }
 
-// ParseCursor decodes Cursor.String; an empty string is no cursor.
-func ParseCursor(s string) (*Cursor, error) {
+// errInvalidCursor says a cursor is not one Shoebox wrote.
+var errInvalidCursor = errors.New("invalid cursor")
+
+// ParseCursor decodes Cursor.String; an empty string is no cursor. It
+// refuses what Shoebox never writes: an offset outside 1..RankDepth, a time
+// PostgreSQL cannot hold, an id not of a photo's shape (validID).
+func ParseCursor(s string, validID func(string) bool) (*Cursor, error) {
 	if s == "" {
 		return nil, nil
 	}
+	if n, ok := strings.CutPrefix(s, "o"); ok {
+		off, err := strconv.Atoi(n)
+		if err != nil || off < 1 || off > RankDepth || strconv.Itoa(off) != n {
+			return nil, errInvalidCursor
+		}
+		return &Cursor{Offset: off}, nil
+	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, errors.New("invalid cursor")
+		return nil, errInvalidCursor
 	}
 	ts, id, ok := strings.Cut(string(b), " ")
 	us, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || id == "" {
-		return nil, errors.New("invalid cursor")
+	if !ok || err != nil || us < minCursorMicros || !validID(id) {
+		return nil, errInvalidCursor
 	}
 	return &Cursor{TakenAt: time.UnixMicro(us).UTC(), ID: id}, nil
 }
 
 // ListParams select a page of photos, newest first.
 type ListParams struct {
-	After *Cursor
+	After *Cursor // a keyset cursor (not Ranked); nil: the first page
 	Limit int
 	// Terms must each appear in the photo's searchable text (file name,
 	// folder, camera, lens, dates). Empty means all photos.
@@ -122,6 +154,9 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	where = append(where, filterSQL(p.Terms, p.Tags, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
+	}
+	if p.After != nil && p.After.Ranked() {
+		return nil, nil, fmt.Errorf("list photos: %w: an offset on a list by date", errInvalidCursor)
 	}
 	if p.After != nil {
 		where = append(where, "(p.taken_at, p.id) < ("+arg(p.After.TakenAt)+", "+arg(p.After.ID)+")")

@@ -3,8 +3,6 @@ package web
 import (
 	"net/http"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"shoebox/internal/library"
@@ -21,37 +19,6 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request) { s.searchPage(
 // otherwise (see meaning.go).
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	s.searchPage(w, r, r.URL.Query().Get("q"), false)
-}
-
-// listParams reads cursor, limit and the search words, refusing what is not
-// of their shape with a 400.
-func listParams(r *http.Request, q string) (storage.ListParams, error) {
-	p := storage.ListParams{Limit: pageSize}
-	qs := r.URL.Query()
-	var err error
-	// A cursor's id is a photo id; anything else (say a NUL byte, which
-	// PostgreSQL refuses in text) is not one of ours.
-	if p.After, err = storage.ParseCursor(qs.Get("cursor")); err != nil || (p.After != nil && !library.ValidID(p.After.ID)) {
-		return p, badRequest("invalid cursor")
-	}
-	if l := qs.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 500 {
-			return p, badRequest("limit must be 1 to 500")
-		}
-		p.Limit = n
-	}
-	if len(q) > 500 {
-		return p, badRequest("query too long")
-	}
-	if strings.ContainsRune(q, 0) { // PostgreSQL text cannot hold NUL: a 500 otherwise
-		return p, badRequest("invalid character in query")
-	}
-	p.Terms = strings.Fields(q)
-	if len(p.Terms) > 10 {
-		return p, badRequest("too many search words (10 at most)")
-	}
-	return p, nil
 }
 
 // photo is GET /photo/{id}.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,46 +13,73 @@ import (
 	"shoebox/internal/storage"
 )
 
-// query is a search split into metadata filters and words to rank by
-// meaning: "year:2019 camera:canon dog on a beach" filters on the year and
-// camera and ranks by "dog on a beach". Bare years are filters too.
-type query struct {
-	Filters []string // words that must appear in the photo's metadata/path
-	Tags    []string // tag:NAME (underscores for spaces: tag:hot_air_balloon)
-	Damaged bool     // is:damaged: only photos from truncated or corrupt files
-	Text    string   // free text, ranked by meaning when a model is present
+// search is one photo list request, read once: the words as typed, split
+// into metadata filters and words to rank by meaning ("year:2019
+// camera:canon dog on a beach" filters on the year and camera and ranks by
+// "dog on a beach"; bare years are filters too), the page size, and where
+// the page starts. No words is the whole library, newest first.
+type search struct {
+	Query   string          // as typed
+	Filters []string        // words that must appear in the photo's metadata/path
+	Tags    []string        // tag:NAME (underscores for spaces: tag:hot_air_balloon)
+	Damaged bool            // is:damaged: only photos from truncated or corrupt files
+	Text    string          // free text, ranked by meaning when a model is present
+	Limit   int             // page size, 1 to 500
+	After   *storage.Cursor // nil: the first page
 }
 
 var months = []string{"january", "february", "march", "april", "may", "june", "july",
 	"august", "september", "october", "november", "december"}
 
-func parseQuery(words []string) query {
-	var (
-		q    query
-		free []string
-	)
+// parseSearch reads q, limit and cursor, refusing what is not of their
+// shape with a 400.
+func parseSearch(r *http.Request, q string) (search, error) {
+	sr := search{Query: q, Limit: pageSize}
+	qs := r.URL.Query()
+	var err error
+	if sr.After, err = storage.ParseCursor(qs.Get("cursor"), library.ValidID); err != nil {
+		return sr, badRequest("invalid cursor")
+	}
+	if l := qs.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return sr, badRequest("limit must be 1 to 500")
+		}
+		sr.Limit = n
+	}
+	if len(q) > 500 {
+		return sr, badRequest("query too long")
+	}
+	if strings.ContainsRune(q, 0) { // PostgreSQL text cannot hold NUL: a 500 otherwise
+		return sr, badRequest("invalid character in query")
+	}
+	words := strings.Fields(q)
+	if len(words) > 10 {
+		return sr, badRequest("too many search words (10 at most)")
+	}
+	var free []string
 	for _, w := range words {
 		k, v, ok := strings.Cut(w, ":")
 		switch {
 		case w == "is:damaged":
-			q.Damaged = true
+			sr.Damaged = true
 		case ok && v != "" && (k == "year" || k == "camera" || k == "folder" || k == "lens"):
-			q.Filters = append(q.Filters, v)
+			sr.Filters = append(sr.Filters, v)
 		case ok && v != "" && k == "tag":
-			q.Tags = append(q.Tags, strings.ReplaceAll(v, "_", " "))
+			sr.Tags = append(sr.Tags, strings.ReplaceAll(v, "_", " "))
 		case ok && v != "" && k == "month":
 			if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 12 {
 				v = months[n-1]
 			}
-			q.Filters = append(q.Filters, v)
+			sr.Filters = append(sr.Filters, v)
 		case len(w) == 4 && w >= "1800" && w <= "2199" && isDigits(w):
-			q.Filters = append(q.Filters, w)
+			sr.Filters = append(sr.Filters, w)
 		default:
 			free = append(free, w)
 		}
 	}
-	q.Text = strings.Join(free, " ")
-	return q
+	sr.Text = strings.Join(free, " ")
+	return sr, nil
 }
 
 func isDigits(s string) bool {
@@ -63,21 +91,19 @@ func isDigits(s string) bool {
 	return true
 }
 
-// meaningDepth bounds how far a search by meaning pages (best matches first).
-const meaningDepth = 1000
+// ranked reports whether the search is ranked by meaning (free text and a
+// model) rather than listed by date.
+func (s *Server) ranked(sr search) bool { return s.embed != nil && sr.Text != "" }
 
-// searchPhotos answers a search: by meaning when there is free text and a
-// model, otherwise by metadata words (newest first). It returns the page,
-// and the next page's cursor (an offset for meaning, a keyset otherwise).
-func (s *Server) searchPhotos(ctx context.Context, p storage.ListParams, offset int) ([]storage.PhotoSummary, string, error) {
-	q := parseQuery(p.Terms)
-	// Named filters always filter; free words do too when there is no model
-	// to rank by their meaning.
-	p.Tags, p.Terms, p.Damaged = q.Tags, q.Filters, q.Damaged
-	if s.embed == nil {
-		p.Terms = append(p.Terms, strings.Fields(q.Text)...)
-	}
-	if s.embed == nil || q.Text == "" {
+// searchPhotos answers a search: by meaning when it is ranked, otherwise
+// by metadata words (newest first). It returns the page and the next
+// page's cursor ("" at the end).
+func (s *Server) searchPhotos(ctx context.Context, sr search) ([]storage.PhotoSummary, string, error) {
+	if !s.ranked(sr) {
+		// Named filters always filter; free words do too when there is no
+		// model to rank by their meaning.
+		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Damaged: sr.Damaged,
+			Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
 			return photos, "", err
@@ -86,63 +112,48 @@ func (s *Server) searchPhotos(ctx context.Context, p storage.ListParams, offset 
 	}
 	// Words that are all found in some photo's metadata or path (a camera,
 	// a folder) filter as well as rank: "canon" finds Canon photos first.
-	filters := q.Filters
-	if ok, err := s.st.AllWordsMatch(ctx, strings.Fields(q.Text)); err != nil {
+	filters := sr.Filters
+	if ok, err := s.st.AllWordsMatch(ctx, strings.Fields(sr.Text)); err != nil {
 		return nil, "", err
 	} else if ok {
-		filters = append(filters, strings.Fields(q.Text)...)
+		filters = append(slices.Clip(filters), strings.Fields(sr.Text)...)
 	}
-	vec, err := s.embed.EmbedText(ctx, q.Text)
+	vec, err := s.embed.EmbedText(ctx, sr.Text)
 	if err != nil {
 		return nil, "", err
 	}
+	offset := 0
+	if sr.After != nil {
+		offset = sr.After.Offset
+	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: p.Limit + 1, Offset: offset, Terms: filters, Tags: q.Tags, Damaged: q.Damaged})
+		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Damaged: sr.Damaged})
 	if err != nil {
 		return nil, "", err
 	}
 	next := ""
-	if len(photos) > p.Limit && offset+p.Limit < meaningDepth {
-		photos = photos[:p.Limit]
-		next = "o" + strconv.Itoa(offset+p.Limit)
+	if len(photos) > sr.Limit && offset+sr.Limit < storage.RankDepth {
+		photos = photos[:sr.Limit]
+		next = storage.Cursor{Offset: offset + sr.Limit}.String()
 	}
 	return photos, next, nil
 }
 
-// searchOffset reads a meaning search's cursor ("o<offset>"); a keyset
-// cursor is left to listParams.
-func searchOffset(r *http.Request) (int, bool) {
-	c := r.URL.Query().Get("cursor")
-	if !strings.HasPrefix(c, "o") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(c[1:])
-	if err != nil || n < 0 || n > meaningDepth {
-		return 0, false
-	}
-	return n, true
-}
-
 // searchPage serves every photo list: the gallery and /search (HTML),
-// /api/photos and /api/search (JSON). No words is the whole library.
+// /api/photos and /api/search (JSON).
 func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, api bool) {
-	offset, isOffset := searchOffset(r)
-	rr := r
-	if isOffset { // not a keyset cursor: don't let listParams parse it
-		u := *r.URL
-		v := u.Query()
-		v.Del("cursor")
-		u.RawQuery = v.Encode()
-		rr = r.Clone(r.Context())
-		rr.URL = &u
+	sr, err := parseSearch(r, q)
+	if err == nil && sr.After != nil && sr.After.Ranked() != s.ranked(sr) {
+		// An offset on a list by date, or a keyset on a ranking: refused,
+		// not ignored (it would silently serve the first page again).
+		err = badRequest("invalid cursor")
 	}
-	p, err := listParams(rr, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.cached(w, r, func(ctx context.Context) (page, error) {
-		photos, next, err := s.searchPhotos(ctx, p, offset)
+		photos, next, err := s.searchPhotos(ctx, sr)
 		if err != nil {
 			return page{}, err
 		}
@@ -151,8 +162,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, ap
 			return page{body: b, ctype: jsonType}, err
 		}
 		data := map[string]any{"Photos": photos, "Next": next != "", "Query": q,
-			"Meaning": s.embed != nil && parseQuery(p.Terms).Text != "",
-			"NoModel": s.embed == nil && parseQuery(p.Terms).Text != ""}
+			"Meaning": s.ranked(sr), "NoModel": s.embed == nil && sr.Text != ""}
 		if next != "" {
 			v := url.Values{"cursor": {next}}
 			if q != "" {

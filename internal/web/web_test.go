@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -92,6 +93,19 @@ func get(t *testing.T, url string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// photoPage decodes an API photo list, failing on anything else (an error
+// body has no "photos": it must not pass for an empty result).
+func photoPage(t *testing.T, body string) (page struct {
+	Photos []map[string]any `json:"photos"`
+	Next   *string          `json:"next"`
+}) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(body), &page); err != nil || page.Photos == nil {
+		t.Fatalf("not a photo list (%v): %.200s", err, body)
+	}
+	return page
+}
+
 func plainName(i int) string { return fmt.Sprintf("2019/trip/img_%03d.jpg", i) }
 
 func TestGalleryPagesNewestFirst(t *testing.T) {
@@ -119,13 +133,7 @@ func TestGalleryPagesNewestFirst(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", next, resp.StatusCode)
 		}
-		var page struct {
-			Photos []map[string]any `json:"photos"`
-			Next   *string          `json:"next"`
-		}
-		if err := json.Unmarshal([]byte(body), &page); err != nil {
-			t.Fatal(err)
-		}
+		page := photoPage(t, body)
 		for _, p := range page.Photos {
 			for _, k := range []string{"id", "path", "thumbnail_url", "taken_at", "width", "height"} {
 				if _, ok := p[k]; !ok {
@@ -160,8 +168,7 @@ func TestSearchByPathCameraAndYear(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("search %q: %d %s", q, resp.StatusCode, body)
 		}
-		var page struct{ Photos []any }
-		json.Unmarshal([]byte(body), &page)
+		page := photoPage(t, body)
 		if len(page.Photos) != want {
 			t.Errorf("search %q: %d photos, want %d", q, len(page.Photos), want)
 		}
@@ -306,8 +313,7 @@ func TestSearchWithoutModel(t *testing.T) {
 	}
 	for q, want := range map[string]int{"year:2019": 10, "year:2018": 0, "folder:beach": 3, "camera:canon": 10, "tag:dog": 0} {
 		_, body := get(t, s.srv.URL+"/api/search?limit=100&q="+url.QueryEscape(q))
-		var page struct{ Photos []any }
-		json.Unmarshal([]byte(body), &page)
+		page := photoPage(t, body)
 		if len(page.Photos) != want {
 			t.Errorf("search %q: %d photos, want %d", q, len(page.Photos), want)
 		}
@@ -315,4 +321,46 @@ func TestSearchWithoutModel(t *testing.T) {
 	if resp, body := get(t, s.srv.URL+"/duplicates"); resp.StatusCode != 200 || !strings.Contains(body, "needs a CLIP model") {
 		t.Fatalf("duplicates without a model: %d", resp.StatusCode)
 	}
+}
+
+// A cursor is refused unless it is one Shoebox writes for that list: an
+// offset ("o…") on a list by date was once accepted and ignored (the first
+// page again), and an extreme keyset time wrapped around when encoded.
+func TestCursorsAreCheckedNotIgnored(t *testing.T) {
+	s := newSite(t, 6, 4, plainName)
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	id := s.ids[0]
+	for _, c := range []string{"o2", "o0", "o-1", "o1001", "o+5", "o05", "o99999999999999999999",
+		enc("-9223372036854775808 " + id), enc("-210866803200000001 " + id), enc("1 x"), enc("0 \x00"), "garbage"} {
+		for _, path := range []string{"/api/photos", "/api/search", "/", "/search"} {
+			resp, body := get(t, s.srv.URL+path+"?q=2019&cursor="+url.QueryEscape(c))
+			if resp.StatusCode != 400 {
+				t.Errorf("%s cursor %q: %d, want 400: %.100s", path, c, resp.StatusCode, body)
+			}
+		}
+	}
+	// What Shoebox writes still pages, from the far past and future too.
+	page := photoPage(t, get2(t, s.srv.URL+"/api/photos?limit=2"))
+	if page.Next == nil {
+		t.Fatal("no next cursor after 2 of 6")
+	}
+	next := photoPage(t, get2(t, s.srv.URL+"/api/photos?limit=10&cursor="+url.QueryEscape(*page.Next)))
+	if len(next.Photos) != 4 || next.Photos[0]["id"] != s.ids[2] {
+		t.Fatalf("page after the cursor: %d photos", len(next.Photos))
+	}
+	for c, want := range map[string]int{enc("9223372036854775807 " + id): 6, enc("-210866803200000000 " + id): 0} {
+		if got := photoPage(t, get2(t, s.srv.URL+"/api/photos?cursor="+c)); len(got.Photos) != want {
+			t.Errorf("cursor %q: %d photos, want %d", c, len(got.Photos), want)
+		}
+	}
+}
+
+// get2 is get that wants a 200 and returns the body.
+func get2(t *testing.T, url string) string {
+	t.Helper()
+	resp, body := get(t, url)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %.200s", url, resp.StatusCode, body)
+	}
+	return body
 }
