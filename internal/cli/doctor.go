@@ -49,10 +49,7 @@ func doctor(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		where = "embedded cluster in " + a.cluster.DataDir()
 	}
 	check(true, "postgresql", a.budget.Server+" ("+where+")")
-	var vec string
-	err = a.db.Do(ctx, func(q database.Querier) error {
-		return q.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&vec)
-	})
+	vec, err := a.st.PgvectorVersion(ctx)
 	check(err == nil, "pgvector", vec+errText(err))
 	b, err := a.db.CheckBudget(ctx)
 	if err != nil {

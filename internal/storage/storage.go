@@ -1,5 +1,5 @@
 // Package storage holds all of Shoebox's SQL: one Storage type over the
-// database, one file per table (storage.go, stats.go and doctor.go hold what
+// database, one file per table (storage.go, stats.go and server.go hold what
 // belongs to no one table). Methods take ctx first and run on an Executor:
 // the foreground pool (page requests, with an acquire deadline), the
 // background share (indexing), or a transaction (Storage.Tx), so callers
