@@ -38,7 +38,8 @@ type Config struct {
 	Workers int
 	// RescanInterval is how often `serve` rescans the libraries; 0 disables. Default 1h.
 	RescanInterval time.Duration
-	// MaxPixels refuses images larger than this many pixels. Default 200 MP.
+	// MaxPixels refuses images larger than this many pixels; 0 (the
+	// default) is media.DefaultMaxPixels, 200 MP.
 	MaxPixels int64
 	// ClipModel is a CLIP model folder in Immich's layout, given as a path
 	// or as the name of a model installed under ModelsDir (`shoebox model
@@ -83,7 +84,6 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 		AcquireTimeout:   5 * time.Second,
 		StatementTimeout: 30 * time.Second,
 		RescanInterval:   time.Hour,
-		MaxPixels:        200_000_000,
 		ClipModel:        getenv("SHOEBOX_CLIP_MODEL"),
 		ORTLib:           getenv("SHOEBOX_ORT_LIB"),
 		ModelHub:         envOr(getenv, "SHOEBOX_MODEL_HUB", "https://huggingface.co"),
@@ -112,9 +112,12 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	if c.StayInside, err = envBool(getenv, "SHOEBOX_STAY_INSIDE", false); err != nil {
 		return nil, nil, err
 	}
-	mp, err := envInt(getenv, "SHOEBOX_MAX_MEGAPIXELS", int(c.MaxPixels/1_000_000))
+	mp, err := envInt(getenv, "SHOEBOX_MAX_MEGAPIXELS", 0)
 	if err != nil {
 		return nil, nil, err
+	}
+	if mp < 0 {
+		return nil, nil, errors.New("config: SHOEBOX_MAX_MEGAPIXELS must not be negative")
 	}
 	c.MaxPixels = int64(mp) * 1_000_000
 

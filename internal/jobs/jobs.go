@@ -65,7 +65,7 @@ type Options struct {
 	Skip []string
 	// StayInside skips symlinks that lead outside a library's root.
 	StayInside bool
-	// MaxPixels refuses larger images. Default 200 MP.
+	// MaxPixels refuses larger images; 0 is media.DefaultMaxPixels.
 	MaxPixels int64
 	// Exclusive says this process owns the database alone (embedded
 	// cluster): jobs of earlier processes are resumed at once.
@@ -114,9 +114,6 @@ type Progress struct {
 func New(st *storage.Storage, store thumbs.Store, o Options) *Runner {
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
-	}
-	if o.MaxPixels <= 0 {
-		o.MaxPixels = 200_000_000
 	}
 	if o.Poll <= 0 {
 		o.Poll = 500 * time.Millisecond

@@ -23,8 +23,12 @@ var (
 type Options struct {
 	ThumbSize   int   // box for the WebP thumbnail, default 250
 	PreviewSize int   // box for the JPEG preview, default 1440
-	MaxPixels   int64 // refuse larger images before decoding, default 200_000_000
+	MaxPixels   int64 // refuse larger images before decoding, default DefaultMaxPixels
 }
+
+// DefaultMaxPixels is the pixel limit when none is set (200 MP): the one
+// place it is written; config and jobs pass 0 through to mean it.
+const DefaultMaxPixels = 200_000_000
 
 const hashBox = 100 // ThumbHash is defined for inputs up to 100x100
 
@@ -36,7 +40,7 @@ func (o Options) withDefaults() Options {
 		o.PreviewSize = 1440
 	}
 	if o.MaxPixels <= 0 {
-		o.MaxPixels = 200_000_000
+		o.MaxPixels = DefaultMaxPixels
 	}
 	return o
 }
