@@ -84,11 +84,8 @@ func Main(args []string, getenv func(string) string) int {
 		fmt.Fprintf(os.Stderr, "shoebox: %v\n", err)
 		return 2
 	}
-	level := slog.LevelInfo
-	if strings.EqualFold(getenv("SHOEBOX_LOG_LEVEL"), "debug") {
-		level = slog.LevelDebug
-	}
-	log := slog.New(newThrottle(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}), warnEvery))
+	// The one slog handler of the process; commands narrow it (quietLogger).
+	log := slog.New(newThrottle(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}), warnEvery))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if takesWords {
@@ -101,4 +98,29 @@ func Main(args []string, getenv func(string) string) int {
 		return 1
 	}
 	return 0
+}
+
+// quietLogger is log showing warnings and errors only: for commands whose
+// output is for people (stats, doctor, index's progress bar), where info
+// lines would tear it. It keeps log's handler (one, built in Main).
+func quietLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{log.Handler(), slog.LevelWarn})
+}
+
+// minLevel drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }

@@ -31,7 +31,7 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	tty := isTerminal(os.Stdout)
 	if tty {
 		// Keep log lines from tearing the progress bar: warnings only.
-		log = slog.New(newThrottle(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}), warnEvery))
+		log = quietLogger(log)
 	}
 	a, err := openApp(ctx, cfg, log, true)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"shoebox/internal/ai"
 	"shoebox/internal/config"
 	"shoebox/internal/modelhub"
+	"shoebox/internal/web"
 )
 
 // model installs and lists CLIP models by name. It needs neither the
@@ -73,7 +74,7 @@ func modelList(cfg *config.Config) error {
 		if m.Partial {
 			dim, note = "-", "partial download: shoebox model get "+m.Name+" resumes it"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", m.Name, human(m.Bytes), dim, note)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", m.Name, web.FormatBytes(m.Bytes), dim, note)
 	}
 	return w.Flush()
 }

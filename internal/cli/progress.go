@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"shoebox/internal/web"
 )
 
 // progress shows how `model get` goes: on a terminal, one bar redrawn in
@@ -41,7 +43,7 @@ func (p *progress) Begin(files int, total int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.files, p.total, p.start = files, total, time.Now()
-	fmt.Fprintf(p.w, "%d files, %s\n", files, human(total))
+	fmt.Fprintf(p.w, "%d files, %s\n", files, web.FormatBytes(total))
 }
 
 func (p *progress) File(path string, size, from int64) {
@@ -55,11 +57,11 @@ func (p *progress) File(path string, size, from int64) {
 	}
 	switch {
 	case from >= size:
-		fmt.Fprintf(p.w, "[%d/%d] %s (%s) already here\n", p.index, p.files, path, human(size))
+		fmt.Fprintf(p.w, "[%d/%d] %s (%s) already here\n", p.index, p.files, path, web.FormatBytes(size))
 	case from > 0:
-		fmt.Fprintf(p.w, "[%d/%d] %s (%s) resuming at %s\n", p.index, p.files, path, human(size), human(from))
+		fmt.Fprintf(p.w, "[%d/%d] %s (%s) resuming at %s\n", p.index, p.files, path, web.FormatBytes(size), web.FormatBytes(from))
 	default:
-		fmt.Fprintf(p.w, "[%d/%d] %s (%s)\n", p.index, p.files, path, human(size))
+		fmt.Fprintf(p.w, "[%d/%d] %s (%s)\n", p.index, p.files, path, web.FormatBytes(size))
 	}
 }
 
@@ -100,9 +102,9 @@ func (p *progress) draw(force bool) {
 	}
 	rate := ""
 	if secs := now.Sub(p.start).Seconds(); secs > 0.5 {
-		rate = human(int64(float64(p.got)/secs)) + "/s"
+		rate = web.FormatBytes(int64(float64(p.got)/secs)) + "/s"
 	}
-	line := fmt.Sprintf("[%s] %3.0f%%  %s of %s  %s  %s", bar, frac*100, human(p.got), human(p.total), rate, p.file)
+	line := fmt.Sprintf("[%s] %3.0f%%  %s of %s  %s  %s", bar, frac*100, web.FormatBytes(p.got), web.FormatBytes(p.total), rate, p.file)
 	if r := []rune(line); len(r) > p.width-1 {
 		line = string(r[:p.width-1])
 	}

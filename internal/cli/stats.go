@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"shoebox/internal/config"
+	"shoebox/internal/web"
 )
 
 // stats prints the library's figures (the same as /api/stats).
@@ -27,7 +28,7 @@ func stats(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	fmt.Printf("photos   %d (%d files, %s)\n", st.Photos, st.Files, human(st.Bytes))
+	fmt.Printf("photos   %d (%d files, %s)\n", st.Photos, st.Files, web.FormatBytes(st.Bytes))
 	if st.Damaged > 0 {
 		fmt.Printf("damaged  %d shown as far as they decode (search is:damaged)\n", st.Damaged)
 	}
@@ -44,18 +45,4 @@ func stats(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		fmt.Printf("camera   %s %s: %d\n", c.Make, c.Model, c.Photos)
 	}
 	return nil
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d kB", n>>10)
-}
-
-func quietLogger(log *slog.Logger) *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -56,6 +57,9 @@ type Config struct {
 	// false: symlinked folders are followed once each, wherever they lead.
 	// --stay-inside; SHOEBOX_STAY_INSIDE=true.
 	StayInside bool
+	// LogLevel is the least severe level logged (SHOEBOX_LOG_LEVEL: debug,
+	// info, warn or error). Default info.
+	LogLevel slog.Level
 	// MLURL is an Immich-compatible machine-learning service, used when
 	// ClipModel is empty; MLModel is the model name it is asked for.
 	MLURL, MLModel string
@@ -111,6 +115,11 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	}
 	if c.StayInside, err = envBool(getenv, "SHOEBOX_STAY_INSIDE", false); err != nil {
 		return nil, nil, err
+	}
+	if v := getenv("SHOEBOX_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return nil, nil, fmt.Errorf("config: SHOEBOX_LOG_LEVEL %q: want debug, info, warn or error", v)
+		}
 	}
 	mp, err := envInt(getenv, "SHOEBOX_MAX_MEGAPIXELS", 0)
 	if err != nil {

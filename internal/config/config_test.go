@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,8 +15,19 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DBMaxConns != 10 || c.AcquireTimeout != 5*time.Second || c.DatabaseURL != "" {
+	if c.Addr != "127.0.0.1:8080" || c.DBMaxConns != 10 || c.AcquireTimeout != 5*time.Second || c.DatabaseURL != "" ||
+		c.LogLevel != slog.LevelInfo || c.MaxPixels != 0 {
 		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+// The log level is read here, with the rest of the configuration.
+func TestLogLevel(t *testing.T) {
+	for v, want := range map[string]slog.Level{"debug": slog.LevelDebug, "WARN": slog.LevelWarn, "error": slog.LevelError} {
+		c, err := Parse("t", nil, env(map[string]string{"SHOEBOX_LOG_LEVEL": v}))
+		if err != nil || c.LogLevel != want {
+			t.Errorf("SHOEBOX_LOG_LEVEL=%s: %v %v, want %v", v, c.LogLevel, err, want)
+		}
 	}
 }
 
@@ -48,6 +60,8 @@ func TestInvalid(t *testing.T) {
 		{[]string{"stray"}, nil},
 		{nil, map[string]string{"SHOEBOX_DB_ACQUIRE_TIMEOUT": "5"}},
 		{nil, map[string]string{"SHOEBOX_STAY_INSIDE": "yes please"}},
+		{nil, map[string]string{"SHOEBOX_LOG_LEVEL": "loud"}},
+		{nil, map[string]string{"SHOEBOX_MAX_MEGAPIXELS": "-1"}},
 	} {
 		if _, err := Parse("t", tc.args, env(tc.env)); err == nil {
 			t.Errorf("Parse(%q, %v) accepted", tc.args, tc.env)

@@ -19,7 +19,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"static":      s.static.url,
 		"placeholder": placeholderStyle,
 		"tileStyle":   tileStyle,
-		"bytes":       formatBytes,
+		"bytes":       FormatBytes,
 		"takenAt":     takenAt,
 		"library":     libraryName,
 		"decimal":     func(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) },
@@ -97,7 +97,9 @@ func tileStyle(p storage.PhotoSummary) template.CSS {
 	return template.CSS("width:calc(var(--tile) * " + ratio + ");flex-grow:" + strconv.Itoa(180*w/h))
 }
 
-func formatBytes(n int64) string {
+// FormatBytes writes a size for people (binary units: 1.5 MB is 1.5 MiB);
+// the stats page and `shoebox stats` both use it, so they agree.
+func FormatBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
