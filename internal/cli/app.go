@@ -15,6 +15,7 @@ import (
 	"shoebox/internal/ai"
 	"shoebox/internal/config"
 	"shoebox/internal/database"
+	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
@@ -95,6 +96,27 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 			"detail", a.budget.String())
 	} else {
 		log.Info("database ready", "detail", a.budget.String())
+	}
+	return a, nil
+}
+
+// openIndexing is the start-up serve and index share: libvips, the
+// libraries, the data folder (owned) and database, and the CLIP model when
+// one is configured.
+func openIndexing(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	if err := media.Init(); err != nil {
+		return nil, err
+	}
+	if err := checkLibraries(cfg); err != nil {
+		return nil, err
+	}
+	a, err := openApp(ctx, cfg, log, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.openEmbedder(ctx); err != nil {
+		a.close()
+		return nil, err
 	}
 	return a, nil
 }

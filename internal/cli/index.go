@@ -13,18 +13,11 @@ import (
 
 	"shoebox/internal/config"
 	"shoebox/internal/jobs"
-	"shoebox/internal/media"
 )
 
 // index runs one indexing pass: scan every library, process what is new,
 // wait until the queue is empty, and report indexed / unchanged / failed.
 func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	if err := media.Init(); err != nil {
-		return err
-	}
-	if err := checkLibraries(cfg); err != nil {
-		return err
-	}
 	if len(cfg.Libraries) == 0 {
 		return errors.New("no library to index: pass --library PATH (or set SHOEBOX_LIBRARY)")
 	}
@@ -33,14 +26,11 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		// Keep log lines from tearing the progress bar: warnings only.
 		log = quietLogger(log)
 	}
-	a, err := openApp(ctx, cfg, log, true)
+	a, err := openIndexing(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if err := a.openEmbedder(ctx); err != nil {
-		return err
-	}
 	start := time.Now().Add(-time.Second)
 	runner := a.runner(nil)
 	for _, root := range cfg.Libraries {

@@ -9,27 +9,17 @@ import (
 
 	"shoebox/internal/config"
 	"shoebox/internal/jobs"
-	"shoebox/internal/media"
 	"shoebox/internal/web"
 )
 
 // serve indexes the libraries in the background (at start and every
 // rescan interval) and serves the gallery until interrupted.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	if err := media.Init(); err != nil {
-		return err
-	}
-	if err := checkLibraries(cfg); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, log, true)
+	a, err := openIndexing(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	if err := a.openEmbedder(ctx); err != nil {
-		return err
-	}
 	srv, err := web.New(a.db, a.st, a.store, a.embed, log)
 	if err != nil {
 		return err
