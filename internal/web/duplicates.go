@@ -28,11 +28,7 @@ func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request) {
 		Groups []group `json:"groups"`
 	}{Groups: []group{}}
 	for _, g := range groups {
-		var ps []apiPhoto
-		for _, p := range g {
-			ps = append(ps, toAPI(p))
-		}
-		out.Groups = append(out.Groups, group{Photos: ps})
+		out.Groups = append(out.Groups, group{photoList(g, "").Photos})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

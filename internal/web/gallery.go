@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -21,19 +22,33 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	s.searchPage(w, r, r.URL.Query().Get("q"), false)
 }
 
-// photo is GET /photo/{id}.
-func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
+// pathID reads the {id} of a photo route. An id not of a photo's shape
+// names no photo: a 404, before any query.
+func pathID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if !library.ValidID(id) {
-		s.fail(w, r, storage.ErrNotFound)
-		return
+		return "", fmt.Errorf("photo %.40q: %w", id, storage.ErrNotFound)
 	}
-	p, err := s.st.Photo(r.Context(), id)
+	return id, nil
+}
+
+// pathPhoto loads the photo named by the route's {id}.
+func (s *Server) pathPhoto(r *http.Request) (*storage.Photo, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.Photo(r.Context(), id)
+}
+
+// photo is GET /photo/{id}.
+func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
+	p, err := s.pathPhoto(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	similar, err := s.similarTo(r.Context(), id, 12)
+	similar, err := s.similarTo(r.Context(), p.ID, 12)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -129,12 +144,7 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 
 // apiPhoto is GET /api/photos/{id}: one photo with all its metadata.
 func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !library.ValidID(id) {
-		s.fail(w, r, storage.ErrNotFound)
-		return
-	}
-	p, err := s.st.Photo(r.Context(), id)
+	p, err := s.pathPhoto(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

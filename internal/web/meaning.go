@@ -175,11 +175,11 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, ap
 	})
 }
 
-// similar is GET /api/photos/{id}/similar: nearest neighbours, best first.
+// apiSimilar is GET /api/photos/{id}/similar: nearest neighbours, best first.
 func (s *Server) apiSimilar(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if !library.ValidID(id) {
-		s.fail(w, r, storage.ErrNotFound)
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	photos, err := s.similarTo(r.Context(), id, 24)
