@@ -2,7 +2,6 @@ package ai
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -107,17 +106,18 @@ func (l *Local) EmbedImages(ctx context.Context, files []string) ([][]float32, e
 	return l.model.EncodeImages(ctx, batch)
 }
 
-// Remote is an Immich-compatible machine-learning service.
+// Remote is the Embedder of a model on an Immich-compatible
+// machine-learning service (through an MLClient).
 type Remote struct {
-	r     *RemoteModel
+	r     *MLClient
 	mu    sync.Mutex
 	dim   int
 	texts textCache
 }
 
-// OpenRemote connects to the service at url for model name.
+// OpenRemote returns the Embedder of model name on the service at url.
 func OpenRemote(ctx context.Context, url, name string) (*Remote, error) {
-	r, err := NewRemote(url, name, nil)
+	r, err := NewMLClient(url, name, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +170,3 @@ func (r *Remote) EmbedImages(ctx context.Context, files []string) ([][]float32, 
 	}
 	return out, nil
 }
-
-// ErrNoModel is what a search by meaning answers when none is configured.
-var ErrNoModel = errors.New("search by meaning needs a CLIP model: install one (shoebox model get ViT-B-32__openai) and set SHOEBOX_CLIP_MODEL to its name or to a model folder or SHOEBOX_ML_URL to an Immich machine-learning service")

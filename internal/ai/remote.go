@@ -32,19 +32,20 @@ import (
 // text is ~25 KB.
 const remoteMaxResponse = 1 << 20
 
-// RemoteModel is a CLIP model on an Immich-compatible machine-learning
-// server. It is safe for concurrent use.
-type RemoteModel struct {
+// MLClient speaks the protocol of an Immich-compatible machine-learning
+// server for one CLIP model; Remote is the Embedder built on it. It is safe
+// for concurrent use.
+type MLClient struct {
 	base   *url.URL
 	model  string
 	client *http.Client
 }
 
-// NewRemote returns a client for the server at baseURL (e.g.
+// NewMLClient returns a client for the server at baseURL (e.g.
 // "http://127.0.0.1:3003") asking for the model modelName (e.g.
 // "ViT-B-32__openai"). client nil means one with a 2-minute timeout (a cold
 // server loads the model on the first request).
-func NewRemote(baseURL, modelName string, client *http.Client) (*RemoteModel, error) {
+func NewMLClient(baseURL, modelName string, client *http.Client) (*MLClient, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("ai: remote model URL %q: want http(s)://host[:port][/path]", baseURL)
@@ -55,18 +56,18 @@ func NewRemote(baseURL, modelName string, client *http.Client) (*RemoteModel, er
 	if client == nil {
 		client = &http.Client{Timeout: 2 * time.Minute}
 	}
-	return &RemoteModel{base: u, model: modelName, client: client}, nil
+	return &MLClient{base: u, model: modelName, client: client}, nil
 }
 
 // Name returns the model name sent to the server.
-func (r *RemoteModel) Name() string { return r.model }
+func (r *MLClient) Name() string { return r.model }
 
-func (r *RemoteModel) endpoint(path string) string {
+func (r *MLClient) endpoint(path string) string {
 	return r.base.JoinPath(path).String()
 }
 
 // Ping checks that the server answers GET /ping with "pong".
-func (r *RemoteModel) Ping(ctx context.Context) error {
+func (r *MLClient) Ping(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.endpoint("ping"), nil)
 	if err != nil {
 		return fmt.Errorf("ai: remote ping: %w", err)
@@ -84,7 +85,7 @@ func (r *RemoteModel) Ping(ctx context.Context) error {
 // EncodeImage sends one encoded image file (JPEG, PNG, WebP... as the
 // server can decode; a thumbnail is enough) and returns its unit-length
 // embedding.
-func (r *RemoteModel) EncodeImage(ctx context.Context, image []byte) ([]float32, error) {
+func (r *MLClient) EncodeImage(ctx context.Context, image []byte) ([]float32, error) {
 	if len(image) == 0 {
 		return nil, errors.New("ai: remote image: empty image")
 	}
@@ -99,13 +100,13 @@ func (r *RemoteModel) EncodeImage(ctx context.Context, image []byte) ([]float32,
 }
 
 // EncodeText returns the unit-length embedding of text.
-func (r *RemoteModel) EncodeText(ctx context.Context, text string) ([]float32, error) {
+func (r *MLClient) EncodeText(ctx context.Context, text string) ([]float32, error) {
 	return r.predict(ctx, "textual", func(w *multipart.Writer) error {
 		return w.WriteField("text", text)
 	})
 }
 
-func (r *RemoteModel) predict(ctx context.Context, kind string, payload func(*multipart.Writer) error) ([]float32, error) {
+func (r *MLClient) predict(ctx context.Context, kind string, payload func(*multipart.Writer) error) ([]float32, error) {
 	entries, err := json.Marshal(map[string]any{"clip": map[string]any{kind: map[string]any{"modelName": r.model}}})
 	if err != nil {
 		return nil, err
@@ -139,7 +140,7 @@ func (r *RemoteModel) predict(ctx context.Context, kind string, payload func(*mu
 }
 
 // do sends req and returns the body of a 2xx reply.
-func (r *RemoteModel) do(req *http.Request) ([]byte, error) {
+func (r *MLClient) do(req *http.Request) ([]byte, error) {
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return nil, err

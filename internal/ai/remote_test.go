@@ -1,6 +1,6 @@
 package ai_test
 
-// RemoteModel against a fake Immich machine-learning server on loopback.
+// MLClient against a fake Immich machine-learning server on loopback.
 
 import (
 	"context"
@@ -87,7 +87,7 @@ func TestRemoteModel(t *testing.T) {
 	for _, plain := range []bool{false, true} {
 		t.Run(fmt.Sprintf("plain-array=%v", plain), func(t *testing.T) {
 			srv, calls := fakeML(t, plain)
-			r, err := ai.NewRemote(srv.URL+"/", "ViT-B-32__openai", nil)
+			r, err := ai.NewMLClient(srv.URL+"/", "ViT-B-32__openai", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,15 +123,15 @@ func TestRemoteModelErrors(t *testing.T) {
 	srv, _ := fakeML(t, false)
 	ctx := context.Background()
 	for _, bad := range []string{"", "ftp://x", "not a url", "http://"} {
-		if _, err := ai.NewRemote(bad, "m", nil); err == nil {
-			t.Errorf("NewRemote(%q) succeeded", bad)
+		if _, err := ai.NewMLClient(bad, "m", nil); err == nil {
+			t.Errorf("NewMLClient(%q) succeeded", bad)
 		}
 	}
-	if _, err := ai.NewRemote(srv.URL, "", nil); err == nil {
-		t.Error("NewRemote with no model name succeeded")
+	if _, err := ai.NewMLClient(srv.URL, "", nil); err == nil {
+		t.Error("NewMLClient with no model name succeeded")
 	}
 
-	r, _ := ai.NewRemote(srv.URL, "no-such-model", nil)
+	r, _ := ai.NewMLClient(srv.URL, "no-such-model", nil)
 	if _, err := r.EncodeText(ctx, "x"); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Errorf("server error not reported: %v", err)
 	}
@@ -154,7 +154,7 @@ func TestRemoteModelErrors(t *testing.T) {
 		io.WriteString(w, "<html>hello</html>")
 	}))
 	defer other.Close()
-	r2, _ := ai.NewRemote(other.URL, "m", nil)
+	r2, _ := ai.NewMLClient(other.URL, "m", nil)
 	if err := r2.Ping(ctx); err == nil {
 		t.Error("Ping of a non-ML server succeeded")
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"shoebox/internal/ai"
 	"shoebox/internal/database"
 	"shoebox/internal/storage"
 )
@@ -29,8 +28,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.Is(err, storage.ErrNotFound):
 		status, msg = http.StatusNotFound, "not found"
-	case errors.Is(err, ai.ErrNoModel):
-		status, msg = http.StatusNotImplemented, err.Error()
 	case errors.Is(err, errBadRequest):
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, database.ErrBusy):
