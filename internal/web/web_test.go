@@ -35,7 +35,7 @@ type site struct {
 
 // newSite indexes n synthetic photos straight through storage (the indexer
 // has its own tests) and serves them.
-func newSite(t *testing.T, n int, budget int, name func(i int) string) *site {
+func newSite(t testing.TB, n int, budget int, name func(i int) string) *site {
 	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, database.Options{URL: dbtest.NewDatabase(t), MaxConns: budget, AcquireTimeout: 500 * time.Millisecond})
@@ -280,7 +280,7 @@ func TestStatsAndHealth(t *testing.T) {
 
 // BenchmarkGallery measures one gallery page (query + render) end to end.
 func BenchmarkGallery(b *testing.B) {
-	s := newSite(&testing.T{}, 60, 8, plainName)
+	s := newSite(b, 60, 8, plainName) // b, so its cleanups run
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		resp, err := http.Get(s.srv.URL + "/")
