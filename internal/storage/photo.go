@@ -225,7 +225,7 @@ type FileRef struct {
 	RelPath   string
 }
 
-// Photo returns one photo with its files.
+// Photo returns one photo with its files and tags.
 func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 	var p Photo
 	err := s.db.Do(ctx, func(q database.Querier) error {
