@@ -1,14 +1,20 @@
 package web
 
 import (
-	"fmt"
+	"context"
+	"encoding/json"
 	"net/http"
-	"path/filepath"
-	"time"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 
 	"shoebox/internal/library"
 	"shoebox/internal/storage"
 )
+
+// The photo lists: the gallery, /search, /api/photos and /api/search are
+// one handler (searchPage); no words is the whole library, newest first.
 
 const pageSize = 50
 
@@ -17,122 +23,10 @@ const pageSize = 50
 func (s *Server) gallery(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", false) }
 
 // search is GET /search?q=: by meaning with a model, by metadata words
-// otherwise (see meaning.go).
+// otherwise.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	s.searchPage(w, r, r.URL.Query().Get("q"), false)
 }
-
-// pathID reads the {id} of a photo route. An id not of a photo's shape
-// names no photo: a 404, before any query.
-func pathID(r *http.Request) (string, error) {
-	id := r.PathValue("id")
-	if !library.ValidID(id) {
-		return "", fmt.Errorf("photo %.40q: %w", id, storage.ErrNotFound)
-	}
-	return id, nil
-}
-
-// pathPhoto loads the photo named by the route's {id}.
-func (s *Server) pathPhoto(r *http.Request) (*storage.Photo, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	return s.st.Photo(r.Context(), id)
-}
-
-// photo is GET /photo/{id}.
-func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
-	p, err := s.pathPhoto(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	similar, err := s.similarTo(r.Context(), p.ID, 12)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags})
-}
-
-// apiPhoto is one photo as JSON.
-type apiPhoto struct {
-	ID           string `json:"id"`
-	Path         string `json:"path"`
-	ThumbnailURL string `json:"thumbnail_url"`
-	PreviewURL   string `json:"preview_url"`
-	OriginalURL  string `json:"original_url"`
-	// TakenAt is the local time the photo was taken, as recorded:
-	// "2019-06-01T14:03:11+02:00" when the zone is known, and
-	// "2019-06-01T14:03:11" (no zone, never a "Z" that was not written)
-	// when it is not; TakenAtOffset is then null.
-	TakenAt       string     `json:"taken_at"`
-	TakenAtOffset *string    `json:"taken_at_offset"`
-	Width         int        `json:"width"`
-	Height        int        `json:"height"`
-	Damaged       bool       `json:"damaged"`          // shown as far as a truncated or corrupt file decodes
-	Damage        string     `json:"damage,omitempty"` // the decoder's warning, when damaged
-	Detail        *apiDetail `json:"detail,omitempty"`
-}
-
-type apiDetail struct {
-	State        string        `json:"state"`
-	Error        string        `json:"error,omitempty"`
-	Format       string        `json:"format"`
-	Size         int64         `json:"size"`
-	TakenOffset  *int          `json:"taken_offset_minutes"`
-	TakenSource  string        `json:"taken_source"` // "exif", "xmp", "iptc" or "file"
-	Make         string        `json:"camera_make"`
-	Model        string        `json:"camera_model"`
-	Lens         string        `json:"lens"`
-	LensMake     string        `json:"lens_make"`
-	Exposure     string        `json:"exposure"`      // as printed: "1/250"
-	ExposureTime float64       `json:"exposure_time"` // seconds, the exact stored value; 0 if unknown
-	FNumber      float64       `json:"fnumber"`
-	ISO          int           `json:"iso"`
-	FocalLength  float64       `json:"focal_length"` // mm
-	Lat          *float64      `json:"lat"`
-	Lon          *float64      `json:"lon"`
-	Alt          *float64      `json:"alt"`
-	Orientation  int           `json:"orientation"`
-	Tags         []storage.Tag `json:"tags"`
-	Files        []apiFile     `json:"files"`
-}
-
-// apiFile is one file holding the photo: its path inside its library and
-// which library, never the server's absolute path.
-type apiFile struct {
-	LibraryID int    `json:"library_id"`
-	Library   string `json:"library"` // the library folder's name
-	Path      string `json:"path"`    // relative to the library folder
-}
-
-func toAPI(p storage.PhotoSummary) apiPhoto {
-	taken, zone := localTime(p)
-	a := apiPhoto{ID: p.ID, Path: p.Path, ThumbnailURL: "/thumbnail/" + p.ID + "?v=1",
-		PreviewURL: "/preview/" + p.ID + "?v=1", OriginalURL: "/original/" + p.ID,
-		TakenAt: taken.Format("2006-01-02T15:04:05.999999999") + zone, Width: p.Width, Height: p.Height,
-		Damaged: p.Damage != "", Damage: p.Damage}
-	if zone != "" {
-		a.TakenAtOffset = &zone
-	}
-	return a
-}
-
-// localTime is when a photo was taken on the clock where it was taken, and
-// its zone as "+hh:mm" ("" when unknown). Storage keeps the wall clock
-// labelled UTC.
-func localTime(p storage.PhotoSummary) (time.Time, string) {
-	t := p.TakenAt.UTC()
-	if p.TakenOffset == nil {
-		return t, ""
-	}
-	return t, time.Date(2000, 1, 1, 0, 0, 0, 0, time.FixedZone("", *p.TakenOffset*60)).Format("-07:00")
-}
-
-// libraryName names a library by its folder's last element.
-func libraryName(root string) string { return filepath.Base(root) }
 
 // apiPhotos is GET /api/photos?limit=N&cursor=C.
 func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", true) }
@@ -142,45 +36,164 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 	s.searchPage(w, r, r.URL.Query().Get("q"), true)
 }
 
-// apiPhoto is GET /api/photos/{id}: one photo with all its metadata.
-func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
-	p, err := s.pathPhoto(r)
+// search is one photo list request, read once: the words as typed, split
+// into metadata filters and words to rank by meaning ("year:2019
+// camera:canon dog on a beach" filters on the year and camera and ranks by
+// "dog on a beach"; bare years are filters too), the page size, and where
+// the page starts. No words is the whole library, newest first.
+type search struct {
+	Query   string          // as typed
+	Filters []string        // words that must appear in the photo's metadata/path
+	Tags    []string        // tag:NAME (underscores for spaces: tag:hot_air_balloon)
+	Damaged bool            // is:damaged: only photos from truncated or corrupt files
+	Text    string          // free text, ranked by meaning when a model is present
+	Limit   int             // page size, 1 to 500
+	After   *storage.Cursor // nil: the first page
+}
+
+var months = []string{"january", "february", "march", "april", "may", "june", "july",
+	"august", "september", "october", "november", "december"}
+
+// parseSearch reads q, limit and cursor, refusing what is not of their
+// shape with a 400.
+func parseSearch(r *http.Request, q string) (search, error) {
+	sr := search{Query: q, Limit: pageSize}
+	qs := r.URL.Query()
+	var err error
+	if sr.After, err = storage.ParseCursor(qs.Get("cursor"), library.ValidID); err != nil {
+		return sr, badRequest("invalid cursor")
+	}
+	if l := qs.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return sr, badRequest("limit must be 1 to 500")
+		}
+		sr.Limit = n
+	}
+	if len(q) > 500 {
+		return sr, badRequest("query too long")
+	}
+	if strings.ContainsRune(q, 0) { // PostgreSQL text cannot hold NUL: a 500 otherwise
+		return sr, badRequest("invalid character in query")
+	}
+	words := strings.Fields(q)
+	if len(words) > 10 {
+		return sr, badRequest("too many search words (10 at most)")
+	}
+	var free []string
+	for _, w := range words {
+		k, v, ok := strings.Cut(w, ":")
+		switch {
+		case w == "is:damaged":
+			sr.Damaged = true
+		case ok && v != "" && (k == "year" || k == "camera" || k == "folder" || k == "lens"):
+			sr.Filters = append(sr.Filters, v)
+		case ok && v != "" && k == "tag":
+			sr.Tags = append(sr.Tags, strings.ReplaceAll(v, "_", " "))
+		case ok && v != "" && k == "month":
+			if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 12 {
+				v = months[n-1]
+			}
+			sr.Filters = append(sr.Filters, v)
+		case len(w) == 4 && w >= "1800" && w <= "2199" && isDigits(w):
+			sr.Filters = append(sr.Filters, w)
+		default:
+			free = append(free, w)
+		}
+	}
+	sr.Text = strings.Join(free, " ")
+	return sr, nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// ranked reports whether the search is ranked by meaning (free text and a
+// model) rather than listed by date.
+func (s *Server) ranked(sr search) bool { return s.embed != nil && sr.Text != "" }
+
+// searchPhotos answers a search: by meaning when it is ranked, otherwise
+// by metadata words (newest first). It returns the page and the next
+// page's cursor ("" at the end).
+func (s *Server) searchPhotos(ctx context.Context, sr search) ([]storage.PhotoSummary, string, error) {
+	if !s.ranked(sr) {
+		// Named filters always filter; free words do too when there is no
+		// model to rank by their meaning.
+		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Damaged: sr.Damaged,
+			Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
+		photos, next, err := s.st.ListPhotos(ctx, p)
+		if err != nil || next == nil {
+			return photos, "", err
+		}
+		return photos, next.String(), nil
+	}
+	// Words that are all found in some photo's metadata or path (a camera,
+	// a folder) filter as well as rank: "canon" finds Canon photos first.
+	filters := sr.Filters
+	if ok, err := s.st.AllWordsMatch(ctx, strings.Fields(sr.Text)); err != nil {
+		return nil, "", err
+	} else if ok {
+		filters = append(slices.Clip(filters), strings.Fields(sr.Text)...)
+	}
+	vec, err := s.embed.EmbedText(ctx, sr.Text)
+	if err != nil {
+		return nil, "", err
+	}
+	offset := 0
+	if sr.After != nil {
+		offset = sr.After.Offset
+	}
+	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
+		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Damaged: sr.Damaged})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(photos) > sr.Limit && offset+sr.Limit < storage.RankDepth {
+		photos = photos[:sr.Limit]
+		next = storage.Cursor{Offset: offset + sr.Limit}.String()
+	}
+	return photos, next, nil
+}
+
+// searchPage serves every photo list: the gallery and /search (HTML),
+// /api/photos and /api/search (JSON).
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, api bool) {
+	sr, err := parseSearch(r, q)
+	if err == nil && sr.After != nil && sr.After.Ranked() != s.ranked(sr) {
+		// An offset on a list by date, or a keyset on a ranking: refused,
+		// not ignored (it would silently serve the first page again).
+		err = badRequest("invalid cursor")
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	tags := p.Tags
-	if tags == nil {
-		tags = []storage.Tag{}
-	}
-	a := toAPI(p.PhotoSummary)
-	files := make([]apiFile, 0, len(p.Files))
-	for _, f := range p.Files {
-		files = append(files, apiFile{LibraryID: f.LibraryID, Library: libraryName(f.Root), Path: f.RelPath})
-	}
-	a.Detail = &apiDetail{State: p.State, Error: p.Error, Format: p.Format, Size: p.Size,
-		TakenOffset: p.TakenOffset, TakenSource: p.TakenSource, Make: p.Make, Model: p.Model,
-		Lens: p.Lens, LensMake: p.LensMake, Exposure: p.Exposure, ExposureTime: p.ExposureSec,
-		FNumber: p.FNumber, ISO: p.ISO, FocalLength: p.FocalLength,
-		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: files, Tags: tags}
-	writeJSON(w, http.StatusOK, a)
-}
-
-// apiList is the shape of every photo list in the API: /api/photos,
-// /api/search, /api/photos/{id}/similar.
-type apiList struct {
-	Photos []apiPhoto `json:"photos"`
-	Next   *string    `json:"next"`
-}
-
-// photoList builds an apiList; next "" means no further page.
-func photoList(photos []storage.PhotoSummary, next string) apiList {
-	out := apiList{Photos: make([]apiPhoto, 0, len(photos))}
-	for _, ph := range photos {
-		out.Photos = append(out.Photos, toAPI(ph))
-	}
-	if next != "" {
-		out.Next = &next
-	}
-	return out
+	s.cached(w, r, func(ctx context.Context) (page, error) {
+		photos, next, err := s.searchPhotos(ctx, sr)
+		if err != nil {
+			return page{}, err
+		}
+		if api {
+			b, err := json.Marshal(photoList(photos, next))
+			return page{body: b, ctype: jsonType}, err
+		}
+		data := map[string]any{"Photos": photos, "Next": next != "", "Query": q,
+			"Meaning": s.ranked(sr), "NoModel": s.embed == nil && sr.Text != ""}
+		if next != "" {
+			v := url.Values{"cursor": {next}}
+			if q != "" {
+				v.Set("q", q)
+			}
+			data["NextURL"] = r.URL.Path + "?" + v.Encode()
+		}
+		b, err := s.renderBytes("gallery", data)
+		return page{body: b, ctype: htmlType}, err
+	})
 }

@@ -1,5 +1,8 @@
 // Package web serves Shoebox's gallery and API. Every route is registered
-// in routes() below; each handler lives in a file named after its page.
+// in routes() below; each handler lives in the file of its page or
+// resource: gallery.go (every photo list, HTML and JSON), photo.go (one
+// photo), image.go (thumbnail, preview, original), duplicates.go, stats.go,
+// metrics.go, static.go.
 // Image routes (thumbnail, preview, original) read files named by photo id
 // and never touch the database, so they keep working when it is down or
 // its connection budget is spent.
