@@ -403,7 +403,7 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	var sweeps []sweep
 	for _, ef := range c.efs {
-		r, l, err := b.sweep(ctx, db, ef)
+		r, l, err := b.sweep(ctx, st, ef)
 		if err != nil {
 			return fmt.Errorf("ef_search %d: %w", ef, err)
 		}
@@ -781,20 +781,6 @@ func (b *bench) recallOf(q int, got []int32) float64 {
 
 // ------------------------------------------------------------- searching --
 
-// nearestSQL is storage.Nearest's query with no filters, for the
-// ef_search sweep (Nearest fixes ef_search at 100); keep it in step.
-func nearestSQL() string {
-	dist := "(e.embedding <=> $1::vector)"
-	return `SELECT p.id, coalesce(f.rel_path, ''), p.taken_at, p.width, p.height,
-			p.thumb_width, p.thumb_height, coalesce(p.placeholder, ''), n.dist
-		FROM (SELECT e.photo_id, ` + dist + ` AS dist FROM embeddings e JOIN photos p ON p.id = e.photo_id
-			WHERE e.model = $2 AND p.state = 'ready'
-			ORDER BY ` + dist + ` LIMIT $3 OFFSET $4) n
-		JOIN photos p ON p.id = n.photo_id
-		LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true
-		ORDER BY n.dist, p.id`
-}
-
 func vectorLiteral(v []float32) string {
 	var sb strings.Builder
 	sb.WriteByte('[')
@@ -809,37 +795,19 @@ func vectorLiteral(v []float32) string {
 }
 
 // sweep runs every query at one ef_search through the pool.
-func (b *bench) sweep(ctx context.Context, db *database.DB, ef int) (float64, []time.Duration, error) {
-	sql := nearestSQL()
+func (b *bench) sweep(ctx context.Context, st *storage.Storage, ef int) (float64, []time.Duration, error) {
 	lat := make([]time.Duration, b.cfg.queries)
 	recall := 0.0
 	for i := 0; i < b.cfg.queries; i++ {
-		var ids []int32
 		t := time.Now()
-		err := db.Tx(ctx, func(q database.Querier) error {
-			if _, err := q.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan;
-				SET LOCAL hnsw.ef_search = `+strconv.Itoa(ef)+`; SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
-				return err
-			}
-			rows, err := q.Query(ctx, sql, vectorLiteral(b.query(i)), model, 10, 0)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id string
-				vals, err := rows.Values()
-				if err != nil {
-					return err
-				}
-				id, _ = vals[0].(string)
-				ids = append(ids, idIndex(id))
-			}
-			return rows.Err()
-		})
+		ps, _, err := st.Nearest(ctx, storage.NearestParams{Model: model, Vector: b.query(i), Limit: 10, EfSearch: ef})
 		lat[i] = time.Since(t)
 		if err != nil {
 			return 0, nil, err
+		}
+		ids := make([]int32, len(ps))
+		for k, p := range ps {
+			ids[k] = idIndex(p.ID)
 		}
 		recall += b.recallOf(i, ids)
 	}
@@ -850,7 +818,7 @@ func (b *bench) sweep(ctx context.Context, db *database.DB, ef int) (float64, []
 // (literal values) and with a generic plan (what a prepared statement may
 // switch to after five executions, unless plan_cache_mode forbids it).
 func (b *bench) plans(ctx context.Context, conn *pgx.Conn) (string, string, error) {
-	sql := nearestSQL()
+	sql, _ := storage.NearestQuery(storage.NearestParams{Model: model, Vector: b.query(0), Limit: 10})
 	lit := vectorLiteral(b.query(0))
 	describe := func(plan string) string {
 		if strings.Contains(plan, b.index) {

@@ -142,12 +142,52 @@ type NearestParams struct {
 	Exclude string
 	// MaxDistance drops matches further than this cosine distance (0: none).
 	MaxDistance float64
+	// EfSearch is HNSW's candidate list size: recall against speed.
+	// Default 100; bench/vector sweeps it.
+	EfSearch int
 }
 
 // Nearest returns photos by cosine distance to a vector, best first, through
 // the HNSW index (iterative scan, so filters still fill the page). The
 // vector must have the column's dimension (EnsureVectorIndex).
 func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary, []float64, error) {
+	sql, args := NearestQuery(p)
+	ef := p.EfSearch
+	if ef <= 0 {
+		ef = 100
+	}
+	var (
+		out   []PhotoSummary
+		dists []float64
+	)
+	err := s.db.Tx(ctx, func(q database.Querier) error {
+		// A generic plan of this prepared statement cannot use the index
+		// (the vector is a parameter): always plan with the value.
+		if _, err := q.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan;
+			SET LOCAL hnsw.ef_search = `+strconv.Itoa(ef)+`; SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
+			return err
+		}
+		rows, err := q.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		var (
+			ps PhotoSummary
+			d  float64
+		)
+		_, err = pgx.ForEachRow(rows, append(ps.summaryFields(), &d), func() error {
+			out, dists = append(out, ps), append(dists, d)
+			return nil
+		})
+		return err
+	})
+	return out, dists, interpretError("nearest photos", err)
+}
+
+// NearestQuery is Nearest's statement and its arguments ($1 the vector, $2
+// the model, then the filters, the limit and the offset): Nearest runs it,
+// and bench/vector EXPLAINs it, so the plan it reports is this query's.
+func NearestQuery(p NearestParams) (string, []any) {
 	if p.Limit <= 0 || p.Limit > 500 {
 		p.Limit = 50
 	}
@@ -174,32 +214,7 @@ func (s *Storage) Nearest(ctx context.Context, p NearestParams) ([]PhotoSummary,
 		JOIN photos p ON p.id = n.photo_id
 		` + firstPath + `
 		ORDER BY n.dist, p.id`
-	var (
-		out   []PhotoSummary
-		dists []float64
-	)
-	err := s.db.Tx(ctx, func(q database.Querier) error {
-		// A generic plan of this prepared statement cannot use the index
-		// (the vector is a parameter): always plan with the value.
-		if _, err := q.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan;
-			SET LOCAL hnsw.ef_search = 100; SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
-			return err
-		}
-		rows, err := q.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		var (
-			ps PhotoSummary
-			d  float64
-		)
-		_, err = pgx.ForEachRow(rows, append(ps.summaryFields(), &d), func() error {
-			out, dists = append(out, ps), append(dists, d)
-			return nil
-		})
-		return err
-	})
-	return out, dists, interpretError("nearest photos", err)
+	return sql, args
 }
 
 // CountEmbedded counts photos with a vector from model.
