@@ -123,7 +123,7 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 	}
 	// Photos whose metadata an older reader extracted are read again
 	// (their files are unchanged, so nothing above queued them).
-	requeued, err := r.st.RequeueStaleMeta(ctx, libID, media.MetaVersion)
+	requeued, err := r.st.RequeueStaleMeta(ctx, libID, media.MetaVersion, job(KindProcess, "", nil))
 	if err != nil {
 		return nil, err
 	}

@@ -328,19 +328,19 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 	return interpretError("save photo "+id, err)
 }
 
-// RequeueStaleMeta queues processing again for the ready photos of a
-// library whose metadata was read by a reader older than version, so an
-// upgrade corrects the library on the next scan. Thumbnails stay in place
-// (and are served) until the new ones are written. It returns how many
-// were queued.
-func (s *Storage) RequeueStaleMeta(ctx context.Context, libraryID, version int) (int64, error) {
+// RequeueStaleMeta queues a job (job's Kind and Priority, keyed by photo
+// id: processing) again for the ready photos of a library whose metadata
+// was read by a reader older than version, so an upgrade corrects the
+// library on the next scan. Thumbnails stay in place (and are served) until
+// the new ones are written. It returns how many were queued.
+func (s *Storage) RequeueStaleMeta(ctx context.Context, libraryID, version int, job EnqueueParams) (int64, error) {
 	var n int64
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		tag, err := q.Exec(ctx, `INSERT INTO jobs (kind, key)
-			SELECT 'process', p.id FROM photos p
+		tag, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, priority)
+			SELECT $3, p.id, $4 FROM photos p
 			WHERE p.state = 'ready' AND p.meta_version < $2
 				AND EXISTS (SELECT 1 FROM files f WHERE f.photo_id = p.id AND f.library_id = $1)
-			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, libraryID, version)
+			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, libraryID, version, job.Kind, job.Priority)
 		n = tag.RowsAffected()
 		return err
 	})

@@ -106,10 +106,11 @@ func TestPhotoAPIMetadataAsWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.st.RequeueStaleMeta(ctx, lib, 2); err != nil || n != 1 { // only fileTime was saved by version 0
+	process := storage.EnqueueParams{Kind: "process", Priority: 1}
+	if n, err := s.st.RequeueStaleMeta(ctx, lib, 2, process); err != nil || n != 1 { // only fileTime was saved by version 0
 		t.Errorf("requeue at version 2: %d, %v", n, err)
 	}
-	if n, err := s.st.RequeueStaleMeta(ctx, lib, 3); err != nil || n != 2 { // the third is queued already
+	if n, err := s.st.RequeueStaleMeta(ctx, lib, 3, process); err != nil || n != 2 { // the third is queued already
 		t.Errorf("requeue at version 3: %d, %v", n, err)
 	}
 }
