@@ -30,7 +30,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); runner.Run(ctx) }()
-	go func() { defer wg.Done(); rescanLoop(ctx, a, runner.EnqueueScan) }()
+	nudge := make(chan struct{}, 1)
+	srv.OnStaleOriginal(func() {
+		select {
+		case nudge <- struct{}{}:
+		default: // one is pending already
+		}
+	})
+	go func() { defer wg.Done(); rescanLoop(ctx, a, runner.EnqueueScan, nudge) }()
 	err = srv.Serve(ctx, cfg.Addr, func(addr string) {
 		log.Info("serving", "url", "http://"+addr+"/", "libraries", cfg.Libraries, "budget", cfg.DBMaxConns)
 		fmt.Printf("Shoebox is serving http://%s/\n", addr)
@@ -40,9 +47,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return err
 }
 
-// rescanLoop enqueues a scan of every library now and then every
-// RescanInterval, retrying while the database is unreachable.
-func rescanLoop(ctx context.Context, a *app, enqueue func(context.Context, string) error) {
+// rescanLoop enqueues a scan of every library now, then every
+// RescanInterval and whenever nudged (an original changed since it was
+// indexed), retrying while the database is unreachable.
+func rescanLoop(ctx context.Context, a *app, enqueue func(context.Context, string) error, nudge <-chan struct{}) {
 	for {
 		ok := true
 		for _, root := range a.cfg.Libraries {
@@ -53,16 +61,17 @@ func rescanLoop(ctx context.Context, a *app, enqueue func(context.Context, strin
 				}
 			}
 		}
-		wait := a.cfg.RescanInterval
+		var next <-chan time.Time // nil: no periodic rescan
 		if !ok {
-			wait = 5 * time.Second
-		} else if wait <= 0 {
-			return
+			next = time.After(5 * time.Second)
+		} else if a.cfg.RescanInterval > 0 {
+			next = time.After(a.cfg.RescanInterval)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-next:
+		case <-nudge:
 		}
 	}
 }

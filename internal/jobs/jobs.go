@@ -97,6 +97,8 @@ type Runner struct {
 	progress  Progress
 	indexOnce sync.Once
 
+	notesChecked sync.Map // library roots whose notes this process has checked (see scan)
+
 	labelsMu   sync.Mutex
 	labelNames []string    // the tag vocabulary, in ai.Labels order
 	labelVecs  [][]float32 // its embeddings for the model
@@ -183,6 +185,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.prepareEmbeddings(ctx)
 	if n := r.store.CleanTemp(time.Minute); n > 0 {
 		r.log.Info("jobs: removed half-written files of a stopped worker", "files", n)
+	}
+	if n, err := r.store.Restrict(); err != nil {
+		r.log.Warn("jobs: media files of an older Shoebox stay readable by others", "err", err)
+	} else if n > 0 {
+		r.log.Info("jobs: media files made private (0700 folders, 0600 files)", "entries", n)
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -164,8 +164,8 @@ func TestIndexMoveChangeRemove(t *testing.T) {
 	if got := e.photoOf(t, "moved/b.jpg"); got != b.ID {
 		t.Fatalf("moved file has photo %s, want its old id %s", got, b.ID)
 	}
-	if src, _ := e.store.SourcePath(b.ID); src != filepath.Join(e.lib, "moved/b.jpg") {
-		t.Fatalf("original of moved photo points at %q", src)
+	if o, _ := e.store.ReadSource(b.ID); o.Path != filepath.Join(e.lib, "moved/b.jpg") || !o.Verified() {
+		t.Fatalf("original of moved photo: note %+v", o)
 	}
 	newC := e.photoOf(t, "c.png")
 	if newC == oldC || newC == "" {

@@ -53,10 +53,13 @@ func (r *Runner) process(ctx context.Context, id string) error {
 	for _, w := range []struct {
 		kind thumbs.Kind
 		data []byte
-	}{{thumbs.Thumb, res.Thumb}, {thumbs.Preview, res.Preview}, {thumbs.Source, []byte(src)}} {
+	}{{thumbs.Thumb, res.Thumb}, {thumbs.Preview, res.Preview}} {
 		if err := r.store.Write(id, w.kind, w.data); err != nil {
 			return err
 		}
+	}
+	if err := r.store.WriteSource(id, src); err != nil {
+		return err
 	}
 	m := res.Meta
 	err = r.st.SavePhotoResult(ctx, id, storage.PhotoResult{

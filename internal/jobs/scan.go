@@ -51,6 +51,10 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		return nil, err
 	}
 	seen := make(map[string]bool, len(known))
+	// The first scan of a root in this process also checks the notes of
+	// unchanged files (notes of an older Shoebox gain the file's identity).
+	_, checked := r.notesChecked.LoadOrStore(a.Root, true)
+	firstScan := !checked
 	var batch []storage.ScannedFile
 	flush := func() error {
 		if len(batch) == 0 {
@@ -91,6 +95,9 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		if e.Err == nil && ok && !k.Failed && k.PhotoID != "" && k.Size == e.Size && k.MTime.Equal(e.MTime) {
 			res.Unchanged++
 			r.met.unchanged.Inc()
+			if firstScan {
+				r.renote(k.PhotoID, filepath.Join(a.Root, filepath.FromSlash(e.RelPath)))
+			}
 			return nil
 		}
 		f := storage.ScannedFile{RelPath: e.RelPath, Size: e.Size, MTime: e.MTime}
@@ -162,32 +169,34 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 	return res, nil
 }
 
-// relinkSources points the on-disk note of an already-indexed photo at its
-// new path when the old one is gone (a move), so /original keeps working
-// without a query.
+// relinkSources points the on-disk note of an already-indexed photo at a
+// file just found to hold it when the note no longer names the file indexed
+// (moved, replaced, or noted by an older Shoebox without the file's
+// identity), so /original keeps working without a query.
 func (r *Runner) relinkSources(root string, batch []storage.ScannedFile, newIDs []string) {
 	isNew := make(map[string]bool, len(newIDs))
 	for _, id := range newIDs {
 		isNew[id] = true
 	}
 	for _, f := range batch {
-		if f.PhotoID == "" || isNew[f.PhotoID] {
-			continue
+		if f.PhotoID != "" && !isNew[f.PhotoID] {
+			r.renote(f.PhotoID, filepath.Join(root, filepath.FromSlash(f.RelPath)))
 		}
-		src, err := r.store.SourcePath(f.PhotoID)
-		if err != nil && !os.IsNotExist(err) {
-			continue
-		}
-		if err == nil {
-			if _, err := os.Stat(src); err == nil {
-				continue
-			}
-		} else if _, err := os.Stat(r.store.Path(f.PhotoID, thumbs.Thumb)); err != nil {
-			continue // not processed yet: processing writes the note
-		}
-		abs := filepath.Join(root, filepath.FromSlash(f.RelPath))
-		if err := r.store.Write(f.PhotoID, thumbs.Source, []byte(abs)); err != nil {
-			r.log.Warn("relink original", "id", f.PhotoID, "err", err)
-		}
+	}
+}
+
+// renote notes abs as the original of photo id unless the note still names
+// the file indexed.
+func (r *Runner) renote(id, abs string) {
+	f, _, err := r.store.OpenSource(id)
+	if err == nil {
+		f.Close()
+		return
+	}
+	if _, err := os.Stat(r.store.Path(id, thumbs.Thumb)); err != nil {
+		return // not processed yet: processing writes the note
+	}
+	if err := r.store.WriteSource(id, abs); err != nil {
+		r.log.Warn("relink original", "id", id, "err", err)
 	}
 }

@@ -1,11 +1,14 @@
 // Package thumbs keeps the files made at index time, named by photo id
 // under the data folder: the WebP thumbnail, the JPEG preview, and a note of
-// where the original lives. Serving them needs no database: the id is the
-// whole address, and the content never changes for an id.
+// where the original lives and which file it was. Serving them needs no
+// database: the id is the whole address, and the content never changes for
+// an id. Everything here is private to Shoebox's user (folders 0700, files
+// 0600): a photo library is nobody else's business on a shared machine.
 package thumbs
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,7 +22,13 @@ type Kind string
 const (
 	Thumb   Kind = "thumb.webp"
 	Preview Kind = "preview.jpg"
-	Source  Kind = "src" // the absolute path of an original holding the photo
+	Source  Kind = "src" // the note of the original holding the photo (see Original)
+)
+
+// Modes of what the store makes.
+const (
+	dirMode  fs.FileMode = 0o700
+	fileMode fs.FileMode = 0o600
 )
 
 // Store is a folder of per-photo files.
@@ -37,10 +46,10 @@ func (s Store) Write(id string, kind Kind, data []byte) error {
 		return fmt.Errorf("thumbs: invalid id %q", id)
 	}
 	p := s.Path(id, kind)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), dirMode); err != nil {
 		return fmt.Errorf("thumbs: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*") // 0600
 	if err != nil {
 		return fmt.Errorf("thumbs: %w", err)
 	}
@@ -50,9 +59,6 @@ func (s Store) Write(id string, kind Kind, data []byte) error {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = os.Chmod(f.Name(), 0o644)
-	}
-	if werr == nil {
 		werr = os.Rename(f.Name(), p)
 	}
 	if werr != nil {
@@ -60,15 +66,6 @@ func (s Store) Write(id string, kind Kind, data []byte) error {
 		return fmt.Errorf("thumbs: write %s: %w", p, werr)
 	}
 	return nil
-}
-
-// SourcePath returns where the original of id was last seen.
-func (s Store) SourcePath(id string) (string, error) {
-	b, err := os.ReadFile(s.Path(id, Source))
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
 }
 
 // Remove deletes every file of a photo that is gone.
@@ -98,4 +95,41 @@ func (s Store) CleanTemp(age time.Duration) int {
 		}
 	}
 	return n
+}
+
+// Restrict makes a store written by an older Shoebox (folders 0755, files
+// 0644) private like a new one: folders 0700, files 0600. Links are left
+// alone (the store makes none). It returns how many entries it changed.
+func (s Store) Restrict() (int, error) {
+	n := 0
+	err := filepath.WalkDir(s.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && p == s.Dir {
+				return filepath.SkipAll // nothing written yet
+			}
+			return err
+		}
+		want := fileMode
+		switch {
+		case d.IsDir():
+			want = dirMode
+		case !d.Type().IsRegular():
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		if fi.Mode().Perm() != want {
+			if err := os.Chmod(p, want); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("thumbs: restrict modes: %w", err)
+	}
+	return n, nil
 }

@@ -3,12 +3,59 @@ package web
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/singleflight"
 )
+
+// thumbCache holds the most recently asked-for thumbnails, bounded in
+// bytes: a gallery's worth of them costs no file system call at all, and
+// when full the least recently used ones make room (a busy gallery keeps
+// its thumbnails however many other photos are looked at once). Thumbnails
+// are immutable for their id, so an entry can never be stale.
+type thumbCache struct {
+	mu     sync.Mutex // Get moves an entry to the front: a write
+	lru    *lru.LRU[string, *memImage]
+	size   int // bytes of bodies held
+	budget int
+}
+
+func newThumbCache(budget int) *thumbCache {
+	c := &thumbCache{budget: budget}
+	// The count is bounded by the bytes (every body is at least one byte):
+	// the library's count limit is set out of the way.
+	c.lru, _ = lru.NewLRU[string, *memImage](math.MaxInt, func(_ string, im *memImage) { c.size -= len(im.body) })
+	return c
+}
+
+func (c *thumbCache) get(id string) (*memImage, bool) {
+	c.mu.Lock()
+	im, ok := c.lru.Get(id)
+	c.mu.Unlock()
+	return im, ok
+}
+
+// put keeps im for id, evicting the least recently used entries until the
+// bodies fit the budget. A body larger than the whole budget is not kept.
+func (c *thumbCache) put(id string, im *memImage) {
+	if len(im.body) > c.budget {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lru.Contains(id) {
+		return // immutable: the one held is the same
+	}
+	c.lru.Add(id, im)
+	c.size += len(im.body)
+	for c.size > c.budget {
+		c.lru.RemoveOldest()
+	}
+}
 
 // pageCache coalesces identical list requests (gallery, search, API pages)
 // and keeps their answer for a moment. A burst of the same page — a gallery

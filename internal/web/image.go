@@ -9,20 +9,30 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
+	"time"
 
 	"shoebox/internal/library"
 	"shoebox/internal/thumbs"
 )
 
+// memImage is a thumbnail or preview ready to answer with: its header
+// values made once (when it is read from disk), so a cached thumbnail costs
+// no allocation, formatting or file system call per request.
+type memImage struct {
+	body   []byte // nil: streamed from the file
+	ctype  []string
+	etag   []string
+	length []string
+}
+
 // image serves a thumbnail or preview: a file named by the id, no SQL. The
 // bytes for an id never change, so browsers may keep them forever, and
-// Shoebox keeps the most asked-for thumbnails in memory (bounded), so a
-// gallery's worth of them costs no file system calls at all.
+// Shoebox keeps the most recently asked-for thumbnails in memory (see
+// thumbCache), so a gallery's worth of them costs no file system call.
 func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
-	ctype, tag := []string{"image/webp"}, "t"
+	ctype, suffix := webpType, `-t"`
 	if kind == thumbs.Preview {
-		ctype, tag = []string{"image/jpeg"}, "p"
+		ctype, suffix = jpegType, `-p"`
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
@@ -30,30 +40,16 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
-		etag := `"` + id + "-" + tag + `"`
-		h := w.Header()
-		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
-			h["Etag"] = []string{etag}
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
 		if kind == thumbs.Thumb {
-			if b, ok := s.thumbs.get(id); ok {
-				h["Content-Type"] = ctype
-				h["Content-Length"] = []string{strconv.Itoa(len(b))}
-				h["Cache-Control"] = immutable
-				h["Etag"] = []string{etag}
-				w.WriteHeader(http.StatusOK)
-				if r.Method != http.MethodHead {
-					w.Write(b)
-				}
+			if im, ok := s.thumbs.get(id); ok {
+				im.serve(w, r, nil)
 				return
 			}
 		}
 		f, err := os.Open(s.store.Path(id, kind))
 		if err != nil {
 			// Not made yet (still indexing) or not a photo: don't let it be cached.
-			h.Set("Cache-Control", "no-store")
+			w.Header()["Cache-Control"] = noStore
 			http.NotFound(w, r)
 			return
 		}
@@ -63,93 +59,95 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 			http.NotFound(w, r)
 			return
 		}
-		h["Content-Type"] = ctype
-		h["Content-Length"] = []string{itoa(fi.Size())}
-		h["Cache-Control"] = immutable
-		h["Etag"] = []string{etag}
+		im := &memImage{ctype: ctype, etag: []string{`"` + id + suffix}, length: []string{strconv.FormatInt(fi.Size(), 10)}}
 		if kind == thumbs.Thumb && fi.Size() <= maxCachedThumb {
 			b := make([]byte, fi.Size())
 			if _, err := io.ReadFull(f, b); err == nil {
-				s.thumbs.put(id, b)
-				w.WriteHeader(http.StatusOK)
-				if r.Method != http.MethodHead {
-					w.Write(b)
-				}
+				im.body = b
+				s.thumbs.put(id, im)
+				im.serve(w, r, nil)
 				return
 			}
 			f.Seek(0, io.SeekStart)
 		}
-		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
-			io.Copy(w, f) // sendfile; a hang-up just ends it
-		}
+		im.serve(w, r, f)
 	}
 }
 
-var immutable = []string{"public, max-age=31536000, immutable"}
+// serve answers with im: 304 when the client holds it already, else its
+// body from memory, or from file when it has none (sendfile; a hang-up just
+// ends it).
+func (im *memImage) serve(w http.ResponseWriter, r *http.Request, file io.Reader) {
+	h := w.Header()
+	h["Etag"] = im.etag
+	if inm, ok := r.Header["If-None-Match"]; ok && etagMatch(inm, im.etag[0]) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h["Content-Type"] = im.ctype
+	h["Content-Length"] = im.length
+	h["Cache-Control"] = immutable
+	w.WriteHeader(http.StatusOK)
+	switch {
+	case r.Method == http.MethodHead:
+	case file != nil:
+		io.Copy(w, file)
+	default:
+		w.Write(im.body)
+	}
+}
 
+// Header values shared by every answer: set without allocating.
+var (
+	webpType  = []string{"image/webp"}
+	jpegType  = []string{"image/jpeg"}
+	immutable = []string{"public, max-age=31536000, immutable"}
+	noStore   = []string{"no-store"}
+)
+
+// maxCachedThumb is the largest thumbnail kept in memory; a 250 px WebP is
+// about 10 kB.
 const maxCachedThumb = 64 << 10
 
-// thumbCache holds thumbnail bytes by id, up to a byte budget. Thumbnails
-// are immutable for their id, so the cache can never be stale; when full it
-// is simply emptied (cheap, and the next gallery refills it).
-type thumbCache struct {
-	mu     sync.RWMutex
-	m      map[string][]byte
-	size   int
-	budget int
-}
+// maxRanges is the most parts of a Range request honoured; more are ignored
+// and the whole file is sent (nginx's max_ranges): a request for thousands
+// of tiny parts would otherwise cost far more than the file in part headers
+// and CPU. Browsers and players ask for one.
+const maxRanges = 16
 
-func newThumbCache(budget int) *thumbCache {
-	return &thumbCache{m: map[string][]byte{}, budget: budget}
-}
+// staleNudgeEvery is how often at most a changed original asks for a
+// rescan: the rescan settles every changed file at once, and a client
+// asking for one again and again must not keep the scanner busy.
+const staleNudgeEvery = 30 * time.Second
 
-func (c *thumbCache) get(id string) ([]byte, bool) {
-	c.mu.RLock()
-	b, ok := c.m[id]
-	c.mu.RUnlock()
-	return b, ok
-}
-
-func (c *thumbCache) put(id string, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.size+len(b) > c.budget {
-		clear(c.m)
-		c.size = 0
-	}
-	if _, ok := c.m[id]; !ok {
-		c.m[id] = b
-		c.size += len(b)
-	}
-}
+// OnStaleOriginal sets what the server calls, at most every
+// staleNudgeEvery and without waiting for it, when an original is no longer
+// the file indexed (replaced, moved, swapped for a link): a nudge to rescan
+// the libraries. fn must not block. Call it before serving.
+func (s *Server) OnStaleOriginal(fn func()) { s.staleOriginal = fn }
 
 // original serves the photo's original file, found through the note kept
-// beside its thumbnail: no SQL. Range requests work (large files).
+// beside its thumbnail: no SQL. It serves the file only while it is still
+// the one indexed (device, inode, size, modification time, last component
+// not a link); otherwise 404, and a rescan is asked for. Range requests
+// work (large files), up to maxRanges parts.
 func (s *Server) original(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !library.ValidID(id) {
 		http.NotFound(w, r)
 		return
 	}
-	src, err := s.store.SourcePath(id)
+	f, o, err := s.store.OpenSource(id)
 	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	f, err := os.Open(src)
-	if err != nil {
+		if o.Path != "" { // a photo whose file is gone or changed: let a scan settle it
+			s.originalChanged(id, err)
+		}
 		http.NotFound(w, r)
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		http.NotFound(w, r)
-		return
-	}
 	h := w.Header()
-	ext := strings.ToLower(filepath.Ext(src))
+	ext := strings.ToLower(filepath.Ext(o.Path))
 	ctype := mime.TypeByExtension(ext)
 	switch ext {
 	case ".heic", ".heif":
@@ -161,25 +159,38 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request) {
 		ctype = "application/octet-stream"
 	}
 	h.Set("Content-Type", ctype)
-	h.Set("Content-Disposition", "inline; filename*=UTF-8''"+urlEscape(filepath.Base(src)))
+	h.Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(filepath.Base(o.Path)))
 	h.Set("Cache-Control", "private, max-age=86400")
 	h.Set("ETag", `"`+id+`-o"`)
-	http.ServeContent(w, r, "", fi.ModTime(), f)
+	if rng := r.Header.Get("Range"); strings.Count(rng, ",") >= maxRanges {
+		r.Header.Del("Range")
+	}
+	http.ServeContent(w, r, "", time.Unix(0, o.MTime), f)
 }
 
-func etagMatch(header, etag string) bool {
-	if header == "" {
-		return false
+// originalChanged asks for a rescan (throttled, never waiting for it).
+func (s *Server) originalChanged(id string, err error) {
+	now := time.Now().UnixNano()
+	last := s.staleAt.Load()
+	if s.staleOriginal == nil || now-last < int64(staleNudgeEvery) || !s.staleAt.CompareAndSwap(last, now) {
+		return
 	}
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimSpace(t)
-		if t == etag || t == "*" || strings.TrimPrefix(t, "W/") == etag {
-			return true
+	s.log.Warn("original is not the file indexed; rescan asked for", "id", id, "err", err)
+	s.staleOriginal()
+}
+
+// etagMatch says whether an If-None-Match header (its values) names etag,
+// weakly compared, without allocating.
+func etagMatch(values []string, etag string) bool {
+	for _, v := range values {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			t = strings.TrimSpace(t)
+			if t == etag || t == "*" || strings.TrimPrefix(t, "W/") == etag {
+				return true
+			}
 		}
 	}
 	return false
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func urlEscape(s string) string { return url.PathEscape(s) }

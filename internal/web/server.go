@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"shoebox/internal/ai"
@@ -37,6 +38,9 @@ type Server struct {
 	metrics *metrics
 	cache   *pageCache
 	thumbs  *thumbCache
+
+	staleOriginal func()       // see OnStaleOriginal
+	staleAt       atomic.Int64 // when it was last called, Unix ns
 }
 
 // New builds the server. st must run on db's foreground pool; embed may be
@@ -84,6 +88,7 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // 431 beyond: no header needs more
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	ln, err := listen(addr)
