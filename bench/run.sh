@@ -10,8 +10,10 @@
 #   1. Index throughput: the corpus's JPEGs, `shoebox index` (fresh data
 #      folder, and with the cluster already made) against vipsthumbnail making
 #      the same two sizes of the same photos, 2 at a time; peak RSS of index.
-#   2. Thumbnail serving: wrk on /thumbnail/{id}, shoebox against nginx
-#      serving the same files.
+#   2. Thumbnail serving: wrk on /thumbnail/{id}, shoebox against a minimal
+#      Go net/http server holding the same thumbnails in memory (bench/minhttp:
+#      the ceiling of Go's HTTP stack here) and nginx serving the same files,
+#      in alternating rounds; req/s, latency and server CPU per request.
 #   3. Gallery page: wrk on / (budget 8).
 #   4. Memory at rest: serve's VmRSS after the runs, and with a synthetic
 #      library of up to 10,000 photos (plus that library's index rate and
@@ -21,7 +23,8 @@
 # BENCH_SYNTH_N (10000 photos), BENCH_SYNTH_MAX (300: index all N when that
 # is predicted to take at most this many seconds), BENCH_SYNTH_BUDGET (180:
 # else index as many as fit in this many seconds), BENCH_KEEP=1 keeps the
-# scratch folder.
+# scratch folder, BENCH_ROUNDS (2) alternating thumbnail rounds, BENCH_ONLY=thumbs
+# runs only what the thumbnail figures need (one index, then section 2).
 set -euo pipefail
 export LC_ALL=C
 
@@ -34,6 +37,9 @@ DURATION=${BENCH_DURATION:-15s}
 SYNTH_N=${BENCH_SYNTH_N:-10000}
 SYNTH_BUDGET=${BENCH_SYNTH_BUDGET:-180}
 SYNTH_MAX=${BENCH_SYNTH_MAX:-300}
+ROUNDS=${BENCH_ROUNDS:-2}
+ONLY=${BENCH_ONLY:-}
+[[ -z $ONLY || $ONLY == thumbs ]] || { printf 'bench: BENCH_ONLY=%s: only "thumbs" is known\n' "$ONLY" >&2; exit 2; }
 BUDGET=8 # SHOEBOX_DB_MAX_CONNS for serve
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -41,14 +47,14 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 [[ -x $BIN ]] || die "$BIN not found: run 'make build' first"
 [[ -d $CORPUS ]] || die "corpus $CORPUS not found: run 'make setup' first"
-for c in wrk nginx vips vipsthumbnail vipsheader curl perl awk find shuf; do
+for c in go wrk nginx vips vipsthumbnail vipsheader curl perl awk find shuf; do
 	command -v "$c" >/dev/null || die "$c is not installed (scripts/setup.sh --test installs the bench tools)"
 done
 
 mkdir -p "$OUTDIR"
 # Only this script's own outputs: other bench scripts write here too.
 rm -f "$OUTDIR"/index-*.txt "$OUTDIR"/index-*.log "$OUTDIR"/wrk-*.txt "$OUTDIR"/serve-*.log \
-	"$OUTDIR"/vipsthumbnail.txt "$OUTDIR"/nginx-t.txt "$OUTDIR"/results.md
+	"$OUTDIR"/vipsthumbnail.txt "$OUTDIR"/nginx-t.txt "$OUTDIR"/minhttp.log "$OUTDIR"/results.md
 # The scratch folder must be reachable by the postgres user (the embedded
 # cluster runs as postgres when we are root), hence 0755.
 WORK=$(mktemp -d /tmp/shoebox-bench.XXXXXX)
@@ -59,6 +65,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true
 # ---------------------------------------------------------------- cleanup --
 SERVE_PIDS=()
 NGINX_PID=
+MIN_PID=
 DATADIRS=()
 
 # stop_pid PID SIGNAL SECONDS: signal our child, wait for it, SIGKILL at last.
@@ -101,10 +108,11 @@ cleanup() {
 	trap - EXIT INT TERM
 	for pid in "${SERVE_PIDS[@]}"; do stop_pid "$pid" TERM 30; done
 	[[ -n $NGINX_PID ]] && stop_pid "$NGINX_PID" QUIT 10
+	[[ -n $MIN_PID ]] && stop_pid "$MIN_PID" TERM 10
 	for d in "${DATADIRS[@]}"; do stop_pg "$d"; done
-	for pid in "${SERVE_PIDS[@]}" $NGINX_PID; do kill -0 "$pid" 2>/dev/null && left=1 && log "still running: pid $pid"; done
+	for pid in "${SERVE_PIDS[@]}" $NGINX_PID $MIN_PID; do kill -0 "$pid" 2>/dev/null && left=1 && log "still running: pid $pid"; done
 	for d in "${DATADIRS[@]}"; do pg_running "$d" && left=1 && log "still running: PostgreSQL of $d"; done
-	((left)) || log "cleanup: no shoebox, nginx or PostgreSQL process of this run is left"
+	((left)) || log "cleanup: no shoebox, nginx, minhttp or PostgreSQL process of this run is left"
 	if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 	exit "$rc"
 }
@@ -147,6 +155,16 @@ proc_ticks() { # PID: utime+stime in clock ticks
 	local -a f
 	read -r -a f </proc/"$1"/stat 2>/dev/null || { echo 0; return; }
 	echo $((f[13] + f[14]))
+}
+CLK_TCK=$(getconf CLK_TCK)
+
+tree_ticks() { # PID...: their ticks and their children's (nginx's workers)
+	local p c sum=0
+	for p in "$@"; do
+		sum=$((sum + $(proc_ticks "$p")))
+		for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do sum=$((sum + $(proc_ticks "$c"))); done
+	done
+	echo "$sum"
 }
 
 # PSS of an embedded cluster (postmaster and its children), in kB.
@@ -267,13 +285,17 @@ done = function(summary, latency, requests)
 end
 '
 
-# run_wrk NAME CONNS SCRIPT URL: a 3s warm-up, then the measured run.
-# Sets W_RPS, W_P50, W_P99 (ms), W_NON2XX, W_SOCKERR.
+# run_wrk NAME CONNS SCRIPT URL [PID]: a 3s warm-up, then the measured run.
+# Sets W_RPS, W_P50, W_P99 (ms), W_NON2XX, W_SOCKERR, and W_CPU_US: the CPU
+# the server PID (and its children) spent per request, in microseconds (n/a
+# without PID): unlike req/s, it hardly moves when neighbours load the machine.
 run_wrk() {
-	local name=$1 conns=$2 script=$3 url=$4 out="$OUTDIR/wrk-$1.txt" line
+	local name=$1 conns=$2 script=$3 url=$4 pid=${5:-} out="$OUTDIR/wrk-$1.txt" line t0=0 t1=0
 	wrk -t2 -c"$conns" -d3s -s "$script" "$url" >/dev/null 2>&1 || true
 	LOADS+=("$name: load $(loadavg)")
+	[[ -n $pid ]] && t0=$(tree_ticks "$pid")
 	wrk -t2 -c"$conns" -d"$DURATION" --latency -s "$script" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk $name failed"; }
+	[[ -n $pid ]] && t1=$(tree_ticks "$pid")
 	line=$(grep '^WRK ' "$out" | tail -n1)
 	[[ -n $line ]] || { cat "$out" >&2; die "wrk $name: no summary"; }
 	local requests duration_us bytes p50_us p90_us p99_us max_us non2xx connect read write timeout
@@ -283,7 +305,9 @@ run_wrk() {
 	W_P99=$(calc "$p99_us / 1000" 2)
 	W_NON2XX=$non2xx
 	W_SOCKERR=$((connect + read + write + timeout))
-	log "wrk $name: $W_RPS req/s, p50 $W_P50 ms, p99 $W_P99 ms, non-2xx/3xx $W_NON2XX, socket errors $W_SOCKERR"
+	W_CPU_US=n/a
+	[[ -n $pid ]] && ((requests > 0)) && W_CPU_US=$(calc "($t1 - $t0) * 1e6 / $CLK_TCK / $requests" 1)
+	log "wrk $name: $W_RPS req/s, p50 $W_P50 ms, p99 $W_P99 ms, non-2xx/3xx $W_NON2XX, socket errors $W_SOCKERR, server CPU $W_CPU_US us/request"
 }
 
 target() { # VALUE OP LIMIT -> "met" / "missed" (informational only)
@@ -328,6 +352,7 @@ AVG_MP=$(awk '{ s += $2 * $3 } END { printf "%.1f", s / NR / 1e6 }' "$WORK/heade
 LIB_MB=$(du -sm "$LIB" | awk '{print $1}')
 log "corpus: $JPEG_FOUND JPEGs, $PHOTOS readable ($EXCLUDED excluded), avg $AVG_MP MP, $LIB_MB MB"
 
+if [[ -z $ONLY ]]; then
 # Reference: vipsthumbnail, two processes per photo (1440px JPEG preview,
 # 250px WebP thumbnail, Q80, stripped), two photos at a time.
 REF=$WORK/ref
@@ -363,6 +388,7 @@ log "shoebox index on a fresh data folder"
 run_index fresh "$LIB" "$DATA_A"
 A_WALL=$IX_WALL A_PHASE=$IX_PHASE A_STARTUP=$IX_STARTUP A_CPU=$IX_CPU A_HWM=$IX_HWM A_LINE=$IX_LINE
 rm -rf "$DATA_A" # free the disk; its cluster is stopped
+fi
 
 # Shoebox B: the cluster made first by a pass over an empty library, then
 # the real pass on the same data folder (PostgreSQL start, no initdb).
@@ -376,6 +402,7 @@ log "shoebox index with the cluster already made"
 run_index warm "$LIB" "$DATA_B"
 B_WALL=$IX_WALL B_PHASE=$IX_PHASE B_STARTUP=$IX_STARTUP B_CPU=$IX_CPU B_HWM=$IX_HWM B_LINE=$IX_LINE
 
+if [[ -z $ONLY ]]; then
 A_RATE_WALL=$(calc "$PHOTOS / $A_WALL" 2)
 A_RATE_PHASE=$( [[ $A_PHASE == n/a ]] && echo n/a || calc "$PHOTOS / $A_PHASE" 2)
 B_RATE_WALL=$(calc "$PHOTOS / $B_WALL" 2)
@@ -387,6 +414,7 @@ IX_RATIO=$(ratio "$BEST_RATE" "$REF_RATE")
 A_RATIO=$(ratio "$A_RATE_WALL" "$REF_RATE")
 SB_CPU_PER=$(calc "$B_CPU / $PHOTOS * 1000" 0)
 REF_CPU_PER=$(calc "$REF_CPU / $PHOTOS * 1000" 0)
+fi
 
 # ============================================ 2. thumbnail serving =========
 start_serve corpus "$LIB" "$DATA_B"
@@ -419,7 +447,12 @@ EOF
 NGX=$WORK/nginx
 mkdir -p "$NGX"/{tmp,logs}
 NGINX_PORT=$(free_port)
+# The media folder is private to Shoebox's user (0700): nginx's workers run
+# as that user too, not as nobody (nginx honours "user" only when root).
+NGX_USER=
+[[ $(id -u) == 0 ]] && NGX_USER="user root root;"
 cat >"$NGX/nginx.conf" <<EOF
+$NGX_USER
 worker_processes 2;
 daemon off;
 pid $NGX/nginx.pid;
@@ -457,26 +490,69 @@ s1=$(curl -fsS "$URL/thumbnail/$first_id" | wc -c)
 s2=$(curl -fsS "$NGINX_URL/thumbnail/$first_id" | wc -c)
 [[ $s1 == "$s2" && $s1 -gt 0 ]] || die "shoebox and nginx answer /thumbnail/$first_id differently ($s1 vs $s2 bytes)"
 
-# Two alternating rounds (shoebox, nginx, shoebox, nginx): a neighbour's
-# burst then lands on both sides; figures are the means of the rounds.
-log "thumbnails: wrk -t2 -c256 -d$DURATION over $THUMBS thumbnails, 2 alternating rounds"
-TH=() NG=()
-for round in 1 2; do
-	run_wrk "thumbs-shoebox-$round" 256 "$WORK/thumbs.lua" "$URL"
-	TH+=("$W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR")
-	run_wrk "thumbs-nginx-$round" 256 "$WORK/thumbs.lua" "$NGINX_URL"
-	NG+=("$W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR")
+# The ceiling of Go's HTTP stack: the same thumbnails from memory, headers
+# made once, no router or middleware (bench/minhttp).
+go build -o "$WORK/minhttp" ./bench/minhttp || die "cannot build bench/minhttp"
+MIN_PORT=$(free_port)
+"$WORK/minhttp" -media "$DATA_B/media" -addr "127.0.0.1:$MIN_PORT" >"$OUTDIR/minhttp.log" 2>&1 &
+MIN_PID=$!
+MIN_URL=http://127.0.0.1:$MIN_PORT
+for ((i = 0; i < 100; i++)); do curl -fsS -o /dev/null "$MIN_URL/thumbnail/$first_id" 2>/dev/null && break; nap 0.1; done
+cmp -s <(curl -fsS "$URL/thumbnail/$first_id") <(curl -fsS "$MIN_URL/thumbnail/$first_id") ||
+	die "shoebox and minhttp answer /thumbnail/$first_id differently"
+
+# Alternating rounds (shoebox, minimal, nginx, shoebox, ...): a neighbour's
+# burst then lands on every side; figures are the means of the rounds.
+log "thumbnails: wrk -t2 -c256 -d$DURATION over $THUMBS thumbnails, $ROUNDS alternating rounds"
+TH=() MN=() NG=()
+for ((round = 1; round <= ROUNDS; round++)); do
+	run_wrk "thumbs-shoebox-$round" 256 "$WORK/thumbs.lua" "$URL" "$SERVE_PID"
+	TH+=("$W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR $W_CPU_US")
+	run_wrk "thumbs-minhttp-$round" 256 "$WORK/thumbs.lua" "$MIN_URL" "$MIN_PID"
+	MN+=("$W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR $W_CPU_US")
+	run_wrk "thumbs-nginx-$round" 256 "$WORK/thumbs.lua" "$NGINX_URL" "$NGINX_PID"
+	NG+=("$W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR $W_CPU_US")
 done
-# mean_rounds "r1" "r2": rps p50 p99 (means), non-2xx and socket errors (sums).
-mean_rounds() { printf '%s\n' "$@" | awk '{ for (i = 1; i <= 5; i++) s[i] += $i; n++ }
-	END { printf "%.0f %.2f %.2f %d %d", s[1] / n, s[2] / n, s[3] / n, s[4], s[5] }'; }
-read -r TH_RPS TH_P50 TH_P99 TH_NON2XX TH_ERR <<<"$(mean_rounds "${TH[@]}")"
-read -r NG_RPS NG_P50 NG_P99 NG_NON2XX NG_ERR <<<"$(mean_rounds "${NG[@]}")"
-TH_ROUNDS="shoebox $(printf '%s/' "${TH[@]%% *}" | sed 's|/$||'), nginx $(printf '%s/' "${NG[@]%% *}" | sed 's|/$||')"
-log "thumbnails (mean of rounds): shoebox $TH_RPS req/s p99 $TH_P99 ms; nginx $NG_RPS req/s p99 $NG_P99 ms"
+# mean_rounds "r1" "r2" ...: rps p50 p99 (means), non-2xx and socket errors
+# (sums), CPU us per request (mean).
+mean_rounds() { printf '%s\n' "$@" | awk '{ for (i = 1; i <= 6; i++) s[i] += $i; n++ }
+	END { printf "%.0f %.2f %.2f %d %d %.1f", s[1] / n, s[2] / n, s[3] / n, s[4], s[5], s[6] / n }'; }
+read -r TH_RPS TH_P50 TH_P99 TH_NON2XX TH_ERR TH_CPU <<<"$(mean_rounds "${TH[@]}")"
+read -r MN_RPS MN_P50 MN_P99 MN_NON2XX MN_ERR MN_CPU <<<"$(mean_rounds "${MN[@]}")"
+read -r NG_RPS NG_P50 NG_P99 NG_NON2XX NG_ERR NG_CPU <<<"$(mean_rounds "${NG[@]}")"
+rounds_of() { printf '%s/' "${@%% *}" | sed 's|/$||'; }
+TH_ROUNDS="shoebox $(rounds_of "${TH[@]}"), minimal $(rounds_of "${MN[@]}"), nginx $(rounds_of "${NG[@]}")"
 stop_pid "$NGINX_PID" QUIT 10
 NGINX_PID=
+stop_pid "$MIN_PID" TERM 10
+MIN_PID=
 TH_RATIO=$(ratio "$TH_RPS" "$NG_RPS")
+TH_MIN_RATIO=$(ratio "$TH_RPS" "$MN_RPS")
+TH_CPU_RATIO=$(ratio "$MN_CPU" "$TH_CPU")
+log "thumbnails (mean of rounds): shoebox $TH_RPS req/s p99 $TH_P99 ms, $TH_CPU us CPU/request; minimal net/http $MN_RPS req/s p99 $MN_P99 ms, $MN_CPU us; nginx $NG_RPS req/s p99 $NG_P99 ms, $NG_CPU us"
+log "thumbnails: shoebox/minimal ${TH_MIN_RATIO}x (CPU per request: ${TH_CPU_RATIO}x as lean), shoebox/nginx ${TH_RATIO}x"
+thumb_rows() {
+	cat <<EOF
+| 2 | Thumbnails: req/s, wrk -t2 -c256 -d$DURATION cycling over $THUMBS ids (avg $THUMB_KB kB); mean of $ROUNDS alternating rounds ($TH_ROUNDS) | **$TH_RPS** | minimal Go net/http: $MN_RPS; nginx: $NG_RPS | **${TH_MIN_RATIO}×** minimal; ${TH_RATIO}× nginx | ≥ 0.9× minimal ($(target "$TH_MIN_RATIO" '>=' 0.9)) |
+| 2 | Thumbnails: p50 / p99 latency, ms | $TH_P50 / **$TH_P99** | minimal $MN_P50 / $MN_P99; nginx $NG_P50 / $NG_P99 | | p99 < 50 ($(target "$TH_P99" '<' 50)) |
+| 2 | Thumbnails: server CPU per request, µs (steadier than req/s on a busy machine) | $TH_CPU | minimal $MN_CPU; nginx $NG_CPU (workers) | minimal/shoebox ${TH_CPU_RATIO}× | |
+| 2 | Thumbnails: non-2xx/3xx / socket errors | $TH_NON2XX / $TH_ERR | minimal $MN_NON2XX / $MN_ERR; nginx $NG_NON2XX / $NG_ERR | | |
+EOF
+}
+if [[ $ONLY == thumbs ]]; then
+	stop_serve
+	{
+		echo "# Shoebox benchmarks: thumbnails only (BENCH_ONLY=thumbs)"
+		echo
+		echo "- Date: $DATE; CPU: $CPU_MODEL, $CORES cores; load average at start $LOAD_START; shoebox $REV; nginx $NGINX_VER; wrk $WRK_VER"
+		echo "- Load when each run began: $(IFS=';'; echo "${LOADS[*]}" | sed 's/;/; /g')"
+		echo
+		echo "| # | Benchmark | Shoebox | Reference | Ratio | Target |"
+		echo "|---|---|---|---|---|---|"
+		thumb_rows
+	} | tee "$OUTDIR/results.md"
+	exit 0
+fi
 
 # ================================================= 3. gallery page =========
 echo "$WRK_DONE" >"$WORK/report.lua"
@@ -596,9 +672,7 @@ report() {
 | 1 | CPU per photo, ms (shoebox process only, PostgreSQL not counted / all vipsthumbnail processes) | $SB_CPU_PER | $REF_CPU_PER | $(ratio "$REF_CPU_PER" "$SB_CPU_PER")× less | |
 | 1 | Peak RSS of \`shoebox index\` (VmHWM), MB | $(mb "$B_HWM") (fresh run: $(mb "$A_HWM")) | | | |
 | 1 | Result line | $B_LINE | $REF_P previews, $REF_T thumbnails | | |
-| 2 | Thumbnails: req/s, wrk -t2 -c256 -d$DURATION cycling over $THUMBS ids (avg $THUMB_KB kB); mean of 2 alternating rounds ($TH_ROUNDS) | **$TH_RPS** | nginx: $NG_RPS | **${TH_RATIO}×** | ≥ 0.8× ($(target "$TH_RATIO" '>=' 0.8)) |
-| 2 | Thumbnails: p50 / p99 latency, ms | $TH_P50 / **$TH_P99** | $NG_P50 / $NG_P99 | | p99 < 50 ($(target "$TH_P99" '<' 50)) |
-| 2 | Thumbnails: non-2xx/3xx / socket errors | $TH_NON2XX / $TH_ERR | $NG_NON2XX / $NG_ERR | | |
+$(thumb_rows)
 | 3 | Gallery \`/\` ($GA_TILES tiles, $GA_KB kB page, $PHOTOS photos, budget $BUDGET): req/s, wrk -t2 -c64 | **$GA_RPS** | | | |
 | 3 | Gallery: p50 / p99 latency, ms | $GA_P50 / **$GA_P99** | | | p99 < 20 ($(target "$GA_P99" '<' 20)) |
 | 3 | Gallery: non-2xx/3xx / socket errors | $GA_NON2XX / $GA_ERR | | | 0 |
@@ -619,7 +693,7 @@ Notes
 - "The pass alone" runs from shoebox's \`database ready\` log line to its \`indexed N\` line; it excludes initdb, PostgreSQL start and stop. The headline is the pass of the run whose cluster was made beforehand (by an index of an empty library on the same data folder).
 - Reference: for each photo \`vipsthumbnail IN -s 1440 -o %s_p.jpg[Q=80,strip]\` then \`vipsthumbnail IN -s 250 -o %s_t.webp[Q=80,strip]\`, two photos at a time (\`xargs -P2\`), default libvips threading. Each launch costs ~${REF_LAUNCH_MS} ms here even on an 8x8 image (libvips start-up, module loading), so the reference pays that twice per photo.
 - Shoebox's CPU is its own process and its reaped children (initdb, pg_ctl); the postmaster and backends are not counted. Peak RSS polls /proc/PID/status VmHWM every 100 ms.
-- wrk, the server under test and (for the gallery) PostgreSQL share the same $CORES cores: req/s are what is left after wrk's own share, for both sides. Each wrk run follows a 3 s warm-up. nginx: 2 workers, sendfile, access_log off, keep-alive unlimited, same URLs mapped to the same files (no open_file_cache).
+- wrk, the server under test and (for the gallery) PostgreSQL share the same $CORES cores: req/s are what is left after wrk's own share, for every side. Each wrk run follows a 3 s warm-up. nginx: 2 workers, sendfile, access_log off, keep-alive unlimited, same URLs mapped to the same files (no open_file_cache). Minimal net/http (bench/minhttp): the same thumbnails read into memory at start, the same response headers made once, a map lookup per request, no router, middleware or timeouts: the ceiling of Go's HTTP stack on this machine. Server CPU per request is the server's user+system time (nginx: master and workers) over the measured run divided by its requests.
 - serve keeps a rendered list page for about a second and answers identical requests from it, so \`/\` under wrk mostly measures that cache; the "page cache bypassed" rows add a unique query string to every request (ignored by the page, but part of the cache key) to show what one query + render costs.
 - Gallery under load is throughput-bound: by Little's law, p99 < 20 ms with 64 connections needs more than 64 / 0.020 = 3,200 req/s.
 - RSS "at rest" is VmRSS 5 s after the last request, with the start-up rescan settled (process idle). The synthetic photos are one small JPEG with distinct trailing bytes, so the picture work is tiny and the figures show per-photo overhead (hashing, database, files).
