@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shoebox/internal/database"
+	"shoebox/internal/thumbs"
 )
 
 // TestKill9DuringIndexing SIGKILLs `shoebox index` once some photos are
@@ -247,11 +248,11 @@ func testKill9(t *testing.T, external bool) {
 		if err != nil || !isJPEG(prev) {
 			t.Errorf("photo %s: preview missing or not JPEG (%v)", id, err)
 		}
-		src, err := os.ReadFile(filepath.Join(dir, id+".src"))
+		src, err := thumbs.Store{Dir: media}.ReadSource(id)
 		if err != nil {
 			t.Errorf("photo %s: no source note: %v", id, err)
-		} else if rel, err := filepath.Rel(lib, string(src)); err != nil || wantSum[filepath.ToSlash(rel)] == "" {
-			t.Errorf("photo %s: source note %q is not a library file", id, src)
+		} else if rel, err := filepath.Rel(lib, src.Path); err != nil || wantSum[filepath.ToSlash(rel)] == "" || !src.Verified() {
+			t.Errorf("photo %s: source note %+v is not a verified library file", id, src)
 		}
 	}
 	var temps []string
