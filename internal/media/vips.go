@@ -109,6 +109,18 @@ static int sb_find_loader(const sb_src *src, char *buf, size_t n) {
 	return 0;
 }
 
+// Loads src with the TIFF loader whatever the sniffing says: the TIFF
+// loader's sniffer opens the file, so a TIFF it cannot open is claimed by
+// another loader, and only this call gives libtiff's reason.
+static int sb_try_tiff(const sb_src *src) {
+	VipsImage *im = NULL;
+	int r = src->buf ? vips_tiffload_buffer((void *) src->buf, src->len, &im, NULL) :
+		vips_tiffload(src->path, &im, NULL);
+	if (im)
+		g_object_unref(im);
+	return r;
+}
+
 typedef struct {
 	int width, height, orientation;
 	char compression[16]; // heif only: "hevc" or "av1"
@@ -285,15 +297,20 @@ static void sb_stats(size_t *mem, int *allocs, int *files) {
 import "C"
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf16"
 	"unsafe"
+
+	"github.com/bep/imagemeta"
 )
 
 var (
@@ -468,7 +485,7 @@ func readHeader(src source) (h header, err error) {
 			}
 		}
 		if h.format == "" {
-			err = fmt.Errorf("%w: not a photo format (libvips %s)", ErrUnsupported, loader)
+			err = unclaimed(src, cs, loader)
 			return
 		}
 		var ch C.sb_header
@@ -492,6 +509,65 @@ func readHeader(src source) (h header, err error) {
 		}
 	})
 	return h, err
+}
+
+// unclaimed explains a file that none of our loaders claims. libvips picks
+// a loader by sniffing, and a TIFF whose header libtiff refuses (zero width
+// or height) is not sniffed as TIFF; ImageMagick's loader (blocked) then
+// guesses at it, as it guesses at any unknown bytes (a TGA, say). So the
+// reason is looked for in the file's own signature, not in the loader's
+// name.
+func unclaimed(src source, cs *C.sb_src, loader string) error {
+	var r io.ReadSeeker
+	if src.buf != nil {
+		r = bytes.NewReader(src.buf)
+	} else {
+		f, err := os.Open(src.path)
+		if err != nil {
+			return fmt.Errorf("media: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	format, ok, _ := sniffFormat(r)
+	switch {
+	case ok && format == imagemeta.TIFF:
+		if w, h, ok := tiffSize(r); ok && (w == 0 || h == 0) {
+			return fmt.Errorf("%w: %dx%d: zero width or height", ErrDecode, w, h)
+		}
+		var failed bool
+		msg := exclusive(func() { failed = C.sb_try_tiff(cs) != 0 })
+		if failed {
+			return fmt.Errorf("%w: TIFF: %s", ErrDecode, cmp.Or(msg, "libvips cannot open it"))
+		}
+		return fmt.Errorf("%w: TIFF that libvips does not recognise as one", ErrDecode)
+	case ok:
+		return fmt.Errorf("%w: %s signature, but libvips' %s loader does not recognise it", ErrDecode, format, format)
+	case strings.HasPrefix(loader, "VipsForeignLoadMagick"):
+		return fmt.Errorf("%w: not a photo format (no JPEG, PNG, GIF, WebP, HEIF or TIFF signature)", ErrUnsupported)
+	}
+	return fmt.Errorf("%w: not a photo format (libvips %s)", ErrUnsupported, loader)
+}
+
+// tiffSize reads ImageWidth and ImageLength from a TIFF's first directory.
+func tiffSize(r io.ReadSeeker) (w, h int, ok bool) {
+	var gotW, gotH bool
+	err := decode(r, imagemeta.TIFF, imagemeta.EXIF,
+		func(ti imagemeta.TagInfo) bool {
+			return ti.Namespace == "IFD0" && (ti.Tag == "ImageWidth" || ti.Tag == "ImageHeight")
+		},
+		func(ti imagemeta.TagInfo) {
+			v, isNum := toFloat(ti.Value)
+			if !isNum {
+				return
+			}
+			if ti.Tag == "ImageWidth" && !gotW {
+				w, gotW = int(v), true
+			} else if ti.Tag == "ImageHeight" && !gotH {
+				h, gotH = int(v), true
+			}
+		})
+	return w, h, err == nil && gotW && gotH
 }
 
 func findLoader(cs *C.sb_src) (string, error) {
