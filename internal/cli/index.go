@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,7 +30,6 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
-	start := time.Now().Add(-time.Second)
 	runner := a.runner(nil)
 	for _, root := range cfg.Libraries {
 		if err := runner.EnqueueScan(ctx, root); err != nil {
@@ -48,7 +46,7 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return report(ctx, a, runner, start)
+	return report(ctx, a, runner)
 }
 
 // waitForQueue shows progress until no job is pending or running.
@@ -99,24 +97,16 @@ func bar(done, total, width int) string {
 }
 
 // report prints the pass's counts and every file that could not be indexed.
-func report(ctx context.Context, a *app, runner *jobs.Runner, since time.Time) error {
-	results, err := a.bg.JobResultsSince(ctx, jobs.KindScan, since)
-	if err != nil {
-		return err
-	}
-	unchanged := 0
-	for _, raw := range results {
-		var r jobs.ScanResult
-		if json.Unmarshal(raw, &r) == nil {
-			unchanged += r.Unchanged
-		}
-	}
+// The counts are this process's own (the runner's): scan results read back
+// from the jobs table by time would also take in a run that ended moments
+// before.
+func report(ctx context.Context, a *app, runner *jobs.Runner) error {
 	p := runner.Progress()
 	fails, err := a.bg.Failures(ctx, 10000)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("indexed %d, unchanged %d, failed %d\n", p.Processed-p.Failed, unchanged, len(fails))
+	fmt.Printf("indexed %d, unchanged %d, failed %d\n", p.Processed-p.Failed, p.Unchanged, len(fails))
 	if a.embed != nil {
 		fmt.Printf("embedded %d with %s\n", p.Embedded, a.embed.Name())
 	}

@@ -109,6 +109,7 @@ type Progress struct {
 	Processed int // photos processed (indexed or failed)
 	Failed    int
 	Scanned   int // files looked at by scans
+	Unchanged int // of those, files found as they were indexed (not read again)
 	Embedded  int // photos embedded
 }
 

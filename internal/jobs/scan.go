@@ -94,6 +94,7 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		k, ok := known[e.RelPath]
 		if e.Err == nil && ok && !k.Failed && k.PhotoID != "" && k.Size == e.Size && k.MTime.Equal(e.MTime) {
 			res.Unchanged++
+			r.count(func(p *Progress) { p.Unchanged++ })
 			r.met.unchanged.Inc()
 			if firstScan {
 				r.renote(k.PhotoID, filepath.Join(a.Root, filepath.FromSlash(e.RelPath)))

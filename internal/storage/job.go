@@ -216,18 +216,3 @@ func (s *Storage) PruneJobs(ctx context.Context, age time.Duration) error {
 	})
 	return interpretError("prune jobs", err)
 }
-
-// JobResultsSince returns the results of jobs of kind finished since t.
-func (s *Storage) JobResultsSince(ctx context.Context, kind string, t time.Time) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT result FROM jobs WHERE kind = $1 AND state = 'done'
-			AND finished_at >= $2 AND result IS NOT NULL ORDER BY id`, kind, t)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, pgx.RowTo[json.RawMessage])
-		return err
-	})
-	return out, interpretError("job results", err)
-}
