@@ -27,6 +27,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"camera":      camera,
 		"tagQuery":    func(l string) string { return "tag:" + strings.ReplaceAll(l, " ", "_") },
 		"percent":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+		"plural":      plural,
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -98,17 +99,30 @@ func tileStyle(p storage.PhotoSummary) template.CSS {
 }
 
 // FormatBytes writes a size for people (binary units: 1.5 MB is 1.5 MiB);
-// the stats page and `shoebox stats` both use it, so they agree.
+// the stats page and `shoebox stats` both use it, so they agree. Under 1 kB
+// it counts bytes, and a figure that would round up to 1024 of a unit is
+// written in the next one ("1.0 MB", not "1024 kB").
 func FormatBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
+	const k = 1 << 10
+	if n < k {
+		return fmt.Sprintf("%d B", n)
 	}
-	return fmt.Sprintf("%d B", n)
+	v := float64(n) / k
+	if v < 1023.5 {
+		return fmt.Sprintf("%.0f kB", v)
+	}
+	if v /= k; v < 1023.95 {
+		return fmt.Sprintf("%.1f MB", v)
+	}
+	return fmt.Sprintf("%.1f GB", v/k)
+}
+
+// plural picks the noun for a count: "1 photo", "0 photos", "2 photos".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // takenAt shows the wall-clock time the photo was taken, with its offset
