@@ -61,14 +61,16 @@ func (c *thumbCache) put(id string, im *memImage) {
 // and keeps their answer for a moment. A burst of the same page — a gallery
 // opened by many people, or reloaded — costs one query and one render, not
 // one per request: load turns into bytes served, not connections taken.
-// Answers are at most ttl old; image routes never come here.
+// Answers are at most ttl old; image routes never come here. It is bounded
+// in bytes like thumbCache: when full, the least recently used pages make
+// room, so a busy page stays cached however many others are asked for once.
 type pageCache struct {
 	ttl   time.Duration
 	stale time.Duration // an expired page may be served this much longer while one request refreshes it
 	max   int           // bytes
-	mu    sync.Mutex
-	size  int
-	pages map[string]page
+	mu    sync.Mutex    // get moves an entry to the front: a write
+	size  int           // bytes of bodies held
+	pages *lru.LRU[string, page]
 	group singleflight.Group
 }
 
@@ -79,37 +81,47 @@ type page struct {
 }
 
 func newPageCache(ttl, stale time.Duration, maxBytes int) *pageCache {
-	return &pageCache{ttl: ttl, stale: stale, max: maxBytes, pages: map[string]page{}}
+	c := &pageCache{ttl: ttl, stale: stale, max: maxBytes}
+	// As in thumbCache, the bytes bound the count.
+	c.pages, _ = lru.NewLRU[string, page](math.MaxInt, func(_ string, p page) { c.size -= len(p.body) })
+	return c
 }
 
 // get returns the page for key; fresh says whether it is within ttl (else
-// it is stale but still servable).
+// it is stale but still servable). A page too old to serve is dropped.
 func (c *pageCache) get(key string) (p page, ok, fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok = c.pages[key]
+	p, ok = c.pages.Get(key)
 	if !ok {
 		return page{}, false, false
 	}
 	age := time.Since(p.at)
 	if age > c.ttl+c.stale {
+		c.pages.Remove(key)
 		return page{}, false, false
 	}
 	return p, true, age <= c.ttl
 }
 
+// put keeps p for key (replacing what was there), evicting the least
+// recently used pages until the bodies fit. A body larger than the whole
+// budget is not kept.
 func (c *pageCache) put(key string, p page) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.pages[key]; ok {
-		c.size -= len(old.body)
+	if len(p.body) > c.max {
+		c.pages.Remove(key) // what is held is older than the answer just made
+		return
 	}
-	if c.size+len(p.body) > c.max {
-		clear(c.pages) // crude, but bounded in bytes; the next burst refills it
-		c.size = 0
+	if old, ok := c.pages.Peek(key); ok {
+		c.size -= len(old.body) // Add replaces without calling the eviction hook
 	}
-	c.pages[key] = p
+	c.pages.Add(key, p)
 	c.size += len(p.body)
+	for c.size > c.max {
+		c.pages.RemoveOldest()
+	}
 }
 
 // cached answers from the cache, or runs produce once for all the requests
