@@ -533,7 +533,7 @@ func unclaimed(src source, cs *C.sb_src, loader string) error {
 	switch {
 	case ok && format == imagemeta.TIFF:
 		if w, h, ok := tiffSize(r); ok && (w == 0 || h == 0) {
-			return fmt.Errorf("%w: %dx%d: zero width or height", ErrDecode, w, h)
+			return fmt.Errorf("%w: zero width or height (%dx%d pixels)", ErrDecode, w, h)
 		}
 		var failed bool
 		msg := exclusive(func() { failed = C.sb_try_tiff(cs) != 0 })
