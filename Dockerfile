@@ -65,4 +65,6 @@ EXPOSE 8080
 ENTRYPOINT ["shoebox"]
 # 0.0.0.0: inside the container; publish the port on 127.0.0.1 (as
 # docker-compose.yml does) or behind a reverse proxy, not on every address.
+# Listening on 0.0.0.0 needs an account (`... user add NAME --admin
+# --password-stdin --data /data`): serve refuses to start without one.
 CMD ["serve", "--addr", "0.0.0.0:8080", "--library", "/photos", "--data", "/data"]

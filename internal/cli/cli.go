@@ -26,6 +26,9 @@ Usage:
   shoebox doctor [flags]   check PostgreSQL, pgvector, the connection budget and libvips
   shoebox model get NAME   download a CLIP model by name (e.g. ViT-B-32__openai) into <data>/models
   shoebox model list       list the models in <data>/models
+  shoebox user add NAME [--admin] --password-stdin   create an account
+  shoebox user passwd NAME --password-stdin          change its password (ends its sessions)
+  shoebox user list | shoebox user remove NAME
 
 Flags:
   --library PATH    photo folder (repeatable)          SHOEBOX_LIBRARY (':'-separated)
@@ -41,6 +44,8 @@ Flags:
 Environment: DATABASE_URL selects an external PostgreSQL (with pgvector);
 without it Shoebox runs its own cluster under the data folder.
 SHOEBOX_MODEL_HUB sets the hub models come from (default https://huggingface.co).
+SHOEBOX_ALLOWED_HOSTS: Host names accepted without accounts (comma-separated).
+SHOEBOX_TRUSTED_PROXIES: proxies (CIDRs/IPs) whose X-Forwarded-Proto/-For are believed.
 `
 
 // warnEvery is how often one warning message may be logged (see throttle).
@@ -56,6 +61,7 @@ var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slo
 // wordCommands take words besides flags (shoebox model get NAME).
 var wordCommands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger, words []string) error{
 	"model": model,
+	"user":  user,
 }
 
 // Main runs the command line and returns the exit code.
@@ -73,7 +79,12 @@ func Main(args []string, getenv func(string) string) int {
 		fmt.Fprintf(os.Stderr, "shoebox: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	cfg, words, err := config.ParseArgs("shoebox "+args[0], args[1:], getenv)
+	rest, own := args[1:], []string(nil)
+	if args[0] == "user" { // its own flags travel with its words
+		rest, own = splitUserFlags(rest)
+	}
+	cfg, words, err := config.ParseArgs("shoebox "+args[0], rest, getenv)
+	words = append(words, own...)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -123,4 +134,18 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.min}
+}
+
+// splitUserFlags takes user's own flags (--admin, --password-stdin) out of
+// args, which config.ParseArgs would refuse.
+func splitUserFlags(args []string) (rest, own []string) {
+	for _, a := range args {
+		switch a {
+		case "--admin", "-admin", "--password-stdin", "-password-stdin":
+			own = append(own, a)
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, own
 }

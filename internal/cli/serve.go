@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -20,10 +22,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
+	if err := checkExposure(ctx, a); err != nil {
+		return err
+	}
 	srv, err := web.New(a.db, a.st, a.store, a.embed, log)
 	if err != nil {
 		return err
 	}
+	srv.SetAccess(web.Access{Listen: cfg.Addr, AllowedHosts: cfg.AllowedHosts, TrustedProxies: cfg.TrustedProxies})
 	runner := a.runner(jobs.NewMetrics(srv.Registerer()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -45,6 +51,25 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// checkExposure refuses to serve on an address other machines can reach
+// while no account exists: the library would be open to the network.
+func checkExposure(ctx context.Context, a *app) error {
+	host, _, _ := net.SplitHostPort(a.cfg.Addr)
+	if ip, err := netip.ParseAddr(host); host == "localhost" || err == nil && ip.IsLoopback() {
+		return nil
+	}
+	has, err := a.st.HasUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether an account exists, so not listening on %s: %w", a.cfg.Addr, err)
+	}
+	if !has {
+		return fmt.Errorf("no account exists, so Shoebox will not listen on %s (reachable from other machines): "+
+			"create one first with\n  shoebox user add NAME --admin --password-stdin\n"+
+			"or listen on a loopback address (--addr 127.0.0.1:8080)", a.cfg.Addr)
+	}
+	return nil
 }
 
 // rescanLoop enqueues a scan of every library now, then every

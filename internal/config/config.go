@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -63,6 +64,14 @@ type Config struct {
 	// MLURL is an Immich-compatible machine-learning service, used when
 	// ClipModel is empty; MLModel is the model name it is asked for.
 	MLURL, MLModel string
+	// AllowedHosts are Host names accepted besides the listening address
+	// and localhost while no account exists (SHOEBOX_ALLOWED_HOSTS,
+	// comma-separated); any other Host gets 421 (DNS rebinding).
+	AllowedHosts []string
+	// TrustedProxies are the addresses (CIDRs or IPs) whose
+	// X-Forwarded-Proto and X-Forwarded-For are believed
+	// (SHOEBOX_TRUSTED_PROXIES, comma-separated). Empty: none.
+	TrustedProxies []netip.Prefix
 }
 
 // Parse builds a Config from args (without the subcommand) and the
@@ -120,6 +129,14 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			return nil, nil, fmt.Errorf("config: SHOEBOX_LOG_LEVEL %q: want debug, info, warn or error", v)
 		}
+	}
+	for _, h := range strings.Split(getenv("SHOEBOX_ALLOWED_HOSTS"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.AllowedHosts = append(c.AllowedHosts, h)
+		}
+	}
+	if c.TrustedProxies, err = parseProxies(getenv("SHOEBOX_TRUSTED_PROXIES")); err != nil {
+		return nil, nil, err
 	}
 	mp, err := envInt(getenv, "SHOEBOX_MAX_MEGAPIXELS", 0)
 	if err != nil {
@@ -223,6 +240,28 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// parseProxies reads SHOEBOX_TRUSTED_PROXIES: CIDRs or single IPs.
+func parseProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("config: SHOEBOX_TRUSTED_PROXIES: %q is neither an IP nor a CIDR", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
 
 func envOr(getenv func(string) string, k, def string) string {
 	if v := getenv(k); v != "" {

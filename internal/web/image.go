@@ -42,7 +42,7 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 		}
 		if kind == thumbs.Thumb {
 			if im, ok := s.thumbs.get(id); ok {
-				im.serve(w, r, nil)
+				im.serve(w, r, nil, s.accountsExist())
 				return
 			}
 		}
@@ -65,19 +65,19 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 			if _, err := io.ReadFull(f, b); err == nil {
 				im.body = b
 				s.thumbs.put(id, im)
-				im.serve(w, r, nil)
+				im.serve(w, r, nil, s.accountsExist())
 				return
 			}
 			f.Seek(0, io.SeekStart)
 		}
-		im.serve(w, r, f)
+		im.serve(w, r, f, s.accountsExist())
 	}
 }
 
 // serve answers with im: 304 when the client holds it already, else its
 // body from memory, or from file when it has none (sendfile; a hang-up just
-// ends it).
-func (im *memImage) serve(w http.ResponseWriter, r *http.Request, file io.Reader) {
+// ends it). private: accounts exist, so no shared cache may keep it.
+func (im *memImage) serve(w http.ResponseWriter, r *http.Request, file io.Reader, private bool) {
 	h := w.Header()
 	h["Etag"] = im.etag
 	if inm, ok := r.Header["If-None-Match"]; ok && etagMatch(inm, im.etag[0]) {
@@ -87,6 +87,9 @@ func (im *memImage) serve(w http.ResponseWriter, r *http.Request, file io.Reader
 	h["Content-Type"] = im.ctype
 	h["Content-Length"] = im.length
 	h["Cache-Control"] = immutable
+	if private {
+		h["Cache-Control"] = privateImmutable
+	}
 	w.WriteHeader(http.StatusOK)
 	switch {
 	case r.Method == http.MethodHead:
@@ -99,10 +102,11 @@ func (im *memImage) serve(w http.ResponseWriter, r *http.Request, file io.Reader
 
 // Header values shared by every answer: set without allocating.
 var (
-	webpType  = []string{"image/webp"}
-	jpegType  = []string{"image/jpeg"}
-	immutable = []string{"public, max-age=31536000, immutable"}
-	noStore   = []string{"no-store"}
+	webpType         = []string{"image/webp"}
+	jpegType         = []string{"image/jpeg"}
+	immutable        = []string{"public, max-age=31536000, immutable"}
+	privateImmutable = []string{"private, max-age=31536000, immutable"}
+	noStore          = []string{"no-store"}
 )
 
 // maxCachedThumb is the largest thumbnail kept in memory; a 250 px WebP is

@@ -31,13 +31,6 @@ func newOriginals(t *testing.T, content []byte) *originals {
 	t.Helper()
 	s := newSite(t, 1, 2, plainName)
 	ctx := context.Background()
-	for i := 0; i < 2; i++ {
-		c, err := s.db.Acquire(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Release)
-	}
 	o := &originals{id: s.ids[0], src: filepath.Join(t.TempDir(), "IMG 0001.jpg"), rescans: make(chan struct{}, 10)}
 	if err := os.WriteFile(o.src, content, 0o644); err != nil {
 		t.Fatal(err)
@@ -50,6 +43,15 @@ func newOriginals(t *testing.T, content []byte) *originals {
 		t.Fatal(err)
 	}
 	h.OnStaleOriginal(func() { o.rescans <- struct{}{} })
+	// Taken once the server has started (it reads its accounts mode at
+	// start, as serve does after its migrations).
+	for i := 0; i < 2; i++ {
+		c, err := s.db.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Release)
+	}
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(srv.Close)
 	o.url = srv.URL + "/original/" + o.id
@@ -208,7 +210,7 @@ func TestHugeHeaderRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		go fmt.Fprintf(c, "GET /thumbnail/%s HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n", s.ids[0], strings.Repeat("a", extra))
+		go fmt.Fprintf(c, "GET /thumbnail/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: %s\r\n\r\n", s.ids[0], strings.Repeat("a", extra))
 		c.SetDeadline(time.Now().Add(time.Minute))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {

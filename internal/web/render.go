@@ -12,7 +12,7 @@ import (
 	"shoebox/internal/storage"
 )
 
-var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error"}
+var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error", "login", "setup", "sessions", "password"}
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -61,6 +61,9 @@ func (s *Server) renderBytes(page string, data map[string]any) ([]byte, error) {
 	if _, ok := data["Query"]; !ok {
 		data["Query"] = ""
 	}
+	// The same for every reader (pages are cached across them): accounts
+	// exist, so whoever sees a page is signed in.
+	data["SignedIn"] = s.accountsExist()
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("render %s: %w", page, err)

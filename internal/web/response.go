@@ -107,6 +107,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if !isImageRoute(r.URL.Path) {
 			h["Referrer-Policy"] = sameOrigin
 			h["Content-Security-Policy"] = csp
+			h["X-Frame-Options"] = deny
 		}
 		defer func() {
 			if p := recover(); p != nil {
@@ -140,7 +141,8 @@ func listen(addr string) (net.Listener, error) {
 var (
 	nosniff    = []string{"nosniff"}
 	sameOrigin = []string{"same-origin"}
-	csp        = []string{"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'"}
+	csp        = []string{"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"}
+	deny       = []string{"DENY"}
 )
 
 func isImageRoute(p string) bool {

@@ -41,16 +41,39 @@ type Server struct {
 
 	staleOriginal func()       // see OnStaleOriginal
 	staleAt       atomic.Int64 // when it was last called, Unix ns
+
+	bg     *storage.Storage // background share: the auth poll
+	access Access           // see SetAccess
+	auth   *authState       // accounts mode, grant key, revoked sessions (auth.go)
 }
 
-// New builds the server. st must run on db's foreground pool; embed may be
-// nil (no model: search by metadata only).
+// New builds the server and starts its auth poll (Close stops it). st
+// must run on db's foreground pool; embed may be nil (no model: search by
+// metadata only).
 func New(db *database.DB, st *storage.Storage, store thumbs.Store, embed ai.Embedder, log *slog.Logger) (*Server, error) {
-	s := &Server{db: db, st: st, store: store, embed: embed, log: log, static: loadStatic(), metrics: newMetrics(db, st), cache: newPageCache(time.Second, 3*time.Second, 16<<20), thumbs: newThumbCache(32 << 20)}
+	s := &Server{db: db, st: st, store: store, embed: embed, log: log, static: loadStatic(), metrics: newMetrics(db, st), cache: newPageCache(time.Second, 3*time.Second, 16<<20), thumbs: newThumbCache(32 << 20),
+		auth: newAuthState()}
+	if db != nil {
+		s.bg = storage.New(db.Background())
+	}
 	var err error
 	if s.pages, err = s.parseTemplates(); err != nil {
 		return nil, err
 	}
+	// Learn the accounts mode and the grant key now (media routes never
+	// ask the database), then keep them fresh; a database down now is
+	// read on a later poll, and until then media answer 503, pages ask.
+	// (No database at all, in benchmarks of the image path: no account.)
+	if db == nil {
+		s.auth.mode.Store(modeOpen)
+		return s, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := s.refreshAuth(ctx, s.bg); err != nil {
+		log.Warn("accounts state not read yet", "err", err)
+	}
+	cancel()
+	go s.pollAuth()
 	return s, nil
 }
 
@@ -75,11 +98,24 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.HandleFunc("GET /metrics", s.metricsPage)
 	m.HandleFunc("GET /static/{hash}/{name}", s.staticFile)
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login", s.login)
+	m.HandleFunc("POST /logout", s.logout)
+	m.HandleFunc("GET /setup", s.setupPage)
+	m.HandleFunc("POST /setup", s.setup)
+	m.HandleFunc("GET /account/sessions", s.sessionsPage)
+	m.HandleFunc("POST /account/sessions/{id}/signout", s.endSession)
+	m.HandleFunc("GET /account/password", s.passwordPage)
+	m.HandleFunc("POST /account/password", s.changePassword)
 	return m
 }
 
-// Handler is the whole site with its middleware.
-func (s *Server) Handler() http.Handler { return s.middleware(s.routes()) }
+// Handler is the whole site with its middleware: headers and metrics,
+// then cross-origin protection of every state-changing request (besides
+// SameSite cookies), then who may reach what (guard, auth.go).
+func (s *Server) Handler() http.Handler {
+	return s.middleware(http.NewCrossOriginProtection().Handler(s.guard(s.routes())))
+}
 
 // Serve listens on addr until ctx is cancelled, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)) error {
@@ -100,11 +136,13 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(addr string)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	defer s.Close()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	s.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
