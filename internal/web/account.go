@@ -43,7 +43,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		hash = auth.DummyHash
 	}
-	ok, verr := auth.VerifyPassword(hash, password)
+	ok, verr, err2 := s.verify(r.Context(), hash, password)
+	if err2 != nil {
+		s.fail(w, r, err2)
+		return
+	}
 	if err != nil || verr != nil || !ok {
 		s.auth.byAddr.Fail(addr, now)
 		s.auth.byName.Fail(name, now)
@@ -96,7 +100,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 // setupAllowed: the first-run page exists only for this machine (the
 // peer address, never a header) and only while no account exists.
 func (s *Server) setupAllowed(r *http.Request) bool {
-	return isLoopback(r.RemoteAddr) && s.auth.mode.Load() == modeOpen
+	return s.fromThisMachine(r) && s.auth.mode.Load() == modeOpen
 }
 
 func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +213,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if ok, _ := auth.VerifyPassword(u.Password, r.PostFormValue("current")); !ok {
+	ok, _, err = s.verify(r.Context(), u.Password, r.PostFormValue("current"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
 		s.auth.byName.Fail(se.UserName, now)
 		s.audit(r.Context(), "password-failed", se.UserName, addr, "")
 		s.render(w, r, http.StatusUnauthorized, "password", map[string]any{"Error": "The current password is wrong."})
@@ -226,6 +235,19 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r.Context(), "password", se.UserName, addr, "other sessions ended")
 	s.render(w, r, http.StatusOK, "password", map[string]any{"Done": true})
+}
+
+// verify checks a password within the bound on concurrent hashing; err
+// is the request's own end (the client left while waiting).
+func (s *Server) verify(ctx context.Context, hash, password string) (ok bool, verr, err error) {
+	select {
+	case s.auth.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, nil, ctx.Err()
+	}
+	defer func() { <-s.auth.hashing }()
+	ok, verr = auth.VerifyPassword(hash, password)
+	return ok, verr, nil
 }
 
 // audit writes an audit row; a failure to write it is logged, not fatal.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ type authState struct {
 	sessions *lru.Cache[string, *cachedSession]
 	byAddr   *auth.Throttle
 	byName   *auth.Throttle
+	// hashing bounds the Argon2id verifications running at once (19 MiB
+	// each): a flood of sign-ins waits here instead of exhausting memory.
+	hashing  chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
 }
@@ -73,7 +77,8 @@ type cachedSession struct {
 
 func newAuthState() *authState {
 	c, _ := lru.New[string, *cachedSession](10000)
-	return &authState{sessions: c, byAddr: auth.NewThrottle(5, 15*time.Minute), byName: auth.NewThrottle(5, 15*time.Minute), stop: make(chan struct{})}
+	return &authState{sessions: c, byAddr: auth.NewThrottle(5, 15*time.Minute), byName: auth.NewThrottle(5, 15*time.Minute),
+		hashing: make(chan struct{}, runtime.NumCPU()), stop: make(chan struct{})}
 }
 
 // refresh reads the accounts mode and recent revocations (and the grant
@@ -190,7 +195,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		if p == "/metrics" {
-			if !isLoopback(r.RemoteAddr) {
+			if !s.fromThisMachine(r) {
 				http.Error(w, "metrics are served to loopback only when accounts exist", http.StatusForbidden)
 				return
 			}
@@ -376,6 +381,20 @@ func remoteIP(remote string) (netip.Addr, bool) {
 func isLoopback(remote string) bool {
 	ip, ok := remoteIP(remote)
 	return ok && ip.IsLoopback()
+}
+
+// fromThisMachine is what /setup and /metrics ask: the peer is loopback
+// (RemoteAddr grants it, never a header) and the request was not
+// forwarded by a proxy on this machine for someone else (a forwarding
+// header, or a trusted proxy, takes it away).
+func (s *Server) fromThisMachine(r *http.Request) bool {
+	if !isLoopback(r.RemoteAddr) || s.fromTrustedProxy(r) {
+		return false
+	}
+	_, xff := r.Header["X-Forwarded-For"]
+	_, fwd := r.Header["Forwarded"]
+	_, xri := r.Header["X-Real-Ip"]
+	return !xff && !fwd && !xri
 }
 
 // hostAllowed guards the no-account mode against DNS rebinding: a page of

@@ -105,6 +105,10 @@ func TestAccountsModes(t *testing.T) {
 	if rec.Code != 404 {
 		t.Fatalf("setup POST from another machine: %d", rec.Code)
 	}
+	// Nor to a request a proxy on this machine forwarded for someone else.
+	if resp, _ := do(t, anon, "GET", s.srv.URL+"/setup", nil, "X-Forwarded-For", "203.0.113.9"); resp.StatusCode != 404 {
+		t.Fatalf("setup through a local proxy: %d", resp.StatusCode)
+	}
 	if resp, _ := do(t, anon, "POST", s.srv.URL+"/setup", url.Values{"username": {"anna"}, "password": {"short"}}); resp.StatusCode != 400 {
 		t.Fatalf("setup with a short password: %d", resp.StatusCode)
 	}
