@@ -87,6 +87,53 @@ func TestAccounts(t *testing.T) {
 		t.Fatalf("thumbnail signed in: %q, webp %v", h.Get("Cache-Control"), isWebP(b))
 	}
 
+	// A second process on the same database honours a session of the
+	// first, and refuses it (pages and media) soon after it signs out.
+	other := startServe(t, serveOpts{dbURL: dbURL, library: lib, budget: 4})
+	cookies := signInCookies(t, s)
+	getWith := func(base, path string) int {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := other.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Its data folder is its own and the database already holds the
+	// photos, so it has no thumbnail files: a grant it accepts answers 404,
+	// one it refuses 401.
+	if st := getWith(other.base, "/thumbnail/"+id+"?v=1"); st != 404 {
+		t.Fatalf("second process, media grant of the first: %d, want 404 (accepted, no file here)", st)
+	}
+	if st := getWith(other.base, "/api/stats"); st != 200 {
+		t.Fatalf("second process, a session of the first: %d", st)
+	}
+	req, _ := http.NewRequest("POST", s.base+"/logout", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err = other.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	start := time.Now()
+	waitFor(t, "the second process to refuse the signed-out session's media", 10*time.Second, func() bool {
+		return getWith(other.base, "/thumbnail/"+id+"?v=1") == 401
+	})
+	t.Logf("media of a signed-out session refused by a second process after %s", time.Since(start).Round(time.Millisecond))
+	waitFor(t, "the second process to refuse the signed-out session's pages", 10*time.Second, func() bool {
+		return getWith(other.base, "/api/stats") == 401
+	})
+	other.stop(10 * time.Second)
+
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := cluster.Stop(ctx); err != nil {
@@ -99,5 +146,33 @@ func TestAccounts(t *testing.T) {
 	}
 	if st, _, _, _ := s.get("/"); st != 503 {
 		t.Fatalf("page with the database stopped: %d, want 503", st)
+	}
+}
+
+// signInCookies signs in anew on s (its own client, no jar) and returns
+// the cookies it set.
+func signInCookies(t *testing.T, s *server) []*http.Cookie {
+	t.Helper()
+	c := newClient(30 * time.Second)
+	resp, err := c.PostForm(s.base+"/login", url.Values{"username": {"anna"}, "password": {"a long enough password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 2 {
+		t.Fatalf("sign-in: %d, %d cookies", resp.StatusCode, len(resp.Cookies()))
+	}
+	return resp.Cookies()
+}
+
+// waitFor polls cond until it holds, failing after timeout.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
