@@ -178,6 +178,15 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			mode = s.auth.mode.Load()
 		}
 		if mode == modeOpen {
+			// Without accounts the library is this machine's only. serve
+			// refuses a non-loopback address at start, but the last
+			// account can be removed while it listens anywhere, and a
+			// proxy here can forward the network: neither reaches it.
+			if !s.fromThisMachine(r) {
+				http.Error(w, "no account exists: Shoebox answers this machine only until one is created "+
+					"(shoebox user add NAME --admin --password-stdin)", http.StatusForbidden)
+				return
+			}
 			if !s.hostAllowed(r.Host) {
 				http.Error(w, "misdirected request: this Host is not served (set SHOEBOX_ALLOWED_HOSTS)", http.StatusMisdirectedRequest)
 				return
