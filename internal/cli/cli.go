@@ -29,6 +29,8 @@ Usage:
   shoebox user add NAME [--admin] --password-stdin   create an account
   shoebox user passwd NAME --password-stdin          change its password (ends its sessions)
   shoebox user list | shoebox user remove NAME
+  shoebox key add --user NAME --scope read|write|metrics   make an API key (printed once)
+  shoebox key list [--user NAME] | shoebox key revoke ID
 
 Flags:
   --library PATH    photo folder (repeatable)          SHOEBOX_LIBRARY (':'-separated)
@@ -62,6 +64,7 @@ var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slo
 var wordCommands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger, words []string) error{
 	"model": model,
 	"user":  user,
+	"key":   key,
 }
 
 // Main runs the command line and returns the exit code.
@@ -80,8 +83,11 @@ func Main(args []string, getenv func(string) string) int {
 		return 2
 	}
 	rest, own := args[1:], []string(nil)
-	if args[0] == "user" { // its own flags travel with its words
+	switch args[0] { // their own flags travel with their words
+	case "user":
 		rest, own = splitUserFlags(rest)
+	case "key":
+		rest, own = splitKeyArgs(rest)
 	}
 	cfg, words, err := config.ParseArgs("shoebox "+args[0], rest, getenv)
 	words = append(words, own...)
@@ -145,6 +151,26 @@ func splitUserFlags(args []string) (rest, own []string) {
 			own = append(own, a)
 		default:
 			rest = append(rest, a)
+		}
+	}
+	return rest, own
+}
+
+// splitKeyArgs takes key's own flags (--user NAME, --scope S) out of
+// args, which config.ParseArgs would refuse; its words stay (ParseArgs
+// returns them first).
+func splitKeyArgs(args []string) (rest, own []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "user" && name != "scope" {
+			rest = append(rest, a)
+			continue
+		}
+		own = append(own, a)
+		if !hasVal && i+1 < len(args) {
+			i++
+			own = append(own, args[i])
 		}
 	}
 	return rest, own

@@ -60,6 +60,7 @@ type authState struct {
 	mode     atomic.Int32
 	key      atomic.Pointer[[]byte]
 	revoked  atomic.Pointer[map[int64]struct{}]
+	keys     atomic.Pointer[map[string]storage.APIKey] // API keys by hash (keys.go)
 	sessions *lru.Cache[string, *cachedSession]
 	byAddr   *auth.Throttle
 	byName   *auth.Throttle
@@ -81,8 +82,8 @@ func newAuthState() *authState {
 		hashing: make(chan struct{}, runtime.NumCPU()), stop: make(chan struct{})}
 }
 
-// refresh reads the accounts mode and recent revocations (and the grant
-// key, once) from st.
+// refresh reads the accounts mode, recent revocations and the API keys
+// (and the grant key, once) from st.
 func (s *Server) refreshAuth(ctx context.Context, st *storage.Storage) error {
 	if s.auth.key.Load() == nil {
 		k := make([]byte, auth.GrantKeyLen)
@@ -97,6 +98,11 @@ func (s *Server) refreshAuth(ctx context.Context, st *storage.Storage) error {
 	if err != nil {
 		return err
 	}
+	keys, err := st.APIKeyTable(ctx)
+	if err != nil {
+		return err
+	}
+	s.auth.keys.Store(&keys)
 	rev := make(map[int64]struct{}, len(ids))
 	for _, id := range ids {
 		rev[id] = struct{}{}
@@ -111,8 +117,8 @@ func (s *Server) refreshAuth(ctx context.Context, st *storage.Storage) error {
 }
 
 // pollAuth refreshes the auth state every second on the background share
-// (never on a request's path), so a session revoked by any process is
-// refused here within a second, media included.
+// (never on a request's path), so a session or API key revoked by any
+// process is refused here within a second, media included.
 func (s *Server) pollAuth() {
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
@@ -192,6 +198,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 			next.ServeHTTP(w, r)
+			return
+		}
+		// A key answers for itself on the routes that take keys; pages
+		// ignore it (below: as without a session).
+		if token, ok := bearerToken(r); ok && keyRoute(p) {
+			s.serveKey(w, r, next, token)
 			return
 		}
 		if isMediaRoute(p) {

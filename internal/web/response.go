@@ -30,6 +30,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, "not found"
 	case errors.Is(err, errBadRequest):
 		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, errForbidden):
+		status, msg = http.StatusForbidden, err.Error()
 	case errors.Is(err, database.ErrBusy):
 		status, msg = http.StatusServiceUnavailable, "busy: please retry shortly"
 		w.Header().Set("Retry-After", "1")

@@ -107,6 +107,11 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("POST /account/sessions/{id}/signout", s.endSession)
 	m.HandleFunc("GET /account/password", s.passwordPage)
 	m.HandleFunc("POST /account/password", s.changePassword)
+	m.HandleFunc("GET /account/keys", s.keysPage)
+	m.HandleFunc("POST /account/keys", s.addKey)
+	m.HandleFunc("POST /account/keys/{id}/revoke", s.revokeKey)
+	m.HandleFunc("GET /admin/audit", s.auditLog)
+	m.HandleFunc("GET /api/audit", s.auditLog)
 	return m
 }
 
