@@ -69,6 +69,9 @@ func key(ctx context.Context, cfg *config.Config, log *slog.Logger, words []stri
 			return fmt.Errorf("account %q: %w", name, err)
 		}
 		userID = u.ID
+		if flags["scope"] == "metrics" && !u.Admin {
+			return fmt.Errorf("account %q is a member: metrics keys are for admins (the server's figures are theirs)", name)
+		}
 	}
 	switch verb {
 	case "add":

@@ -74,6 +74,10 @@ func (s *Server) serveKey(w http.ResponseWriter, r *http.Request, next http.Hand
 		s.keyError(w, r, http.StatusForbidden, "this key's scope ("+k.Scope+") does not allow this request")
 		return
 	}
+	if r.URL.Path == "/metrics" && !k.Admin { // the server's figures are an admin's
+		s.keyError(w, r, http.StatusForbidden, "metrics are for admins' keys")
+		return
+	}
 	delete(w.Header(), "Cache-Control") // the handler says what may be cached
 	ctx := context.WithValue(r.Context(), ctxKey{}, storage.Session{UserID: k.UserID, UserName: k.UserName, Admin: k.Admin})
 	next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, keyCtx{}, k)))
@@ -124,6 +128,10 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request) {
 	scope := r.PostFormValue("scope")
 	if err := auth.CheckScope(scope); err != nil {
 		s.showKeys(w, r, http.StatusBadRequest, "", err.Error())
+		return
+	}
+	if scope == "metrics" && !se.Admin {
+		s.showKeys(w, r, http.StatusForbidden, "", "metrics keys are for admins")
 		return
 	}
 	key, hash := auth.NewAPIKey()

@@ -66,7 +66,14 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatalf("setup: %d", resp.StatusCode)
 	}
 	hash, _ := auth.HashPassword(pw)
-	if _, err := s.st.AddUser(ctx, "bob", hash, false); err != nil {
+	bobID, err := s.st.AddUser(ctx, "bob", hash, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A metrics key of a member (made behind the rules' back) gets no
+	// more than the member: no metrics.
+	bobMetrics, bobMetricsHash := auth.NewAPIKey()
+	if _, err := s.st.AddAPIKey(ctx, bobID, bobMetricsHash, "metrics"); err != nil {
 		t.Fatal(err)
 	}
 	anna := client(t)
@@ -79,6 +86,9 @@ func TestAPIKeys(t *testing.T) {
 	}
 	read, write, metrics := makeKey(t, base, anna, "read"), makeKey(t, base, anna, "write"), makeKey(t, base, anna, "metrics")
 	bobRead := makeKey(t, base, bob, "read")
+	if resp, _ := do(t, bob, "POST", base+"/account/keys", url.Values{"scope": {"metrics"}}); resp.StatusCode != 403 {
+		t.Fatalf("a member's metrics key: %d", resp.StatusCode)
+	}
 	if resp, _ := do(t, anna, "POST", base+"/account/keys", url.Values{"scope": {"admin"}}); resp.StatusCode != 400 {
 		t.Fatalf("a key of scope admin: %d", resp.StatusCode)
 	}
@@ -102,6 +112,7 @@ func TestAPIKeys(t *testing.T) {
 		{"GET", "/metrics", metrics, "192.0.2.7:5000", 200}, // from another machine, with a metrics key
 		{"GET", "/metrics", read, "", 403},                  // from this machine too: a key is the key's scope
 		{"GET", "/metrics", write, "192.0.2.7:5000", 403},
+		{"GET", "/metrics", bobMetrics, "", 403},
 		{"GET", "/api/photos", "sbx_" + strings.Repeat("A", 43), "", 401},
 		{"GET", thumb, "not-a-key", "", 401},
 		{"GET", "/api/audit", read, "", 200},    // anna is an admin
@@ -118,8 +129,8 @@ func TestAPIKeys(t *testing.T) {
 			t.Errorf("%s %s with a key: Set-Cookie %q", tc.method, tc.path, sc)
 		}
 	}
-	if n, _ := s.st.APIKeys(ctx, 0); len(n) != 4 {
-		t.Fatalf("%d keys, want the 4 made on the page", len(n))
+	if n, _ := s.st.APIKeys(ctx, 0); len(n) != 5 {
+		t.Fatalf("%d keys, want the 4 made on the page and bob's metrics key", len(n))
 	}
 	// The key list never shows a key, anywhere.
 	if _, page := do(t, anna, "GET", base+"/account/keys", nil); strings.Count(page, "/revoke\"") != 3 || strings.Contains(page, "sbx_") {
@@ -146,6 +157,9 @@ func TestAPIKeys(t *testing.T) {
 
 	// Revoked on the page: refused, media included, within the poll.
 	keys, _ := s.st.APIKeys(ctx, 0)
+	for keys[0].UserName != "anna" || keys[0].Scope != "read" {
+		keys = keys[1:] // anna's read key: the first she made
+	}
 	if resp, _ := do(t, bob, "POST", fmt.Sprintf("%s/account/keys/%d/revoke", base, keys[0].ID), url.Values{}); resp.StatusCode != 404 {
 		t.Fatalf("bob revokes anna's key: %d", resp.StatusCode)
 	}
