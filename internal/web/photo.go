@@ -171,12 +171,14 @@ func photoList(photos []storage.PhotoSummary, next string) apiList {
 
 // apiSimilar is GET /api/photos/{id}/similar: nearest neighbours, best first.
 func (s *Server) apiSimilar(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	// A photo that does not exist is a 404, as on every other photo
+	// route, not an empty list (that would also answer for any id).
+	p, err := s.pathPhoto(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	photos, err := s.similarTo(r.Context(), id, 24)
+	photos, err := s.similarTo(r.Context(), p.ID, 24)
 	if err != nil {
 		s.fail(w, r, err)
 		return
