@@ -1,12 +1,14 @@
 // End-to-end test of the gallery as a person sees it: real shoebox servers
 // (bin/shoebox, embedded PostgreSQL) index small temporary libraries, and
-// Debian's chromium, driven by playwright-core, browses them. Two groups:
+// Debian's chromium, driven by playwright-core, browses them. Three groups:
 //
 //   - gallery: 70 sample photos from testdata/corpus (and a photo and a
 //     non-image under very long names), no CLIP model; also at 390×844;
 //   - search by meaning: the toy CLIP model and its 24 colour photos (made by
 //     `go run ./internal/ai/toymodel/mktoy`), ranked search, similar photos,
-//     tags and near-duplicates.
+//     tags and near-duplicates;
+//   - sign-in: an account made through /setup; sign in, browse, sign out,
+//     a wrong password, and media refused once signed out.
 //
 // Run from the repository root after `make build`:
 //
@@ -305,11 +307,12 @@ async function cleanup(g) {
 // The groups' state, shared by their hooks and tests.
 const gallery = { name: 'gallery' };
 const meaning = { name: 'meaning' };
+const signin = { name: 'signin' };
 
 // Last resort if node itself is interrupted: stop what we started.
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
-    Promise.allSettled([cleanup(gallery), cleanup(meaning)]).finally(() => process.exit(130));
+    Promise.allSettled([cleanup(gallery), cleanup(meaning), cleanup(signin)]).finally(() => process.exit(130));
   });
 }
 process.once('exit', () => {
@@ -834,6 +837,194 @@ describe('search by meaning (toy CLIP model)', () => {
     assert.match(await card.textContent(), new RegExp(`Model\\s*${TOY_MODEL_NAME}\\b`), 'the model row');
     assert.equal((await page.textContent('#embedded')).trim(), String(TOY_PHOTOS), 'Embedded count');
     assert.equal((await page.textContent('#photos')).trim(), String(TOY_PHOTOS), 'Photos count');
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {
+    await stopsCleanly(g);
+  });
+});
+
+// ---------------------------------------------------------------- sign-in
+
+const SIGNIN_PHOTOS = 12;
+const ADMIN = 'anna';
+const ADMIN_PASSWORD = 'a long enough passphrase';
+
+// signOut presses the header's "Sign out" button and waits for /login.
+async function signOut(page) {
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === '/login'),
+    page.locator('header form[action="/logout"] button').click(),
+  ]);
+}
+
+// atLogin asserts that a page shows the sign-in form, signed out.
+async function atLogin(page, what) {
+  assert.equal(new URL(page.url()).pathname, '/login', `${what}: at /login (${page.url()})`);
+  assert.equal(await page.locator('form[action="/login"] input[name=password]').count(), 1, `${what}: the sign-in form`);
+  assert.equal(await page.locator('header form[action="/logout"]').count(), 0, `${what}: no "Sign out" (signed out)`);
+}
+
+describe('sign-in (an account made through /setup)', () => {
+  const g = signin;
+
+  before(async () => {
+    fs.mkdirSync(shots, { recursive: true });
+    g.tmp = makeTmp('shoebox-e2e-signin-');
+    g.library = path.join(g.tmp, 'library');
+    g.dataDir = path.join(g.tmp, 'data3');
+    fs.mkdirSync(g.library, { mode: 0o755 });
+    fs.mkdirSync(g.dataDir, { mode: 0o755 });
+    for (const rel of pickPhotos().slice(0, SIGNIN_PHOTOS)) {
+      fs.copyFileSync(path.join(corpus, rel), path.join(g.library, rel.replaceAll('/', '_')));
+    }
+    g.server = newServer('signin', g.dataDir);
+    // No account yet: /api/stats answers this machine, so indexing can be
+    // awaited before /setup creates the first admin.
+    const stats = await startServer(g.server, {
+      library: g.library, dataDir: g.dataDir, readyTimeoutMs: INDEX_TIMEOUT_MS,
+      ready: (s) => (s.queue?.pending === 0 && s.photos >= SIGNIN_PHOTOS - 2 ? s : false),
+    });
+    g.photos = stats.photos;
+    console.log(`# indexed ${stats.photos} photos at ${g.server.baseURL}`);
+    await launchBrowser(g);
+  }, { timeout: INDEX_TIMEOUT_MS + 120_000 });
+
+  after(async () => {
+    await cleanup(g);
+  }, { timeout: 90_000 });
+
+  test('/setup creates the first admin, signs in, and is gone afterwards', { timeout: 120_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    assert.equal((await page.goto('/setup')).status(), 200);
+    await page.fill('input[name=username]', ADMIN);
+    await page.fill('input[name=password]', ADMIN_PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('button[type=submit]')]);
+    await page.waitForSelector('.grid img');
+    assert.equal(await page.locator('header form[action="/logout"] button').count(), 1, 'a "Sign out" button in the header');
+    await loadAll(page, '.grid img');
+    await signOut(page);
+    await atLogin(page, 'after signing out of the new account');
+    assert.equal((await g.context.request.get('/setup')).status(), 404, '/setup once an account exists');
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('the sign-in page fits a desktop and a 390 px phone', { timeout: 60_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await page.goto('/');
+    await atLogin(page, '/ signed out');
+    await page.screenshot({ path: path.join(shots, 'login.png'), fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+    const ctx = await phoneContext(g);
+    try {
+      const phone = await ctx.newPage();
+      const phoneProblems = watch(phone);
+      await phone.goto('/');
+      await atLogin(phone, '/ signed out, on a phone');
+      await checkFits(phone, 'sign-in page');
+      await phone.screenshot({ path: path.join(shots, 'phone-login.png'), fullPage: true });
+      assert.deepEqual(phoneProblems, [], 'no console errors or failed requests');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('a wrong password shows a clear error and stays signed out', { timeout: 60_000 }, async () => {
+    const page = await g.context.newPage();
+    const problems = watch(page);
+    await page.goto('/');
+    await atLogin(page, '/ signed out');
+    await page.fill('input[name=username]', ADMIN);
+    await page.fill('input[name=password]', 'not the password at all');
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/login'),
+      page.click('form[action="/login"] button[type=submit]'),
+    ]);
+    assert.equal(res.status(), 401, 'a wrong password answers 401');
+    await page.waitForLoadState();
+    const alert = page.locator('[role=alert]');
+    assert.equal((await alert.textContent()).trim(), 'Wrong name or password.');
+    assert.ok(await alert.isVisible(), 'the error is visible');
+    assert.equal(await page.inputValue('input[name=username]'), ADMIN, 'the name is kept');
+    assert.equal(await page.inputValue('input[name=password]'), '', 'the password is not sent back');
+    await page.screenshot({ path: path.join(shots, 'login-wrong.png'), fullPage: true });
+    const cookies = (await g.context.cookies()).map((c) => c.name);
+    assert.ok(!cookies.some((n) => /session|media/.test(n)), `no session cookie: ${cookies}`);
+    await page.goto('/');
+    await atLogin(page, '/ after a wrong password');
+    // The only HTTP error is the 401 of the wrong password itself (which
+    // chromium also logs to the console).
+    const expected = (p) => /^HTTP 401: .*\/login$/.test(p) || p === 'console: Failed to load resource: the server responded with a status of 401 (Unauthorized)';
+    assert.equal(problems.filter((p) => p.startsWith('HTTP 401')).length, 1, `one 401: ${problems}`);
+    assert.deepEqual(problems.filter((p) => !expected(p)), [], 'no other errors');
+    await page.close();
+  });
+
+  test('the right password signs in, browses, signs out; the old media link is refused', { timeout: 180_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await page.goto('/stats');
+    assert.equal(new URL(page.url()).pathname, '/login');
+    assert.equal(new URL(page.url()).searchParams.get('next'), '/stats', 'the sign-in page remembers where to go');
+    await page.goto('/');
+    await page.fill('input[name=username]', ADMIN);
+    await page.fill('input[name=password]', ADMIN_PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('form[action="/login"] button[type=submit]')]);
+    await page.waitForSelector('.grid img');
+    await loadAll(page, '.grid img');
+    const tiles = await images(page, '.grid img');
+    assert.equal(tiles.length, g.photos, 'every photo on the gallery');
+    for (const i of tiles) assert.ok(i.decoded, `${i.alt} (${i.src}) decoded (naturalWidth > 0)`);
+    await page.screenshot({ path: path.join(shots, 'signed-in-gallery.png'), fullPage: true });
+
+    const first = page.locator('.grid a.tile').first();
+    const href = await first.getAttribute('href');
+    await first.click();
+    await page.waitForURL((u) => u.pathname === href);
+    await waitImagesDecoded(page, 'img.preview', 30_000);
+    const thumb = `/thumbnail/${href.split('/').pop()}?v=1`;
+    const preview = new URL(await page.getAttribute('img.preview', 'src'), g.server.baseURL).pathname;
+    assert.equal((await g.context.request.get(thumb)).status(), 200, `${thumb} signed in`);
+    const signedInCookies = await g.context.cookies();
+    assert.ok(signedInCookies.some((c) => c.name === 'shoebox_media' && c.httpOnly), 'an HttpOnly media grant');
+    // Signed in on a phone: the header with "Account" and "Sign out" still fits.
+    const phoneCtx = await phoneContext(g);
+    try {
+      await phoneCtx.addCookies(signedInCookies);
+      const phone = await phoneCtx.newPage();
+      const phoneProblems = watch(phone);
+      await phone.goto('/');
+      assert.equal(new URL(phone.url()).pathname, '/', 'signed in on the phone too');
+      await phone.waitForSelector('header form[action="/logout"] button');
+      await checkFits(phone, 'signed-in gallery');
+      await loadAll(phone, '.grid img');
+      await phone.screenshot({ path: path.join(shots, 'phone-signed-in.png') });
+      assert.deepEqual(phoneProblems, [], 'no console errors or failed requests on the phone');
+    } finally {
+      await phoneCtx.close();
+    }
+
+    await signOut(page);
+    await atLogin(page, 'after "Sign out"');
+    await page.goto('/');
+    await atLogin(page, '/ after signing out');
+    assert.equal((await g.context.request.get(thumb)).status(), 401, `${thumb} after signing out`);
+    assert.equal((await g.context.request.get(preview)).status(), 401, `${preview} after signing out`);
+    // Cookies copied before signing out (a stolen grant) die with the session.
+    const copy = await g.browser.newContext({ baseURL: g.server.baseURL });
+    try {
+      await copy.addCookies(signedInCookies);
+      const deadline = Date.now() + 10_000;
+      let st;
+      while ((st = (await copy.request.get(thumb)).status()) !== 401 && Date.now() < deadline) await sleep(100);
+      assert.equal(st, 401, `${thumb} with the signed-out session's copied cookies`);
+      assert.equal((await copy.request.get('/api/stats')).status(), 401, '/api/stats with the copied cookies');
+    } finally {
+      await copy.close();
+    }
     assert.deepEqual(problems, [], 'no console errors or failed requests');
     await page.close();
   });

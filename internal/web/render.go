@@ -62,8 +62,9 @@ func (s *Server) renderBytes(page string, data map[string]any) ([]byte, error) {
 		data["Query"] = ""
 	}
 	// The same for every reader (pages are cached across them): accounts
-	// exist, so whoever sees a page is signed in.
-	data["SignedIn"] = s.accountsExist()
+	// exist, so whoever sees a page is signed in; but the sign-in and
+	// first-run pages are for people signed out, who get no "Sign out".
+	data["SignedIn"] = s.accountsExist() && page != "login" && page != "setup"
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("render %s: %w", page, err)
