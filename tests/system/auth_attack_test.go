@@ -211,7 +211,8 @@ func TestAuthCrossSite(t *testing.T) {
 // TestAuthForgedIDs: a signed-in user asking for ids that name no photo
 // gets 404, a malformed id 400 or 404, never a 500; without signing in,
 // a real photo's media and API answer 401 (pages redirect to /login)
-// even to someone who knows its id, and so does a tampered media grant.
+// even to someone who knows its id, and so do a made-up API key, a forged
+// session cookie and a tampered media grant.
 func TestAuthForgedIDs(t *testing.T) {
 	_, dbURL := startCluster(t, nil)
 	lib, _ := makeLibrary(t, 3, 0)
@@ -250,6 +251,22 @@ func TestAuthForgedIDs(t *testing.T) {
 		"/api/photos/" + real, "/api/photos/" + real + "/similar"} {
 		if st := status(t, anon, s.base+p); st != 401 {
 			t.Errorf("GET %s without signing in: %d, want 401", p, st)
+		}
+	}
+	// Nor is a made-up API key, or a session cookie of the right shape.
+	for _, p := range []string{"/thumbnail/" + real + "?v=1", "/original/" + real, "/api/photos/" + real} {
+		for _, auth := range []string{"Bearer " + strings.Repeat("A", 43), "Bearer ", "Basic YW5uYTphIGxvbmcgZW5vdWdoIHBhc3N3b3Jk"} {
+			req, _ := http.NewRequest("GET", s.base+p, nil)
+			req.Header.Set("Authorization", auth)
+			req.AddCookie(&http.Cookie{Name: "shoebox_session", Value: strings.Repeat("B", 43)})
+			resp, err := anon.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 401 {
+				t.Errorf("GET %s with Authorization %.12q… and a forged session: %d, want 401", p, auth, resp.StatusCode)
+			}
 		}
 	}
 	resp, err := anon.Get(s.base + "/photo/" + real)
