@@ -283,6 +283,11 @@ func (c *Cluster) secure(ctx context.Context) error {
 }
 
 func (c *Cluster) mkdirOwned(dir string, mode os.FileMode) error {
+	// Parents we create must stay traversable by the cluster's user (say
+	// /var/lib/shoebox/clusters, made by root): only dir itself is private.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
 	if err := os.MkdirAll(dir, mode); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}

@@ -222,3 +222,27 @@ func TestOldTrustClusterIsClosedOnStart(t *testing.T) {
 		})
 	}
 }
+
+// A cluster whose parents Shoebox creates (as /var/lib/shoebox/clusters
+// when the data folder is out of the postgres user's reach) must be
+// reachable by that user: the parents are 0755, only the cluster is private.
+func TestClusterInNewParentsInitialises(t *testing.T) {
+	base := tempRoot(t)
+	root := filepath.Join(base, "var", "lib", "shoebox", "clusters", "x")
+	c, err := NewCluster(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Init(context.Background()); err != nil {
+		t.Fatalf("Init under new parents: %v", err)
+	}
+	for d := filepath.Dir(root); d != base; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o005 != 0o005 {
+			t.Errorf("%s: %v %v, want traversable by others", d, fi.Mode(), err)
+		}
+	}
+	if fi, err := os.Stat(root); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("cluster root %s: %v %v, want 0700", root, fi.Mode(), err)
+	}
+}

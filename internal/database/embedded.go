@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -13,6 +14,10 @@ import (
 // EmbeddedDB is the database name Shoebox uses in its own cluster: the one
 // initdb makes, so no second connection is needed to create another.
 const EmbeddedDB = "postgres"
+
+// altClusters holds the clusters of data folders the postgres user cannot
+// reach.
+const altClusters = "/var/lib/shoebox/clusters"
 
 // StartEmbedded creates (once) and starts the cluster that lives under the
 // data folder, and returns it; its URL is Cluster.URL(EmbeddedDB). When we
@@ -26,7 +31,16 @@ func StartEmbedded(ctx context.Context, dataDir string, log *slog.Logger) (*Clus
 	}
 	if !c.ReachableBy(dataDir) {
 		sum := sha256.Sum256([]byte(dataDir))
-		alt := filepath.Join("/var/lib/shoebox/clusters", hex.EncodeToString(sum[:8]))
+		alt := filepath.Join(altClusters, hex.EncodeToString(sum[:8]))
+		// A release made these two folders 0700, which the postgres user
+		// cannot traverse: open them (the clusters inside stay private).
+		for _, d := range []string{filepath.Dir(altClusters), altClusters} {
+			if fi, err := os.Stat(d); err == nil && fi.IsDir() && fi.Mode().Perm()&0o011 != 0o011 {
+				if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
+					return nil, fmt.Errorf("embedded database: %w", err)
+				}
+			}
+		}
 		log.Warn("data folder is not reachable by the postgres user; the embedded cluster lives elsewhere",
 			"data", dataDir, "cluster", alt)
 		if c, err = NewCluster(alt, c.Settings); err != nil {
