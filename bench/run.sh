@@ -23,8 +23,15 @@
 # BENCH_SYNTH_N (10000 photos), BENCH_SYNTH_MAX (300: index all N when that
 # is predicted to take at most this many seconds), BENCH_SYNTH_BUDGET (180:
 # else index as many as fit in this many seconds), BENCH_KEEP=1 keeps the
-# scratch folder, BENCH_ROUNDS (2) alternating thumbnail rounds, BENCH_ONLY=thumbs
-# runs only what the thumbnail figures need (one index, then section 2).
+# scratch folder, BENCH_ROUNDS (2) alternating thumbnail (and open/signed-in)
+# rounds, BENCH_ONLY=thumbs runs only what the thumbnail figures need (one
+# index, then section 2), BENCH_ONLY=auth only section 5 (one index, then the
+# open vs signed-in runs).
+#
+#   5. Accounts: on the same data folder, thumbnails (-c256) and the gallery
+#      (-c64) without accounts vs signed in (an account made with
+#      `shoebox user add`, serve restarted, a session from POST /login sent
+#      as a Cookie header), in alternating rounds; target: within 10%.
 set -euo pipefail
 export LC_ALL=C
 
@@ -39,7 +46,7 @@ SYNTH_BUDGET=${BENCH_SYNTH_BUDGET:-180}
 SYNTH_MAX=${BENCH_SYNTH_MAX:-300}
 ROUNDS=${BENCH_ROUNDS:-2}
 ONLY=${BENCH_ONLY:-}
-[[ -z $ONLY || $ONLY == thumbs ]] || { printf 'bench: BENCH_ONLY=%s: only "thumbs" is known\n' "$ONLY" >&2; exit 2; }
+[[ -z $ONLY || $ONLY == thumbs || $ONLY == auth ]] || { printf 'bench: BENCH_ONLY=%s: only "thumbs" and "auth" are known\n' "$ONLY" >&2; exit 2; }
 BUDGET=8 # SHOEBOX_DB_MAX_CONNS for serve
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -53,7 +60,7 @@ done
 
 mkdir -p "$OUTDIR"
 # Only this script's own outputs: other bench scripts write here too.
-rm -f "$OUTDIR"/index-*.txt "$OUTDIR"/index-*.log "$OUTDIR"/wrk-*.txt "$OUTDIR"/serve-*.log \
+rm -f "$OUTDIR"/cookies.txt "$OUTDIR"/index-*.txt "$OUTDIR"/index-*.log "$OUTDIR"/wrk-*.txt "$OUTDIR"/serve-*.log \
 	"$OUTDIR"/vipsthumbnail.txt "$OUTDIR"/nginx-t.txt "$OUTDIR"/minhttp.log "$OUTDIR"/results.md
 # The scratch folder must be reachable by the postgres user (the embedded
 # cluster runs as postgres when we are root), hence 0755.
@@ -285,16 +292,19 @@ done = function(summary, latency, requests)
 end
 '
 
+# Extra wrk arguments (section 5: -H "Cookie: ..."), for warm-up and run alike.
+WRK_EXTRA=()
+
 # run_wrk NAME CONNS SCRIPT URL [PID]: a 3s warm-up, then the measured run.
 # Sets W_RPS, W_P50, W_P99 (ms), W_NON2XX, W_SOCKERR, and W_CPU_US: the CPU
 # the server PID (and its children) spent per request, in microseconds (n/a
 # without PID): unlike req/s, it hardly moves when neighbours load the machine.
 run_wrk() {
 	local name=$1 conns=$2 script=$3 url=$4 pid=${5:-} out="$OUTDIR/wrk-$1.txt" line t0=0 t1=0
-	wrk -t2 -c"$conns" -d3s -s "$script" "$url" >/dev/null 2>&1 || true
+	wrk -t2 -c"$conns" -d3s ${WRK_EXTRA[@]+"${WRK_EXTRA[@]}"} -s "$script" "$url" >/dev/null 2>&1 || true
 	LOADS+=("$name: load $(loadavg)")
 	[[ -n $pid ]] && t0=$(tree_ticks "$pid")
-	wrk -t2 -c"$conns" -d"$DURATION" --latency -s "$script" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk $name failed"; }
+	wrk -t2 -c"$conns" -d"$DURATION" --latency ${WRK_EXTRA[@]+"${WRK_EXTRA[@]}"} -s "$script" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk $name failed"; }
 	[[ -n $pid ]] && t1=$(tree_ticks "$pid")
 	line=$(grep '^WRK ' "$out" | tail -n1)
 	[[ -n $line ]] || { cat "$out" >&2; die "wrk $name: no summary"; }
@@ -312,7 +322,7 @@ run_wrk() {
 
 target() { # VALUE OP LIMIT -> "met" / "missed" (informational only)
 	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN { if (v == "n/a" || v == "") { print "n/a"; exit }
-		ok = (op == ">=") ? (v + 0 >= l + 0) : (v + 0 < l + 0); print ok ? "met" : "missed" }'
+		ok = (op == ">=") ? (v + 0 >= l + 0) : (op == "<=") ? (v + 0 <= l + 0) : (v + 0 < l + 0); print ok ? "met" : "missed" }'
 }
 
 # ------------------------------------------------------------ environment --
@@ -443,6 +453,131 @@ EOF
 	echo "$WRK_DONE"
 } >"$WORK/thumbs.lua"
 
+echo "$WRK_DONE" >"$WORK/report.lua"
+first_id=$(head -n1 "$WORK/thumb-ids.txt")
+
+# mean_rounds "r1" "r2" ...: rps p50 p99 (means), non-2xx and socket errors
+# (sums), CPU us per request (mean).
+mean_rounds() { printf '%s\n' "$@" | awk '{ for (i = 1; i <= 6; i++) s[i] += $i; n++ }
+	END { printf "%.0f %.2f %.2f %d %d %.1f", s[1] / n, s[2] / n, s[3] / n, s[4], s[5], s[6] / n }'; }
+rounds_of() { printf '%s/' "${@%% *}" | sed 's|/$||'; }
+
+# ============================================ 5. open vs signed in =========
+# auth_check WHAT WANT CODE: die unless CODE is WANT.
+auth_check() { [[ $3 == "$2" ]] || die "accounts: $1 answered $3, want $2"; }
+
+# auth_sign_in: sign in as the bench account on URL with curl, keep its
+# cookie jar, and set WRK_EXTRA to send both cookies (session and media
+# grant) as one Cookie header; then prove the server really is in signed-in
+# mode: with the cookies a thumbnail and the gallery answer 200, without
+# them 401 and 303.
+auth_sign_in() {
+	local jar=$OUTDIR/cookies.txt code cookie
+	rm -f "$jar"
+	code=$(curl -s -o /dev/null -c "$jar" -w '%{http_code}' --data-urlencode "username=$AUTH_USER" \
+		--data-urlencode "password=$AUTH_PASS" "$URL/login")
+	auth_check "POST /login" 303 "$code"
+	# Netscape jar: HttpOnly cookies' lines start with #HttpOnly_.
+	cookie=$(sed 's/^#HttpOnly_//' "$jar" | awk -F'\t' '!/^#/ && NF >= 7 { printf "%s%s=%s", sep, $6, $7; sep = "; " }')
+	[[ $cookie == *shoebox_session=* && $cookie == *shoebox_media=* ]] ||
+		die "accounts: the sign-in did not set both shoebox_session and shoebox_media (jar: $cookie)"
+	WRK_EXTRA=(-H "Cookie: $cookie")
+	auth_check "GET /thumbnail signed in" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$URL/thumbnail/$first_id")"
+	auth_check "GET /thumbnail without cookies" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/thumbnail/$first_id")"
+	auth_check "GET / signed in" 200 "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$URL/")"
+	auth_check "GET / without cookies" 303 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/")"
+	log "accounts: signed in as $AUTH_USER (thumbnail 200 with the cookies, 401 without; gallery 200, 303 without)"
+}
+
+# auth_account add|remove: the bench account, made or removed with the CLI
+# while serve is stopped, then serve started again in the new mode.
+auth_account() {
+	stop_serve
+	if [[ $1 == add ]]; then
+		printf '%s\n' "$AUTH_PASS" | "$BIN" user add "$AUTH_USER" --admin --password-stdin --data "$DATA_B" >>"$OUTDIR/user.log" 2>&1 ||
+			{ cat "$OUTDIR/user.log" >&2; die "shoebox user add failed"; }
+	else
+		"$BIN" user remove "$AUTH_USER" --data "$DATA_B" >>"$OUTDIR/user.log" 2>&1 ||
+			{ cat "$OUTDIR/user.log" >&2; die "shoebox user remove failed"; }
+	fi
+	start_serve "auth-$1" "$LIB" "$DATA_B"
+}
+
+# auth_runs MODE ROUND: the thumbnail (-c256) and gallery (-c64) runs, as
+# section 2 and 3 make them; a non-2xx answer or socket error is fatal (a
+# signed-in run answered 401 would measure nothing).
+auth_runs() {
+	run_wrk "auth-thumbs-$1-$2" 256 "$WORK/thumbs.lua" "$URL" "$SERVE_PID"
+	((W_NON2XX == 0 && W_SOCKERR == 0)) || die "accounts: thumbnails ($1, round $2): $W_NON2XX non-2xx, $W_SOCKERR socket errors"
+	AU_TH_+=("$1 $W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR $W_CPU_US")
+	run_wrk "auth-gallery-$1-$2" 64 "$WORK/report.lua" "$URL/" "$SERVE_PID"
+	((W_NON2XX == 0 && W_SOCKERR == 0)) || die "accounts: gallery ($1, round $2): $W_NON2XX non-2xx, $W_SOCKERR socket errors"
+	AU_GA_+=("$1 $W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR $W_CPU_US")
+}
+
+# auth_phase: ROUNDS alternating rounds, each without accounts then signed
+# in, on serve's data folder (serve running, no account yet); serve is left
+# running, signed-in mode. Sets the AU_* figures for auth_rows.
+auth_phase() {
+	AUTH_USER=bench
+	AUTH_PASS="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	AU_TH_=() AU_GA_=()
+	rm -f "$OUTDIR/user.log"
+	log "accounts: $ROUNDS alternating rounds, without accounts then signed in (thumbnails -c256, gallery -c64)"
+	local round
+	for ((round = 1; round <= ROUNDS; round++)); do
+		((round == 1)) || auth_account remove
+		WRK_EXTRA=()
+		auth_check "GET /thumbnail without accounts" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/thumbnail/$first_id")"
+		auth_check "GET / without accounts" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/")"
+		auth_runs open "$round"
+		auth_account add
+		auth_sign_in
+		auth_runs signed "$round"
+		WRK_EXTRA=()
+	done
+	local r
+	read -r AO_TH_RPS AO_TH_P50 AO_TH_P99 AO_TH_NON2XX AO_TH_ERR AO_TH_CPU <<<"$(mean_rounds "$(printf '%s\n' "${AU_TH_[@]}" | sed -n 's/^open //p')")"
+	read -r AS_TH_RPS AS_TH_P50 AS_TH_P99 AS_TH_NON2XX AS_TH_ERR AS_TH_CPU <<<"$(mean_rounds "$(printf '%s\n' "${AU_TH_[@]}" | sed -n 's/^signed //p')")"
+	read -r AO_GA_RPS AO_GA_P50 AO_GA_P99 AO_GA_NON2XX AO_GA_ERR AO_GA_CPU <<<"$(mean_rounds "$(printf '%s\n' "${AU_GA_[@]}" | sed -n 's/^open //p')")"
+	read -r AS_GA_RPS AS_GA_P50 AS_GA_P99 AS_GA_NON2XX AS_GA_ERR AS_GA_CPU <<<"$(mean_rounds "$(printf '%s\n' "${AU_GA_[@]}" | sed -n 's/^signed //p')")"
+	AU_ROUNDS_TH=$(for r in open signed; do printf '%s %s; ' "$r" "$(printf '%s\n' "${AU_TH_[@]}" | awk -v m="$r" '$1 == m { printf "%s%s", s, $2; s = "/" }')"; done | sed 's/; $//')
+	AU_ROUNDS_GA=$(for r in open signed; do printf '%s %s; ' "$r" "$(printf '%s\n' "${AU_GA_[@]}" | awk -v m="$r" '$1 == m { printf "%s%s", s, $2; s = "/" }')"; done | sed 's/; $//')
+	AU_TH_RATIO=$(ratio "$AS_TH_RPS" "$AO_TH_RPS")
+	AU_TH_P99_RATIO=$(ratio "$AS_TH_P99" "$AO_TH_P99")
+	AU_GA_RATIO=$(ratio "$AS_GA_RPS" "$AO_GA_RPS")
+	AU_GA_P99_RATIO=$(ratio "$AS_GA_P99" "$AO_GA_P99")
+	log "accounts (mean of rounds): thumbnails $AS_TH_RPS req/s p99 $AS_TH_P99 ms signed in vs $AO_TH_RPS req/s p99 $AO_TH_P99 ms open (${AU_TH_RATIO}x, p99 ${AU_TH_P99_RATIO}x)"
+	log "accounts (mean of rounds): gallery $AS_GA_RPS req/s p99 $AS_GA_P99 ms signed in vs $AO_GA_RPS req/s p99 $AO_GA_P99 ms open (${AU_GA_RATIO}x, p99 ${AU_GA_P99_RATIO}x)"
+}
+
+# auth_rows: section 5's table rows (signed in | without accounts | ratio).
+auth_rows() {
+	cat <<EOF
+| 5 | Thumbnails signed in vs without accounts: req/s, wrk -t2 -c256, mean of $ROUNDS alternating rounds ($AU_ROUNDS_TH) | **$AS_TH_RPS** | $AO_TH_RPS | **${AU_TH_RATIO}×** | ≥ 0.9× ($(target "$AU_TH_RATIO" '>=' 0.9)) |
+| 5 | Thumbnails signed in vs without: p50 / p99 ms; server CPU µs a request | $AS_TH_P50 / **$AS_TH_P99**; $AS_TH_CPU | $AO_TH_P50 / $AO_TH_P99; $AO_TH_CPU | p99 ${AU_TH_P99_RATIO}× | p99 ≤ 1.1× ($(target "$AU_TH_P99_RATIO" '<=' 1.1)) |
+| 5 | Gallery \`/\` signed in vs without accounts: req/s, wrk -t2 -c64, budget $BUDGET ($AU_ROUNDS_GA) | **$AS_GA_RPS** | $AO_GA_RPS | **${AU_GA_RATIO}×** | ≥ 0.9× ($(target "$AU_GA_RATIO" '>=' 0.9)) |
+| 5 | Gallery signed in vs without: p50 / p99 ms; server CPU µs a request | $AS_GA_P50 / **$AS_GA_P99**; $AS_GA_CPU | $AO_GA_P50 / $AO_GA_P99; $AO_GA_CPU | p99 ${AU_GA_P99_RATIO}× | p99 ≤ 1.1× ($(target "$AU_GA_P99_RATIO" '<=' 1.1)) |
+| 5 | Signed-in runs: non-2xx/3xx / socket errors (thumbnails; gallery) | $AS_TH_NON2XX / $AS_TH_ERR; $AS_GA_NON2XX / $AS_GA_ERR | $AO_TH_NON2XX / $AO_TH_ERR; $AO_GA_NON2XX / $AO_GA_ERR | | 0 |
+EOF
+}
+
+if [[ $ONLY == auth ]]; then
+	auth_phase
+	stop_serve
+	{
+		echo "# Shoebox benchmarks: open vs signed in only (BENCH_ONLY=auth)"
+		echo
+		echo "- Date: $DATE; CPU: $CPU_MODEL, $CORES cores; load average at start $LOAD_START; shoebox $REV; wrk $WRK_VER"
+		echo "- Load when each run began: $(IFS=';'; echo "${LOADS[*]}" | sed 's/;/; /g')"
+		echo
+		echo "| # | Benchmark | Signed in | Without accounts | Ratio | Target |"
+		echo "|---|---|---|---|---|---|"
+		auth_rows
+	} | tee "$OUTDIR/results.md"
+	exit 0
+fi
+
 # nginx serving the same files under the same URLs.
 NGX=$WORK/nginx
 mkdir -p "$NGX"/{tmp,logs}
@@ -484,7 +619,6 @@ nginx -t -q -e "$NGX/logs/error.log" -p "$NGX/" -c "$NGX/nginx.conf" 2>"$OUTDIR/
 nginx -e "$NGX/logs/error.log" -p "$NGX/" -c "$NGX/nginx.conf" &
 NGINX_PID=$!
 NGINX_URL=http://127.0.0.1:$NGINX_PORT
-first_id=$(head -n1 "$WORK/thumb-ids.txt")
 for ((i = 0; i < 100; i++)); do curl -fsS -o /dev/null "$NGINX_URL/thumbnail/$first_id" 2>/dev/null && break; nap 0.1; done
 s1=$(curl -fsS "$URL/thumbnail/$first_id" | wc -c)
 s2=$(curl -fsS "$NGINX_URL/thumbnail/$first_id" | wc -c)
@@ -513,14 +647,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	run_wrk "thumbs-nginx-$round" 256 "$WORK/thumbs.lua" "$NGINX_URL" "$NGINX_PID"
 	NG+=("$W_RPS $W_P50 $W_P99 $W_NON2XX $W_SOCKERR $W_CPU_US")
 done
-# mean_rounds "r1" "r2" ...: rps p50 p99 (means), non-2xx and socket errors
-# (sums), CPU us per request (mean).
-mean_rounds() { printf '%s\n' "$@" | awk '{ for (i = 1; i <= 6; i++) s[i] += $i; n++ }
-	END { printf "%.0f %.2f %.2f %d %d %.1f", s[1] / n, s[2] / n, s[3] / n, s[4], s[5], s[6] / n }'; }
 read -r TH_RPS TH_P50 TH_P99 TH_NON2XX TH_ERR TH_CPU <<<"$(mean_rounds "${TH[@]}")"
 read -r MN_RPS MN_P50 MN_P99 MN_NON2XX MN_ERR MN_CPU <<<"$(mean_rounds "${MN[@]}")"
 read -r NG_RPS NG_P50 NG_P99 NG_NON2XX NG_ERR NG_CPU <<<"$(mean_rounds "${NG[@]}")"
-rounds_of() { printf '%s/' "${@%% *}" | sed 's|/$||'; }
 TH_ROUNDS="shoebox $(rounds_of "${TH[@]}"), minimal $(rounds_of "${MN[@]}"), nginx $(rounds_of "${NG[@]}")"
 stop_pid "$NGINX_PID" QUIT 10
 NGINX_PID=
@@ -555,7 +684,6 @@ if [[ $ONLY == thumbs ]]; then
 fi
 
 # ================================================= 3. gallery page =========
-echo "$WRK_DONE" >"$WORK/report.lua"
 code=$(curl -s -o "$WORK/gallery.html" -w '%{http_code}' "$URL/")
 tiles=$(grep -o 'class="tile"' "$WORK/gallery.html" | wc -l)
 log "gallery: GET / -> $code, $tiles tiles; wrk -t2 -c64 -d$DURATION"
@@ -583,6 +711,7 @@ GU_RPS=$W_RPS GU_P50=$W_P50 GU_P99=$W_P99 GU_NON2XX=$W_NON2XX GU_ERR=$W_SOCKERR
 RSS_BUSTED_CORPUS=$(rss_at_rest "$SERVE_PID")
 HWM_BUSTED_CORPUS=$(status_kb "$SERVE_PID" VmHWM)
 PG_PSS_CORPUS=$(pg_pss_kb "$DATA_B")
+auth_phase # 5., here so that it does not touch section 4's figures
 log "serve (corpus) VmRSS at rest: $(mb "$RSS_REST_CORPUS") MB after thumbnails + gallery (idle before the runs $(mb "$RSS_IDLE_CORPUS") MB, peak $(mb "$HWM_CORPUS") MB); after the cache-bypassed run $(mb "$RSS_BUSTED_CORPUS") MB (peak $(mb "$HWM_BUSTED_CORPUS") MB)"
 stop_serve
 pg_running "$DATA_B" && log "warning: serve did not stop its PostgreSQL on SIGTERM" && stop_pg "$DATA_B"
@@ -687,6 +816,7 @@ $(thumb_rows)
 | 4 | Gallery \`/\` at $SYN_COUNT photos ($GS_TILES tiles, $GS_KB kB page): req/s; p50 / p99 ms | $GS_RPS; $GS_P50 / **$GS_P99** | | | p99 < 20 ($(target "$GS_P99" '<' 20)) |
 | 4 | Gallery at $SYN_COUNT photos: non-2xx/3xx / socket errors | $GS_NON2XX / $GS_ERR | | | 0 |
 | 4 | Gallery at $SYN_COUNT photos, page cache bypassed: req/s; p50 / p99 ms; non-2xx | $GSU_RPS; $GSU_P50 / $GSU_P99; $GSU_NON2XX | | | (informational) |
+$(auth_rows)
 
 Notes
 - Index set: the $JPEG_FOUND \`*.jpg\`/\`*.jpeg\` files of the corpus, less $EXCLUDED that vipsheader cannot read (the corpus's deliberately corrupt, truncated and empty fixtures), copied to a scratch library. Photos/s divides $PHOTOS by the time.
@@ -700,7 +830,7 @@ Notes
 - Load average when each phase began (other work on the machine skews every figure; ratios less so): $(IFS=';'; echo "${LOADS[*]}" | sed 's/;/; /g').
 EOF
 	[[ -z $SYN_NOTE ]] || echo "- Synthetic library: $SYN_NOTE."
-	echo "- Raw output: bench/out/ (index-*.txt|log, wrk-*.txt, serve-*.log, vipsthumbnail.txt)."
+	echo "- Raw output: bench/out/ (index-*.txt|log, wrk-*.txt, serve-*.log, vipsthumbnail.txt, user.log, cookies.txt)."
 }
 report | tee "$OUTDIR/results.md"
 log "wrote $OUTDIR/results.md"
