@@ -827,6 +827,7 @@ Notes
 - serve keeps a rendered list page for about a second and answers identical requests from it, so \`/\` under wrk mostly measures that cache; the "page cache bypassed" rows add a unique query string to every request (ignored by the page, but part of the cache key) to show what one query + render costs.
 - Gallery under load is throughput-bound: by Little's law, p99 < 20 ms with 64 connections needs more than 64 / 0.020 = 3,200 req/s.
 - RSS "at rest" is VmRSS 5 s after the last request, with the start-up rescan settled (process idle). The synthetic photos are one small JPEG with distinct trailing bytes, so the picture work is tiny and the figures show per-photo overhead (hashing, database, files).
+- Section 5: \`shoebox user add bench --admin --password-stdin\` on the same data folder, serve restarted, \`POST /login\` with curl; its two cookies (\`shoebox_session\`, \`shoebox_media\`) go to wrk as one \`-H "Cookie: …"\`. Before each signed-in round a thumbnail and \`/\` must answer 200 with the cookies and 401 / 303 without, and any non-2xx answer in a round stops the run. Rounds alternate: without accounts (\`shoebox user remove\`, serve restarted), then signed in. "Within 10%": req/s ≥ 0.9× and p99 ≤ 1.1× of the run without accounts.
 - Load average when each phase began (other work on the machine skews every figure; ratios less so): $(IFS=';'; echo "${LOADS[*]}" | sed 's/;/; /g').
 EOF
 	[[ -z $SYN_NOTE ]] || echo "- Synthetic library: $SYN_NOTE."
