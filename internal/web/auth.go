@@ -16,6 +16,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
 
 	"shoebox/internal/auth"
 	"shoebox/internal/storage"
@@ -62,8 +63,12 @@ type authState struct {
 	revoked  atomic.Pointer[map[int64]struct{}]
 	keys     atomic.Pointer[map[string]storage.APIKey] // API keys by hash (keys.go)
 	sessions *lru.Cache[string, *cachedSession]
-	byAddr   *auth.Throttle
-	byName   *auth.Throttle
+	// touch merges the re-checks of one session that fall due at once: at
+	// thousands of requests a second, every request in flight when an entry
+	// ages would otherwise run its own UPDATE of the same row.
+	touch  singleflight.Group
+	byAddr *auth.Throttle
+	byName *auth.Throttle
 	// hashing bounds the Argon2id verifications running at once (19 MiB
 	// each): a flood of sign-ins waits here instead of exhausting memory.
 	hashing  chan struct{}
@@ -282,7 +287,16 @@ func (s *Server) session(r *http.Request) (*storage.Session, error) {
 			return &e.se, nil
 		}
 	}
-	se, err := s.st.TouchSession(r.Context(), []byte(key), sessionIdle, sessionAbsolute)
+	// The shared check must not die with the request that happened to start
+	// it; the pool's acquire deadline and statement_timeout still bound it.
+	ctx := context.WithoutCancel(r.Context())
+	v, err, _ := s.auth.touch.Do(key, func() (any, error) {
+		return s.st.TouchSession(ctx, []byte(key), sessionIdle, sessionAbsolute)
+	})
+	var se storage.Session
+	if err == nil {
+		se = v.(storage.Session)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		s.auth.sessions.Remove(key)
 		return nil, nil
