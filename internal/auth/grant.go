@@ -35,7 +35,9 @@ func SignGrant(key []byte, g Grant) string {
 	return enc.EncodeToString(p[:]) + "." + enc.EncodeToString(m.Sum(nil))
 }
 
-var enc = base64.RawURLEncoding
+// enc is strict: a grant has one spelling (a changed padding bit in the
+// last character is a different, refused value).
+var enc = base64.RawURLEncoding.Strict()
 
 // VerifyGrant returns the grant in v when its HMAC is key's and it has not
 // expired at now.

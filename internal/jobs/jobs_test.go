@@ -61,12 +61,15 @@ func setup(t *testing.T) *env {
 		t.Helper()
 		r := jobs.New(storage.New(db.Background()), e.store, jobs.Options{Workers: e.workers, Poll: 20 * time.Millisecond, Logger: log})
 		ctx, cancel := context.WithCancel(context.Background())
+		// The scan is queued before any worker starts, so what runs first
+		// is the queue's choice, not a race with the workers.
+		if err := r.EnqueueScan(ctx, e.lib); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
 		done := make(chan struct{})
 		go func() { r.Run(ctx); close(done) }()
 		defer func() { cancel(); <-done }()
-		if err := r.EnqueueScan(ctx, e.lib); err != nil {
-			t.Fatal(err)
-		}
 		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			c, err := e.st.CountJobs(ctx)
