@@ -33,7 +33,20 @@ type Access struct {
 }
 
 // SetAccess sets how the server meets the network. Call it before serving.
-func (s *Server) SetAccess(a Access) { s.access = a }
+func (s *Server) SetAccess(a Access) {
+	s.access = a
+	// The names hostAllowed accepts besides localhost and loopback IPs,
+	// normalised once rather than on every request of the no-account mode.
+	s.hosts = map[string]bool{}
+	if lh, _, err := net.SplitHostPort(a.Listen); err == nil && lh != "" {
+		s.hosts[strings.ToLower(strings.Trim(lh, "[]"))] = true
+	}
+	for _, h := range a.AllowedHosts {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			s.hosts[h] = true
+		}
+	}
+}
 
 // Timeouts and limits of sign-in.
 const (
@@ -447,15 +460,7 @@ func (s *Server) hostAllowed(host string) bool {
 	if ip, err := netip.ParseAddr(h); err == nil && ip.IsLoopback() {
 		return true
 	}
-	if lh, _, err := net.SplitHostPort(s.access.Listen); err == nil && lh != "" && strings.EqualFold(strings.Trim(lh, "[]"), h) {
-		return true
-	}
-	for _, a := range s.access.AllowedHosts {
-		if strings.EqualFold(strings.TrimSpace(a), h) {
-			return true
-		}
-	}
-	return false
+	return s.hosts[h]
 }
 
 func isMediaRoute(p string) bool {

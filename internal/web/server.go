@@ -44,6 +44,7 @@ type Server struct {
 
 	bg     *storage.Storage // background share: the auth poll
 	access Access           // see SetAccess
+	hosts  map[string]bool  // Host names allowed without accounts, from SetAccess
 	auth   *authState       // accounts mode, grant key, revoked sessions (auth.go)
 }
 
