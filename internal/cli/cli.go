@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,9 @@ Usage:
   shoebox user list | shoebox user remove NAME
   shoebox key add --user NAME --scope read|write|metrics   make an API key (printed once)
   shoebox key list [--user NAME] | shoebox key revoke ID
+  shoebox library add PATH --owner NAME      a photo folder of that account (scanned by serve)
+  shoebox library share|unshare PATH --with NAME
+  shoebox library list                       every library, its owner and shares
 
 Flags:
   --library PATH    photo folder (repeatable)          SHOEBOX_LIBRARY (':'-separated)
@@ -62,9 +66,10 @@ var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slo
 
 // wordCommands take words besides flags (shoebox model get NAME).
 var wordCommands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger, words []string) error{
-	"model": model,
-	"user":  user,
-	"key":   key,
+	"model":   model,
+	"user":    user,
+	"key":     key,
+	"library": libraryCmd,
 }
 
 // Main runs the command line and returns the exit code.
@@ -87,7 +92,9 @@ func Main(args []string, getenv func(string) string) int {
 	case "user":
 		rest, own = splitUserFlags(rest)
 	case "key":
-		rest, own = splitKeyArgs(rest)
+		rest, own = splitOwnFlags(rest, "user", "scope")
+	case "library":
+		rest, own = splitOwnFlags(rest, "owner", "with")
 	}
 	cfg, words, err := config.ParseArgs("shoebox "+args[0], rest, getenv)
 	words = append(words, own...)
@@ -156,14 +163,13 @@ func splitUserFlags(args []string) (rest, own []string) {
 	return rest, own
 }
 
-// splitKeyArgs takes key's own flags (--user NAME, --scope S) out of
-// args, which config.ParseArgs would refuse; its words stay (ParseArgs
-// returns them first).
-func splitKeyArgs(args []string) (rest, own []string) {
+// splitOwnFlags takes a command's own flags (--NAME VALUE or --NAME=VALUE,
+// for the names given) out of args, before the shared flags are parsed.
+func splitOwnFlags(args []string, names ...string) (rest, own []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		name, _, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "user" && name != "scope" {
+		if !strings.HasPrefix(a, "-") || !slices.Contains(names, name) {
 			rest = append(rest, a)
 			continue
 		}

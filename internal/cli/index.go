@@ -12,6 +12,7 @@ import (
 
 	"shoebox/internal/config"
 	"shoebox/internal/jobs"
+	"shoebox/internal/storage"
 )
 
 // index runs one indexing pass: scan every library, process what is new,
@@ -102,7 +103,7 @@ func bar(done, total, width int) string {
 // before.
 func report(ctx context.Context, a *app, runner *jobs.Runner) error {
 	p := runner.Progress()
-	fails, err := a.bg.Failures(ctx, 10000)
+	fails, err := a.bg.Failures(ctx, storage.Scope{}, 10000)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,11 +76,30 @@ func checkExposure(ctx context.Context, a *app) error {
 
 // rescanLoop enqueues a scan of every library now, then every
 // RescanInterval and whenever nudged (an original changed since it was
-// indexed), retrying while the database is unreachable.
+// indexed), retrying while the database is unreachable. Every library is
+// those of --library and those registered in the database (shoebox library
+// add, or an earlier --library).
 func rescanLoop(ctx context.Context, a *app, enqueue func(context.Context, string) error, nudge <-chan struct{}) {
 	for {
-		ok := true
-		for _, root := range a.cfg.Libraries {
+		roots, err := a.st.LibraryRoots(ctx)
+		ok := err == nil
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("list libraries", "err", err)
+		}
+		all := slices.Clone(a.cfg.Libraries)
+		for _, root := range roots {
+			if slices.Contains(all, root) {
+				continue
+			}
+			// A registered folder that is gone (an unplugged disk) is not
+			// scanned: a scan would find nothing there, not a deletion.
+			if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+				a.log.Warn("library folder missing; not scanned", "library", root)
+				continue
+			}
+			all = append(all, root)
+		}
+		for _, root := range all {
 			if err := enqueue(ctx, root); err != nil {
 				ok = false
 				if ctx.Err() == nil {

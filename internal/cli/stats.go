@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"shoebox/internal/config"
+	"shoebox/internal/storage"
 	"shoebox/internal/web"
 )
 
@@ -19,7 +20,7 @@ func stats(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
-	st, err := a.st.Stats(ctx)
+	st, err := a.st.Stats(ctx, storage.Scope{})
 	if err != nil {
 		return err
 	}

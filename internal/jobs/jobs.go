@@ -158,8 +158,12 @@ func (r *Runner) count(fn func(*Progress)) {
 
 // EnqueueScan asks for library root to be scanned.
 func (r *Runner) EnqueueScan(ctx context.Context, root string) error {
-	return r.st.Enqueue(ctx, job(KindScan, root, scanArgs{Root: root}))
+	return r.st.Enqueue(ctx, ScanJob(root))
 }
+
+// ScanJob is the job that scans library root: a command that adds a
+// library queues it, and whichever server runs the queue scans it.
+func ScanJob(root string) storage.EnqueueParams { return job(KindScan, root, scanArgs{Root: root}) }
 
 // Run works until ctx is cancelled. It registers the worker, keeps its
 // heartbeat, takes over jobs of dead workers, and runs Workers jobs at once.

@@ -129,7 +129,7 @@ func TestIndexMoveChangeRemove(t *testing.T) {
 	if a == "" || a != e.photoOf(t, "copies/a-again.jpg") {
 		t.Fatal("identical files must share one photo")
 	}
-	p, err := e.st.Photo(context.Background(), a)
+	p, err := e.st.Photo(context.Background(), storage.Scope{}, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +141,11 @@ func TestIndexMoveChangeRemove(t *testing.T) {
 			t.Fatalf("%s of a not written", k)
 		}
 	}
-	b, _ := e.st.Photo(context.Background(), e.photoOf(t, "b.jpg"))
+	b, _ := e.st.Photo(context.Background(), storage.Scope{}, e.photoOf(t, "b.jpg"))
 	if b.State != "ready" || b.Lat == nil || b.Make == "" || b.TakenSource != "exif" {
 		t.Fatalf("photo b lacks EXIF: %+v", b)
 	}
-	fails, err := e.st.Failures(context.Background(), 10)
+	fails, err := e.st.Failures(context.Background(), storage.Scope{}, 10)
 	if err != nil || len(fails) != 1 || fails[0].RelPath != "empty.jpg" || fails[0].Reason == "" {
 		t.Fatalf("failures %+v %v: want empty.jpg with a reason", fails, err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"shoebox/internal/database"
 	"shoebox/internal/media"
+	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
 
@@ -19,7 +20,7 @@ func TestRescanRereadsOlderMetadata(t *testing.T) {
 	e.run()
 	id := e.photoOf(t, "b.jpg")
 	ctx := context.Background()
-	p, err := e.st.Photo(ctx, id)
+	p, err := e.st.Photo(ctx, storage.Scope{}, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestRescanRereadsOlderMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.run()
-	p, err = e.st.Photo(ctx, id)
+	p, err = e.st.Photo(ctx, storage.Scope{}, id)
 	if err != nil {
 		t.Fatal(err)
 	}

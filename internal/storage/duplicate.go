@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,15 +53,24 @@ func (s *Storage) ReplaceDuplicateGroups(ctx context.Context, model string, grou
 }
 
 // DuplicateGroups returns the near-duplicate groups, largest first, each
-// as photo summaries.
-func (s *Storage) DuplicateGroups(ctx context.Context, limit int) ([][]PhotoSummary, error) {
+// as photo summaries: only the photos in scope, and only groups of which
+// scope sees two or more.
+func (s *Storage) DuplicateGroups(ctx context.Context, scope Scope, limit int) ([][]PhotoSummary, error) {
 	var out [][]PhotoSummary
+	args := []any{limit}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	visible := "true"
+	if v := scope.visibleSQL(arg); v != "" {
+		visible = v
+	}
+	sql := `WITH v AS (SELECT d.group_id, d.photo_id FROM duplicates d JOIN photos p ON p.id = d.photo_id WHERE ` + visible + `),
+			g AS (SELECT group_id, count(*) AS n FROM v GROUP BY group_id HAVING count(*) > 1 ORDER BY count(*) DESC, group_id LIMIT $1)
+		SELECT g.group_id, ` + summaryColumns + `
+		FROM g JOIN v ON v.group_id = g.group_id JOIN photos p ON p.id = v.photo_id
+		` + scope.firstPathSQL(arg) + `
+		ORDER BY g.n DESC, g.group_id, p.id`
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT d.group_id, `+summaryColumns+`
-			FROM (SELECT group_id FROM duplicates GROUP BY group_id ORDER BY count(*) DESC, group_id LIMIT $1) g
-			JOIN duplicates d ON d.group_id = g.group_id JOIN photos p ON p.id = d.photo_id
-			`+firstPath+`
-			ORDER BY (SELECT count(*) FROM duplicates x WHERE x.group_id = d.group_id) DESC, d.group_id, p.id`, limit)
+		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}

@@ -140,6 +140,8 @@ type NearestParams struct {
 	Damaged bool
 	// Exclude leaves one photo out (the one whose neighbours we want).
 	Exclude string
+	// Scope is the libraries whose photos may be returned.
+	Scope Scope
 	// MaxDistance drops matches further than this cosine distance (0: none).
 	MaxDistance float64
 	// EfSearch is HNSW's candidate list size: recall against speed.
@@ -196,7 +198,7 @@ func NearestQuery(p NearestParams) (string, []any) {
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Terms, p.Tags, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Terms, p.Tags, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}
@@ -212,16 +214,22 @@ func NearestQuery(p NearestParams) (string, []any) {
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY ` + dist + ` LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `) n
 		JOIN photos p ON p.id = n.photo_id
-		` + firstPath + `
+		` + p.Scope.firstPathSQL(arg) + `
 		ORDER BY n.dist, p.id`
 	return sql, args
 }
 
-// CountEmbedded counts photos with a vector from model.
-func (s *Storage) CountEmbedded(ctx context.Context, model string) (int, error) {
+// CountEmbedded counts the photos in scope with a vector from model.
+func (s *Storage) CountEmbedded(ctx context.Context, scope Scope, model string) (int, error) {
 	var n int
+	args := []any{model}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	visible := ""
+	if scope.Limited() {
+		visible = " AND " + strings.ReplaceAll(scope.visibleSQL(arg), "p.id", "e.photo_id")
+	}
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		return q.QueryRow(ctx, `SELECT count(*) FROM embeddings WHERE model = $1`, model).Scan(&n)
+		return q.QueryRow(ctx, `SELECT count(*) FROM embeddings e WHERE model = $1`+visible, args...).Scan(&n)
 	})
 	return n, interpretError("count embedded", err)
 }
@@ -229,7 +237,7 @@ func (s *Storage) CountEmbedded(ctx context.Context, model string) (int, error) 
 // AllWordsMatch reports whether some photo's searchable text (paths,
 // camera, lens, dates) holds every word as a whole word: then the words
 // name metadata ("canon", "trip") and filter, rather than only rank.
-func (s *Storage) AllWordsMatch(ctx context.Context, words []string) (bool, error) {
+func (s *Storage) AllWordsMatch(ctx context.Context, scope Scope, words []string) (bool, error) {
 	if len(words) == 0 {
 		return false, nil
 	}
@@ -237,13 +245,16 @@ func (s *Storage) AllWordsMatch(ctx context.Context, words []string) (bool, erro
 		conds []string
 		args  []any
 	)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	for _, w := range words {
-		args = append(args, `\m`+regexpQuote(strings.ToLower(w))+`\M`)
-		conds = append(conds, "search_text ~ $"+strconv.Itoa(len(args)))
+		conds = append(conds, "search_text ~ "+arg(`\m`+regexpQuote(strings.ToLower(w))+`\M`))
+	}
+	if v := scope.visibleSQL(arg); v != "" {
+		conds = append(conds, v)
 	}
 	var ok bool
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		return q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM photos WHERE state = 'ready' AND `+
+		return q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM photos p WHERE state = 'ready' AND `+
 			strings.Join(conds, " AND ")+`)`, args...).Scan(&ok)
 	})
 	return ok, interpretError("match words", err)

@@ -9,16 +9,6 @@ import (
 	"shoebox/internal/database"
 )
 
-// EnsureLibrary returns the id of the library at root, creating it.
-func (s *Storage) EnsureLibrary(ctx context.Context, root string) (int, error) {
-	var id int
-	err := s.db.Do(ctx, func(q database.Querier) error {
-		return q.QueryRow(ctx, `INSERT INTO libraries (root) VALUES ($1)
-			ON CONFLICT (root) DO UPDATE SET root = excluded.root RETURNING id`, root).Scan(&id)
-	})
-	return id, interpretError("ensure library", err)
-}
-
 // KnownFile is what the last scan recorded about a path.
 type KnownFile struct {
 	Size    int64

@@ -34,12 +34,11 @@ type PhotoSummary struct {
 }
 
 // summaryColumns select a PhotoSummary from photos aliased p joined with
-// firstPath; scanSummary reads them, in this order. Every photo list (the
+// Scope.firstPathSQL; scanSummary reads them, in this order. Every photo list (the
 // gallery, search, neighbours, duplicates) uses the pair.
 const (
 	summaryColumns = `p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, coalesce(p.width, 0), coalesce(p.height, 0),
 		coalesce(p.thumb_width, 0), coalesce(p.thumb_height, 0), coalesce(p.placeholder, ''), coalesce(p.damage, '')`
-	firstPath = `LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id ORDER BY rel_path LIMIT 1) f ON true`
 )
 
 // summaryFields are the scan targets of summaryColumns.
@@ -125,12 +124,17 @@ type ListParams struct {
 	Tags []string
 	// Damaged keeps only photos marked damaged (search is:damaged).
 	Damaged bool
+	// Scope is the libraries whose photos may be listed.
+	Scope Scope
 }
 
-// filterSQL adds the conditions every listing shares (terms, tags) for the
-// photo aliased p.
-func filterSQL(terms, tags []string, arg func(any) string) []string {
+// filterSQL adds the conditions every listing shares (scope, terms, tags)
+// for the photo aliased p.
+func filterSQL(scope Scope, terms, tags []string, arg func(any) string) []string {
 	var where []string
+	if v := scope.visibleSQL(arg); v != "" {
+		where = append(where, v)
+	}
 	for _, t := range terms {
 		where = append(where, "p.search_text LIKE "+arg("%"+escapeLike(strings.ToLower(t))+"%"))
 	}
@@ -151,7 +155,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		args  []any
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Terms, p.Tags, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Terms, p.Tags, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}
@@ -167,7 +171,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		FROM (SELECT * FROM photos p
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1) + `) p
-		` + firstPath + `
+		` + p.Scope.firstPathSQL(arg) + `
 		ORDER BY p.taken_at DESC, p.id DESC`
 	var out []PhotoSummary
 	err := s.db.Do(ctx, func(q database.Querier) error {
@@ -225,9 +229,19 @@ type FileRef struct {
 	RelPath   string
 }
 
-// Photo returns one photo with its files and tags.
-func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
-	var p Photo
+// Photo returns one photo with its files and tags: only the files in
+// scope's libraries, and ErrNotFound when there is none.
+func (s *Storage) Photo(ctx context.Context, scope Scope, id string) (*Photo, error) {
+	var (
+		p    Photo
+		args = []any{id}
+	)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	visible, fileLib := "", ""
+	if scope.Limited() {
+		visible = " AND " + scope.visibleSQL(arg)
+		fileLib = " AND f.library_id = ANY($2)"
+	}
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		err := q.QueryRow(ctx, `SELECT id, state, coalesce(error, ''), coalesce(format, ''), size,
 				coalesce(taken_at, created_at), taken_offset, coalesce(taken_source, ''),
@@ -236,7 +250,7 @@ func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
 				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0),
 				coalesce(damage, '')
-			FROM photos WHERE id = $1`, id).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
+			FROM photos p WHERE id = $1`+visible, args...).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
 			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
 			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
 			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec,
@@ -245,7 +259,7 @@ func (s *Storage) Photo(ctx context.Context, id string) (*Photo, error) {
 			return err
 		}
 		rows, err := q.Query(ctx, `SELECT l.id, l.root, f.rel_path FROM files f JOIN libraries l ON l.id = f.library_id
-			WHERE f.photo_id = $1 ORDER BY l.root, f.rel_path`, id)
+			WHERE f.photo_id = $1`+fileLib+` ORDER BY l.root, f.rel_path`, args...)
 		if err != nil {
 			return err
 		}

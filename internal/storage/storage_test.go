@@ -68,7 +68,7 @@ func TestTxCommitsOrRollsBack(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Tx returned %v, want fn's error", err)
 	}
-	if _, err := st.Photo(ctx, lost); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := st.Photo(ctx, storage.Scope{}, lost); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("photo of a failed Tx: %v, want ErrNotFound", err)
 	}
 	var kept string
@@ -78,7 +78,7 @@ func TestTxCommitsOrRollsBack(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := st.Photo(ctx, kept); err != nil || p.Path != "kept.jpg" {
+	if p, err := st.Photo(ctx, storage.Scope{}, kept); err != nil || p.Path != "kept.jpg" {
 		t.Fatalf("photo of a committed Tx: %+v %v", p, err)
 	}
 }
@@ -163,7 +163,7 @@ func TestListPhotosPages(t *testing.T) {
 	if len(seen) != len(want) {
 		t.Fatalf("listed %d photos, want %d", len(seen), len(want))
 	}
-	s, err := st.Stats(ctx)
+	s, err := st.Stats(ctx, storage.Scope{})
 	if err != nil || s.Photos != 7 || s.ByYear["2019"] != 7 || len(s.Cameras) != 1 || s.Cameras[0] != (storage.CameraCount{Make: "Canon", Photos: 7}) {
 		t.Fatalf("stats %+v %v, want 7 photos of 2019 by Canon", s, err)
 	}
@@ -223,11 +223,11 @@ func TestFailedFileIsAFailure(t *testing.T) {
 	if err != nil || len(newIDs) != 0 {
 		t.Fatalf("new photos %v %v, want none", newIDs, err)
 	}
-	fails, err := st.Failures(ctx, 10)
+	fails, err := st.Failures(ctx, storage.Scope{}, 10)
 	if err != nil || len(fails) != 1 || fails[0].RelPath != "bad.jpg" || fails[0].Reason != "unreadable" {
 		t.Fatalf("failures %+v %v", fails, err)
 	}
-	s, err := st.Stats(ctx)
+	s, err := st.Stats(ctx, storage.Scope{})
 	if err != nil || s.Files != 1 || s.Photos != 0 || s.Queue.Failed != 1 {
 		t.Fatalf("stats %+v %v", s, err)
 	}
@@ -249,7 +249,7 @@ func TestDuplicateGroups(t *testing.T) {
 	if err := st.ReplaceDuplicateGroups(ctx, "m", [][]string{{d, e}, {a, b, c}}); err != nil {
 		t.Fatal(err)
 	}
-	groups, err := st.DuplicateGroups(ctx, 10)
+	groups, err := st.DuplicateGroups(ctx, storage.Scope{}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,11 +274,11 @@ func TestTags(t *testing.T) {
 	if err := st.SaveTags(ctx, "m", map[string][]storage.Tag{a: {{"dog", 0.8}}}); err != nil {
 		t.Fatal(err)
 	}
-	counts, err := st.TagCounts(ctx, 10)
+	counts, err := st.TagCounts(ctx, storage.Scope{}, 10)
 	if err != nil || counts["dog"] != 2 || counts["cat"] != 0 {
 		t.Fatalf("tag counts %v %v, want dog 2 and no cat", counts, err)
 	}
-	p, err := st.Photo(ctx, a)
+	p, err := st.Photo(ctx, storage.Scope{}, a)
 	if err != nil || len(p.Tags) != 1 || p.Tags[0].Label != "dog" {
 		t.Fatalf("tags of a %+v %v", p.Tags, err)
 	}

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -33,11 +35,17 @@ func (s *Storage) SaveTags(ctx context.Context, model string, tags map[string][]
 	return interpretError("save tags", err)
 }
 
-// TagCounts counts photos per tag, for the limit most common.
-func (s *Storage) TagCounts(ctx context.Context, limit int) (map[string]int, error) {
+// TagCounts counts the photos in scope per tag, for the limit most common.
+func (s *Storage) TagCounts(ctx context.Context, scope Scope, limit int) (map[string]int, error) {
 	out := map[string]int{}
+	args := []any{limit}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where := ""
+	if v := scope.visibleSQL(arg); v != "" {
+		where = " WHERE " + strings.ReplaceAll(v, "p.id", "t.photo_id")
+	}
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT label, count(*) FROM tags GROUP BY label ORDER BY 2 DESC, 1 LIMIT $1`, limit)
+		rows, err := q.Query(ctx, `SELECT label, count(*) FROM tags t`+where+` GROUP BY label ORDER BY 2 DESC, 1 LIMIT $1`, args...)
 		if err != nil {
 			return err
 		}

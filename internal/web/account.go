@@ -143,7 +143,11 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.auth.mode.Store(modeAccounts)
+	// Signed-in mode from now on, with who sees what (the new admin owns
+	// the libraries so far); the poll would learn it within a second.
+	if err := s.refreshAuth(r.Context(), s.st); err != nil {
+		s.auth.mode.Store(modeAccounts)
+	}
 	s.audit(r.Context(), "setup", name, s.clientAddr(r), "first admin")
 	if err := s.signIn(w, r, storage.User{ID: id, Name: name, Admin: true}); err != nil {
 		s.fail(w, r, err)

@@ -85,6 +85,7 @@ type authState struct {
 	// hashing bounds the Argon2id verifications running at once (19 MiB
 	// each): a flood of sign-ins waits here instead of exhausting memory.
 	hashing  chan struct{}
+	grants   grantCache // media grants verified already (mediaGrant)
 	stop     chan struct{}
 	stopOnce sync.Once
 }
@@ -127,9 +128,15 @@ func (s *Server) refreshAuth(ctx context.Context, st *storage.Storage) error {
 	}
 	s.auth.revoked.Store(&rev)
 	if accounts {
+		// Who sees what is known before the accounts mode is: until then
+		// pages refresh it themselves (modeUnknown) and media wait.
+		if err := s.refreshVisibility(ctx, st); err != nil {
+			return err
+		}
 		s.auth.mode.Store(modeAccounts)
 	} else {
 		s.auth.mode.Store(modeOpen)
+		s.vis.clear()
 	}
 	return nil
 }
@@ -225,12 +232,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		if isMediaRoute(p) {
-			if !s.mediaAllowed(r) {
+			g, ok := s.mediaGrant(r)
+			if !ok {
 				w.Header()["Cache-Control"] = noStore
 				http.Error(w, "sign in to see photos", http.StatusUnauthorized)
 				return
 			}
-			next.ServeHTTP(w, r)
+			s.serveMedia(w, r, next, g.User)
 			return
 		}
 		if p == "/metrics" {
@@ -363,18 +371,94 @@ func (s *Server) grantMedia(w http.ResponseWriter, r *http.Request, se *storage.
 	s.setCookie(w, r, mediaCookie, auth.SignGrant(*key, auth.Grant{Session: se.ID, User: se.UserID, Exp: exp}), int(grantLife/time.Second))
 }
 
-// mediaAllowed checks r's media grant: signature, expiry, revocation. No SQL.
-func (s *Server) mediaAllowed(r *http.Request) bool {
+// mediaGrant checks r's media grant: signature, expiry, revocation. No
+// SQL, and no HMAC either for a grant verified before: a gallery's worth
+// of thumbnails costs a map lookup each.
+func (s *Server) mediaGrant(r *http.Request) (auth.Grant, bool) {
 	key := s.auth.key.Load()
 	if key == nil {
-		return false
+		return auth.Grant{}, false
 	}
-	c, err := r.Cookie(s.cookieName(r, mediaCookie))
-	if err != nil {
-		return false
+	v, ok := cookieValue(r, s.cookieName(r, mediaCookie))
+	if !ok {
+		return auth.Grant{}, false
 	}
-	g, err := auth.VerifyGrant(*key, c.Value, time.Now())
-	return err == nil && !s.revoked(g.Session)
+	now := time.Now()
+	g, ok := s.auth.grants.get(v)
+	if !ok {
+		var err error
+		if g, err = auth.VerifyGrant(*key, v, now); err != nil {
+			return auth.Grant{}, false
+		}
+		s.auth.grants.put(v, g)
+	}
+	return g, now.Before(g.Exp) && !s.revoked(g.Session)
+}
+
+// serveMedia serves a media request of user when they may see its photo,
+// and answers 404 otherwise: the same as for no such photo, so an id
+// tells nothing about whether another user holds it.
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, next http.Handler, user int64) {
+	if !s.vis.sees(user, mediaID(r.URL.Path)) {
+		w.Header()["Cache-Control"] = noStore
+		http.NotFound(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/original/") { // names the file: whose matters (original)
+		r = r.WithContext(context.WithValue(r.Context(), mediaUserKey{}, user))
+	}
+	next.ServeHTTP(w, r)
+}
+
+type mediaUserKey struct{}
+
+// grantCache remembers grants whose HMAC was verified, by cookie value.
+// Its size is bounded: past the limit it starts afresh.
+type grantCache struct {
+	m atomic.Pointer[sync.Map]
+	n atomic.Int64
+}
+
+const maxCachedGrants = 8192
+
+func (c *grantCache) get(v string) (auth.Grant, bool) {
+	m := c.m.Load()
+	if m == nil {
+		return auth.Grant{}, false
+	}
+	g, ok := m.Load(v)
+	if !ok {
+		return auth.Grant{}, false
+	}
+	return g.(auth.Grant), true
+}
+
+func (c *grantCache) put(v string, g auth.Grant) {
+	m := c.m.Load()
+	if m == nil || c.n.Load() >= maxCachedGrants {
+		m = &sync.Map{}
+		c.m.Store(m)
+		c.n.Store(0)
+	}
+	if _, loaded := m.LoadOrStore(v, g); !loaded {
+		c.n.Add(1)
+	}
+}
+
+// cookieValue is the value of r's cookie name, read without parsing the
+// other cookies (http.Request.Cookie builds them all, on every thumbnail).
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			if v, ok := strings.CutPrefix(part, name); ok && strings.HasPrefix(v, "=") {
+				return strings.Trim(v[1:], `"`), true
+			}
+		}
+	}
+	return "", false
 }
 
 // secure says whether r came over TLS: directly, or through a trusted

@@ -10,6 +10,8 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/singleflight"
+
+	"shoebox/internal/storage"
 )
 
 // thumbCache holds the most recently asked-for thumbnails, bounded in
@@ -124,15 +126,16 @@ func (c *pageCache) put(key string, p page) {
 	}
 }
 
-// cached answers from the cache, or runs produce once for all the requests
+// cached answers from the cache (pages made for scope), or runs produce once for all the requests
 // for key that arrive meanwhile. produce runs with the first requester's
 // context; if that requester hangs up (cancelling its query), the others
 // produce the page themselves. A page just past its ttl is served as it is
 // while one background refresh runs, so a busy page never makes everyone
 // wait at the moment it expires; a page older than ttl+stale never is (so a
 // database outage shows as 503, not as old pages).
-func (s *Server) cached(w http.ResponseWriter, r *http.Request, produce func(ctx context.Context) (page, error)) {
-	key := r.URL.Path + "?" + r.URL.RawQuery
+func (s *Server) cached(w http.ResponseWriter, r *http.Request, scope storage.Scope, produce func(ctx context.Context) (page, error)) {
+	// Readers who see the same libraries share pages; no one else does.
+	key := r.URL.Path + "?" + r.URL.RawQuery + "#" + scope.Key()
 	refresh := func(ctx context.Context) (any, error) {
 		p, err := produce(ctx)
 		if err == nil {

@@ -6,7 +6,7 @@ import (
 
 // duplicatesPage is GET /duplicates: groups of near-identical photos.
 func (s *Server) duplicatesPage(w http.ResponseWriter, r *http.Request) {
-	groups, err := s.st.DuplicateGroups(r.Context(), 200)
+	groups, err := s.st.DuplicateGroups(r.Context(), s.scope(r), 200)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -16,7 +16,7 @@ func (s *Server) duplicatesPage(w http.ResponseWriter, r *http.Request) {
 
 // apiDuplicates is GET /api/duplicates: {"groups":[{"photos":[…]}]}.
 func (s *Server) apiDuplicates(w http.ResponseWriter, r *http.Request) {
-	groups, err := s.st.DuplicateGroups(r.Context(), 200)
+	groups, err := s.st.DuplicateGroups(r.Context(), s.scope(r), 200)
 	if err != nil {
 		s.fail(w, r, err)
 		return

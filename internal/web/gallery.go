@@ -121,11 +121,11 @@ func (s *Server) ranked(sr search) bool { return s.embed != nil && sr.Text != ""
 // searchPhotos answers a search: by meaning when it is ranked, otherwise
 // by metadata words (newest first). It returns the page and the next
 // page's cursor ("" at the end).
-func (s *Server) searchPhotos(ctx context.Context, sr search) ([]storage.PhotoSummary, string, error) {
+func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr search) ([]storage.PhotoSummary, string, error) {
 	if !s.ranked(sr) {
 		// Named filters always filter; free words do too when there is no
 		// model to rank by their meaning.
-		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Damaged: sr.Damaged,
+		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope,
 			Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
@@ -136,7 +136,7 @@ func (s *Server) searchPhotos(ctx context.Context, sr search) ([]storage.PhotoSu
 	// Words that are all found in some photo's metadata or path (a camera,
 	// a folder) filter as well as rank: "canon" finds Canon photos first.
 	filters := sr.Filters
-	if ok, err := s.st.AllWordsMatch(ctx, strings.Fields(sr.Text)); err != nil {
+	if ok, err := s.st.AllWordsMatch(ctx, scope, strings.Fields(sr.Text)); err != nil {
 		return nil, "", err
 	} else if ok {
 		filters = append(slices.Clip(filters), strings.Fields(sr.Text)...)
@@ -150,7 +150,7 @@ func (s *Server) searchPhotos(ctx context.Context, sr search) ([]storage.PhotoSu
 		offset = sr.After.Offset
 	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Damaged: sr.Damaged})
+		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope})
 	if err != nil {
 		return nil, "", err
 	}
@@ -175,8 +175,9 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, ap
 		s.fail(w, r, err)
 		return
 	}
-	s.cached(w, r, func(ctx context.Context) (page, error) {
-		photos, next, err := s.searchPhotos(ctx, sr)
+	scope := s.scope(r)
+	s.cached(w, r, scope, func(ctx context.Context) (page, error) {
+		photos, next, err := s.searchPhotos(ctx, scope, sr)
 		if err != nil {
 			return page{}, err
 		}

@@ -163,7 +163,13 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request) {
 		ctype = "application/octet-stream"
 	}
 	h.Set("Content-Type", ctype)
-	h.Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(filepath.Base(o.Path)))
+	name := filepath.Base(o.Path)
+	if user, ok := r.Context().Value(mediaUserKey{}).(int64); ok && !s.vis.ownsPath(user, o.Path) {
+		// The same content in another user's library: served (it is the
+		// same photo), but under its id, not the name they gave it.
+		name = id + ext
+	}
+	h.Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(name))
 	h.Set("Cache-Control", "private, max-age=86400")
 	h.Set("ETag", `"`+id+`-o"`)
 	if rng := r.Header.Get("Range"); strings.Count(rng, ",") >= maxRanges {

@@ -79,6 +79,10 @@ func (s *Server) serveKey(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	delete(w.Header(), "Cache-Control") // the handler says what may be cached
+	if isMediaRoute(r.URL.Path) {
+		s.serveMedia(w, r, next, k.UserID)
+		return
+	}
 	ctx := context.WithValue(r.Context(), ctxKey{}, storage.Session{UserID: k.UserID, UserName: k.UserName, Admin: k.Admin})
 	next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, keyCtx{}, k)))
 }

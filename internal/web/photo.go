@@ -24,13 +24,14 @@ func pathID(r *http.Request) (string, error) {
 	return id, nil
 }
 
-// pathPhoto loads the photo named by the route's {id}.
+// pathPhoto loads the photo named by the route's {id}, when r may see
+// it: one it may not is not found, like one that does not exist.
 func (s *Server) pathPhoto(r *http.Request) (*storage.Photo, error) {
 	id, err := pathID(r)
 	if err != nil {
 		return nil, err
 	}
-	return s.st.Photo(r.Context(), id)
+	return s.st.Photo(r.Context(), s.scope(r), id)
 }
 
 // photo is GET /photo/{id}.
@@ -40,7 +41,7 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	similar, err := s.similarTo(r.Context(), p.ID, 12)
+	similar, err := s.similarTo(r.Context(), s.scope(r), p.ID, 12)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -178,7 +179,7 @@ func (s *Server) apiSimilar(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	photos, err := s.similarTo(r.Context(), p.ID, 24)
+	photos, err := s.similarTo(r.Context(), s.scope(r), p.ID, 24)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -186,7 +187,7 @@ func (s *Server) apiSimilar(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, photoList(photos, ""))
 }
 
-func (s *Server) similarTo(ctx context.Context, id string, n int) ([]storage.PhotoSummary, error) {
+func (s *Server) similarTo(ctx context.Context, scope storage.Scope, id string, n int) ([]storage.PhotoSummary, error) {
 	if s.embed == nil {
 		return nil, nil
 	}
@@ -197,6 +198,6 @@ func (s *Server) similarTo(ctx context.Context, id string, n int) ([]storage.Pho
 		}
 		return nil, err
 	}
-	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec, Limit: n, Exclude: id})
+	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec, Limit: n, Exclude: id, Scope: scope})
 	return photos, err
 }

@@ -46,6 +46,7 @@ type Server struct {
 	access Access           // see SetAccess
 	hosts  map[string]bool  // Host names allowed without accounts, from SetAccess
 	auth   *authState       // accounts mode, grant key, revoked sessions (auth.go)
+	vis    *visibility      // who sees which photo, for media routes (visibility.go)
 }
 
 // New builds the server and starts its auth poll (Close stops it). st
@@ -53,7 +54,7 @@ type Server struct {
 // metadata only).
 func New(db *database.DB, st *storage.Storage, store thumbs.Store, embed ai.Embedder, log *slog.Logger) (*Server, error) {
 	s := &Server{db: db, st: st, store: store, embed: embed, log: log, static: loadStatic(), metrics: newMetrics(db, st), cache: newPageCache(time.Second, 3*time.Second, 16<<20), thumbs: newThumbCache(32 << 20),
-		auth: newAuthState()}
+		auth: newAuthState(), vis: &visibility{}}
 	if db != nil {
 		s.bg = storage.New(db.Background())
 	}

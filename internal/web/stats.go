@@ -21,22 +21,23 @@ type statsView struct {
 }
 
 func (s *Server) loadStats(r *http.Request, failures bool) (*statsView, error) {
-	ls, err := s.st.Stats(r.Context())
+	scope := s.scope(r)
+	ls, err := s.st.Stats(r.Context(), scope)
 	if err != nil {
 		return nil, err
 	}
 	v := &statsView{LibraryStats: ls, DB: s.db.Stats()}
 	if s.embed != nil {
 		v.Model = &modelInfo{Name: s.embed.Name(), Dim: s.embed.Dim()}
-		if v.Embedded, err = s.st.CountEmbedded(r.Context(), s.embed.Name()); err != nil {
+		if v.Embedded, err = s.st.CountEmbedded(r.Context(), scope, s.embed.Name()); err != nil {
 			return nil, err
 		}
 	}
-	if v.Tags, err = s.st.TagCounts(r.Context(), 50); err != nil {
+	if v.Tags, err = s.st.TagCounts(r.Context(), scope, 50); err != nil {
 		return nil, err
 	}
 	if failures && ls.Queue.Failed > 0 {
-		if v.Failures, err = s.st.Failures(r.Context(), 200); err != nil {
+		if v.Failures, err = s.st.Failures(r.Context(), scope, 200); err != nil {
 			return nil, err
 		}
 	}
