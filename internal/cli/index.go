@@ -15,12 +15,10 @@ import (
 	"shoebox/internal/storage"
 )
 
-// index runs one indexing pass: scan every library, process what is new,
+// index runs one indexing pass: scan every library (the --library flags,
+// or without them every library registered), process what is new,
 // wait until the queue is empty, and report indexed / unchanged / failed.
 func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	if len(cfg.Libraries) == 0 {
-		return errors.New("no library to index: pass --library PATH (or set SHOEBOX_LIBRARY)")
-	}
 	tty := isTerminal(os.Stdout)
 	if tty {
 		// Keep log lines from tearing the progress bar: warnings only.
@@ -32,7 +30,16 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer a.close()
 	runner := a.runner(nil)
-	for _, root := range cfg.Libraries {
+	roots := cfg.Libraries
+	if len(roots) == 0 { // every registered library (shoebox library add)
+		if roots, err = a.registeredRoots(ctx); err != nil {
+			return err
+		}
+		if len(roots) == 0 {
+			return errors.New("no library to index: pass --library PATH (or set SHOEBOX_LIBRARY), or add one with shoebox library add PATH --owner NAME")
+		}
+	}
+	for _, root := range roots {
 		if err := runner.EnqueueScan(ctx, root); err != nil {
 			return err
 		}

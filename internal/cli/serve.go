@@ -81,25 +81,12 @@ func checkExposure(ctx context.Context, a *app) error {
 // add, or an earlier --library).
 func rescanLoop(ctx context.Context, a *app, enqueue func(context.Context, string) error, nudge <-chan struct{}) {
 	for {
-		roots, err := a.st.LibraryRoots(ctx)
+		roots, err := a.registeredRoots(ctx)
 		ok := err == nil
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("list libraries", "err", err)
 		}
-		all := slices.Clone(a.cfg.Libraries)
 		for _, root := range roots {
-			if slices.Contains(all, root) {
-				continue
-			}
-			// A registered folder that is gone (an unplugged disk) is not
-			// scanned: a scan would find nothing there, not a deletion.
-			if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-				a.log.Warn("library folder missing; not scanned", "library", root)
-				continue
-			}
-			all = append(all, root)
-		}
-		for _, root := range all {
 			if err := enqueue(ctx, root); err != nil {
 				ok = false
 				if ctx.Err() == nil {
@@ -120,4 +107,24 @@ func rescanLoop(ctx context.Context, a *app, enqueue func(context.Context, strin
 		case <-nudge:
 		}
 	}
+}
+
+// registeredRoots are the folders to scan: the --library flags, then every
+// library registered in the database. A registered folder that is gone
+// (an unplugged disk) is left out with a warning: a scan would find
+// nothing there, which is not a deletion.
+func (a *app) registeredRoots(ctx context.Context) ([]string, error) {
+	all := slices.Clone(a.cfg.Libraries)
+	roots, err := a.st.LibraryRoots(ctx)
+	for _, root := range roots {
+		if slices.Contains(all, root) {
+			continue
+		}
+		if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+			a.log.Warn("library folder missing; not scanned", "library", root)
+			continue
+		}
+		all = append(all, root)
+	}
+	return all, err
 }
