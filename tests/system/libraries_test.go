@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"shoebox/internal/ai"
 	"shoebox/internal/ai/toymodel"
@@ -183,14 +184,30 @@ func listPhotos(c *http.Client, base, path string) (map[string]string, error) {
 	return nil, fmt.Errorf("GET %s: more than 100 pages", path)
 }
 
-// sameIDs describes how got differs from want ("" when equal).
-func sameIDs(got map[string]string, want map[string]bool) string {
-	var extra, missing []string
+// brief is a body for a message: its tail, or its size when not text.
+func brief(b []byte) string {
+	if !utf8.Valid(b) || strings.ContainsRune(string(b), 0) {
+		return fmt.Sprintf("(%d bytes, not text)", len(b))
+	}
+	return tail(string(b), 200)
+}
+
+// notTheirs lists the ids of got that are not in want.
+func notTheirs(got map[string]string, want map[string]bool) []string {
+	var out []string
 	for id := range got {
 		if !want[id] {
-			extra = append(extra, id+" ("+got[id]+")")
+			out = append(out, id+" ("+got[id]+")")
 		}
 	}
+	slices.Sort(out)
+	return out
+}
+
+// sameIDs describes how got differs from want ("" when equal).
+func sameIDs(got map[string]string, want map[string]bool) string {
+	extra := notTheirs(got, want)
+	var missing []string
 	for id := range want {
 		if _, ok := got[id]; !ok {
 			missing = append(missing, id)
@@ -199,7 +216,6 @@ func sameIDs(got map[string]string, want map[string]bool) string {
 	if len(extra) == 0 && len(missing) == 0 {
 		return ""
 	}
-	slices.Sort(extra)
 	slices.Sort(missing)
 	return fmt.Sprintf("%d listed, want %d; not theirs: %v; missing: %v", len(got), len(want), extra, missing)
 }
@@ -387,6 +403,9 @@ func TestLibrariesPerPerson(t *testing.T) {
 		switch {
 		case err1 != nil || err2 != nil:
 			why = fmt.Sprintf("lists: %v %v", err1, err2)
+		case notTheirs(annaList, l.annaPhotos) != nil || notTheirs(benList, l.benPhotos) != nil:
+			// Never acceptable, not even while indexing.
+			t.Fatalf("lists show photos of others: anna %v; ben %v", notTheirs(annaList, l.annaPhotos), notTheirs(benList, l.benPhotos))
 		case sameIDs(annaList, l.annaPhotos) != "":
 			why = "anna: " + sameIDs(annaList, l.annaPhotos)
 		case sameIDs(benList, l.benPhotos) != "":
@@ -480,11 +499,11 @@ func TestLibrariesPerPerson(t *testing.T) {
 				p := fmt.Sprintf(r.path, id)
 				st, h, b := fetch(t, c, s.base, p)
 				if st != 404 {
-					t.Errorf("%s: GET %s (not theirs): %d, want 404; %s", who, p, st, tail(string(b), 200))
+					t.Errorf("%s: GET %s (not theirs): %d, want 404; %s", who, p, st, brief(b))
 					continue
 				}
 				if string(b) != strings.ReplaceAll(string(absentBody), absentID, id) {
-					t.Errorf("%s: GET %s (not theirs) answers otherwise than for no photo: %q vs %q", who, p, tail(string(b), 200), tail(string(absentBody), 200))
+					t.Errorf("%s: GET %s (not theirs) answers otherwise than for no photo: %q vs %q", who, p, brief(b), brief(absentBody))
 				}
 				if cd := h.Get("Content-Disposition"); cd != "" {
 					t.Errorf("%s: GET %s (not theirs): Content-Disposition %q", who, p, cd)
@@ -500,7 +519,7 @@ func TestLibrariesPerPerson(t *testing.T) {
 			}
 			for id := range ids {
 				if st, _, b := fetch(t, c, s.base, fmt.Sprintf(r.path, id)); st != 200 {
-					t.Errorf("%s: GET %s (theirs): %d, want 200; %s", who, fmt.Sprintf(r.path, id), st, tail(string(b), 200))
+					t.Errorf("%s: GET %s (theirs): %d, want 200; %s", who, fmt.Sprintf(r.path, id), st, brief(b))
 				}
 			}
 		}
