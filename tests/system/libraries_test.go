@@ -453,7 +453,7 @@ func TestLibrariesPerPerson(t *testing.T) {
 	}
 
 	annaOnly := minus(l.aIDs, l.bIDs)
-	annaOnly[l.failedID] = true // a failed file of anna's: no more ben's to ask about
+	annaOnly[l.failedID] = true // her file that is no photo (failed): its id too answers ben 404
 	benOnly := minus(l.bIDs, l.aIDs)
 	annaSecrets := []string{"anna-secret-name", "annaonly-"}
 	benSecrets := []string{"ben-name", "benonly-"}
