@@ -247,7 +247,7 @@ func (s *Storage) AllWordsMatch(ctx context.Context, scope Scope, words []string
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	for _, w := range words {
-		conds = append(conds, "search_text ~ "+arg(`\m`+regexpQuote(strings.ToLower(w))+`\M`))
+		conds = append(conds, scope.textMatchSQL("~", arg(`\m`+regexpQuote(strings.ToLower(w))+`\M`), arg))
 	}
 	if v := scope.visibleSQL(arg); v != "" {
 		conds = append(conds, v)

@@ -64,6 +64,23 @@ func (s Scope) visibleSQL(arg func(any) string) string {
 	return "EXISTS (SELECT 1 FROM files vf WHERE vf.photo_id = p.id AND vf.library_id = ANY(" + arg(s.libraries) + "))"
 }
 
+// textMatchSQL is the condition that the searchable text of the photo
+// aliased p matches pattern (a placeholder) with op (LIKE, ~). A photo's
+// search_text holds the paths of all its files, whoever's they are: in a
+// limited scope a word must also be found in the photo's own metadata or
+// in the path of one of its files in the scope, so no one finds a photo
+// by the name another user gave it. (search_text still narrows the
+// candidates first, through its trigram index.)
+func (s Scope) textMatchSQL(op, pattern string, arg func(any) string) string {
+	cond := "p.search_text " + op + " " + pattern
+	if !s.limited {
+		return cond
+	}
+	return "(" + cond + " AND (" + searchableMeta + " " + op + " " + pattern +
+		" OR EXISTS (SELECT 1 FROM files vf WHERE vf.photo_id = p.id AND vf.library_id = ANY(" + arg(s.libraries) +
+		") AND lower(vf.rel_path) " + op + " " + pattern + ")))"
+}
+
 // firstPathSQL joins the photo aliased p with its first path (alias f) in
 // s's libraries: a user never sees the name another user gave the same
 // photo.
@@ -106,8 +123,10 @@ func (s *Storage) EnsureLibrary(ctx context.Context, root string) (int, error) {
 func (s *Storage) AddLibrary(ctx context.Context, root, owner string) (id int, added bool, err error) {
 	err = s.db.Tx(ctx, func(q database.Querier) error {
 		var uid int64
-		if err := q.QueryRow(ctx, `SELECT id FROM users WHERE name = $1`, owner).Scan(&uid); err != nil {
-			return fmt.Errorf("account %q: %w", owner, err)
+		if err := q.QueryRow(ctx, `SELECT id FROM users WHERE name = $1`, owner).Scan(&uid); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("no account %q: %w", owner, ErrNotFound)
+		} else if err != nil {
+			return err
 		}
 		var cur *int64
 		err := q.QueryRow(ctx, `SELECT id, coalesce(owner_id, (SELECT min(id) FROM users WHERE admin)) FROM libraries WHERE root = $1 FOR UPDATE`, root).Scan(&id, &cur)
@@ -135,20 +154,26 @@ func (s *Storage) ShareLibrary(ctx context.Context, root, user string, share boo
 	err := s.db.Tx(ctx, func(q database.Querier) error {
 		var lib int
 		var owner, uid int64
-		if err := q.QueryRow(ctx, `SELECT id, coalesce(owner_id, (SELECT min(id) FROM users WHERE admin), 0) FROM libraries WHERE root = $1`, root).Scan(&lib, &owner); err != nil {
-			return fmt.Errorf("library %s: %w", root, err)
+		err := q.QueryRow(ctx, `SELECT id, coalesce(owner_id, (SELECT min(id) FROM users WHERE admin), 0) FROM libraries WHERE root = $1`, root).Scan(&lib, &owner)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("no library %s: %w", root, ErrNotFound)
+		} else if err != nil {
+			return err
 		}
-		if err := q.QueryRow(ctx, `SELECT id FROM users WHERE name = $1`, user).Scan(&uid); err != nil {
-			return fmt.Errorf("account %q: %w", user, err)
+		err = q.QueryRow(ctx, `SELECT id FROM users WHERE name = $1`, user).Scan(&uid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("no account %q: %w", user, ErrNotFound)
+		} else if err != nil {
+			return err
 		}
 		if !share {
-			_, err := q.Exec(ctx, `DELETE FROM library_shares WHERE library_id = $1 AND user_id = $2`, lib, uid)
+			_, err = q.Exec(ctx, `DELETE FROM library_shares WHERE library_id = $1 AND user_id = $2`, lib, uid)
 			return err
 		}
 		if uid == owner {
 			return fmt.Errorf("library %s: %w", root, ErrExists)
 		}
-		_, err := q.Exec(ctx, `INSERT INTO library_shares (library_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, lib, uid)
+		_, err = q.Exec(ctx, `INSERT INTO library_shares (library_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, lib, uid)
 		return err
 	})
 	return interpretError("share library", err)

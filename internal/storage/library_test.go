@@ -50,6 +50,16 @@ func TestScopeLimitsEveryQuery(t *testing.T) {
 	if ps, _, _ := st.ListPhotos(ctx, storage.ListParams{Limit: 50, Scope: mine, Terms: []string{"secretname"}}); len(ps) != 0 {
 		t.Fatalf("searching the other library's file name found %v", ps)
 	}
+	// c is in l1 too, but "zz-shared" is only l2's name for it.
+	if ps, _, _ := st.ListPhotos(ctx, storage.ListParams{Limit: 50, Scope: mine, Terms: []string{"zz-shared"}}); len(ps) != 0 {
+		t.Fatalf("searching the name another library gives a photo found %v", ps)
+	}
+	if ok, _ := st.AllWordsMatch(ctx, mine, []string{"zz"}); ok {
+		t.Fatal("a word of another library's name for a shared photo matches in l1's scope")
+	}
+	if ps, _, _ := st.ListPhotos(ctx, storage.ListParams{Limit: 50, Scope: mine, Terms: []string{"mine/c"}}); len(ps) != 1 || ps[0].ID != c {
+		t.Fatalf("searching l1's own name for c: %v, want c", ps)
+	}
 	if _, err := st.Photo(ctx, mine, b); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("photo of another library: %v, want not found", err)
 	}

@@ -136,7 +136,7 @@ func filterSQL(scope Scope, terms, tags []string, arg func(any) string) []string
 		where = append(where, v)
 	}
 	for _, t := range terms {
-		where = append(where, "p.search_text LIKE "+arg("%"+escapeLike(strings.ToLower(t))+"%"))
+		where = append(where, scope.textMatchSQL("LIKE", arg("%"+escapeLike(strings.ToLower(t))+"%"), arg))
 	}
 	for _, t := range tags {
 		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.photo_id = p.id AND t.label = "+arg(strings.ToLower(t))+")")
@@ -361,11 +361,14 @@ func (s *Storage) RequeueStaleMeta(ctx context.Context, libraryID, version int, 
 	return n, interpretError("requeue stale metadata", err)
 }
 
+// searchableMeta is the searchable text of the photo aliased p that is not
+// a path: its metadata words and dates, lower-cased.
+const searchableMeta = `lower(concat_ws(' ', p.meta_text, to_char(p.taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD FMMonth YYYY')))`
+
 // refreshSearch recomputes search_text from meta_text, dates and paths.
 func refreshSearch(ctx context.Context, q database.Querier, ids []string) error {
-	_, err := q.Exec(ctx, `UPDATE photos p SET search_text = lower(concat_ws(' ', p.meta_text,
-			to_char(p.taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD FMMonth YYYY'),
-			(SELECT string_agg(f.rel_path, ' ') FROM files f WHERE f.photo_id = p.id)))
+	_, err := q.Exec(ctx, `UPDATE photos p SET search_text = concat_ws(' ', `+searchableMeta+`,
+			lower((SELECT string_agg(f.rel_path, ' ') FROM files f WHERE f.photo_id = p.id)))
 		WHERE p.id = ANY($1)`, ids)
 	return err
 }
