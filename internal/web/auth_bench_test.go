@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"shoebox/internal/auth"
+	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
 
@@ -30,6 +31,9 @@ func BenchmarkThumbnailSignedIn(b *testing.B) {
 	s.auth.key.Store(&key)
 	s.auth.revoked.Store(&map[int64]struct{}{9: {}})
 	s.auth.mode.Store(modeAccounts)
+	// User 1 sees every library; photo id is in none of user 2's.
+	s.vis.replace(storage.VisibilityChanges{Full: true, Libraries: []storage.LibraryAccess{{ID: 1, Root: "/a", Users: []int64{1}}, {ID: 2, Root: "/b", Users: []int64{1, 2}}},
+		Files: []storage.PhotoLibrary{{Photo: id, Library: 1}}})
 	h := s.Handler()
 	req := httptest.NewRequest("GET", "/thumbnail/"+id, nil)
 	req.AddCookie(&http.Cookie{Name: mediaCookie, Value: auth.SignGrant(key, auth.Grant{Session: 1, User: 1, Exp: time.Now().Add(time.Hour)})})
@@ -44,6 +48,13 @@ func BenchmarkThumbnailSignedIn(b *testing.B) {
 	h.ServeHTTP(w2, revoked)
 	if w2.code != http.StatusUnauthorized {
 		b.Fatalf("revoked session's thumbnail: %d", w2.code)
+	}
+	other := httptest.NewRequest("GET", "/thumbnail/"+id, nil)
+	other.AddCookie(&http.Cookie{Name: mediaCookie, Value: auth.SignGrant(key, auth.Grant{Session: 2, User: 2, Exp: time.Now().Add(time.Hour)})})
+	w3 := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w3, other)
+	if w3.code != http.StatusNotFound {
+		b.Fatalf("thumbnail of a photo in none of the user's libraries: %d", w3.code)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

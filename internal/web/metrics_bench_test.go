@@ -58,6 +58,7 @@ func BenchmarkThumbnailFromMemory(b *testing.B) {
 	h := s.Handler()
 	req := httptest.NewRequest("GET", "/thumbnail/"+id, nil)
 	req.Host = "127.0.0.1:8080" // no account: loopback names only
+	req.RemoteAddr = "127.0.0.1:50000"
 	w := &discardWriter{h: http.Header{}}
 	h.ServeHTTP(w, req)
 	if w.code != http.StatusOK {
