@@ -20,6 +20,7 @@ import (
 type Scope struct {
 	libraries []int32
 	limited   bool
+	user      int64 // whose per-user state (favourites, archive, trash) applies; 0: the one local user without accounts
 }
 
 // Only is the Scope of exactly these libraries (sorted, no repeats).
@@ -29,6 +30,13 @@ func Only(libraries []int32) Scope {
 	return Scope{libraries: slices.Compact(l), limited: true}
 }
 
+// As is s for user: the account whose own state (favourites, archive,
+// trash, albums) the queries of s apply.
+func (s Scope) As(user int64) Scope { s.user = user; return s }
+
+// User is the account s is for (0: no accounts, the local user).
+func (s Scope) User() int64 { return s.user }
+
 // Libraries are the library ids of a limited Scope, sorted (not to be
 // changed).
 func (s Scope) Libraries() []int32 { return s.libraries }
@@ -36,16 +44,17 @@ func (s Scope) Libraries() []int32 { return s.libraries }
 // Limited says whether s sees fewer than every library.
 func (s Scope) Limited() bool { return s.limited }
 
-// Key names s for caches of answers: "" for every library, else the
-// library ids ("1,4"; "-" for none).
+// Key names s for caches of answers: its user, then "" for every library
+// or the library ids ("u3:1,4"; "u3:-" for none).
 func (s Scope) Key() string {
+	var b strings.Builder
+	b.WriteString("u" + strconv.FormatInt(s.user, 10) + ":")
 	if !s.limited {
-		return ""
+		return b.String()
 	}
 	if len(s.libraries) == 0 {
-		return "-"
+		return b.String() + "-"
 	}
-	var b strings.Builder
 	for i, id := range s.libraries {
 		if i > 0 {
 			b.WriteByte(',')

@@ -119,9 +119,9 @@ func (v *visibility) scopeOf(user int64) storage.Scope {
 	sc, ok := v.users[user]
 	v.mu.RUnlock()
 	if !ok {
-		return storage.Only(nil)
+		return storage.Only(nil).As(user)
 	}
-	return sc
+	return sc.As(user)
 }
 
 // sees says whether user may see photo id: no SQL.
