@@ -156,6 +156,10 @@ func (r *Runner) count(fn func(*Progress)) {
 	r.mu.Unlock()
 }
 
+// TrashKept is how long a photo stays in a trash before the trash is
+// emptied of it (hidden for good; library files are never touched).
+const TrashKept = 30 * 24 * time.Hour
+
 // EnqueueScan asks for library root to be scanned.
 func (r *Runner) EnqueueScan(ctx context.Context, root string) error {
 	return r.st.Enqueue(ctx, ScanJob(root))
@@ -234,6 +238,11 @@ func (r *Runner) heartbeat(ctx context.Context) {
 			r.releaseDead(ctx)
 			if err := r.st.PruneJobs(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
 				r.log.Warn("jobs: prune", "err", err)
+			}
+			if n, err := r.st.PurgeTrash(ctx, TrashKept); err != nil && ctx.Err() == nil {
+				r.log.Warn("jobs: empty trash", "err", err)
+			} else if n > 0 {
+				r.log.Info("trash emptied", "photos", n, "after", TrashKept)
 			}
 		}
 	}

@@ -59,15 +59,15 @@ func (s *Storage) DuplicateGroups(ctx context.Context, scope Scope, limit int) (
 	var out [][]PhotoSummary
 	args := []any{limit}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	visible := "true"
+	visible := NotTrashed.sql(scope, arg) // a photo in the asker's trash is out of everything
 	if v := scope.visibleSQL(arg); v != "" {
-		visible = v
+		visible += " AND " + v
 	}
 	sql := `WITH v AS (SELECT d.group_id, d.photo_id FROM duplicates d JOIN photos p ON p.id = d.photo_id WHERE ` + visible + `),
 			g AS (SELECT group_id, count(*) AS n FROM v GROUP BY group_id HAVING count(*) > 1 ORDER BY count(*) DESC, group_id LIMIT $1)
 		SELECT g.group_id, ` + summaryColumns + `
 		FROM g JOIN v ON v.group_id = g.group_id JOIN photos p ON p.id = v.photo_id
-		` + scope.firstPathSQL(arg) + `
+		` + scope.summaryJoins(arg) + `
 		ORDER BY g.n DESC, g.group_id, p.id`
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		rows, err := q.Query(ctx, sql, args...)

@@ -140,8 +140,11 @@ type NearestParams struct {
 	Damaged bool
 	// Exclude leaves one photo out (the one whose neighbours we want).
 	Exclude string
-	// Scope is the libraries whose photos may be returned.
+	// Scope is the libraries whose photos may be returned, and whose
+	// state applies; Only narrows to a state (the default leaves out
+	// archived and trashed photos).
 	Scope Scope
+	Only  StateFilter
 	// MaxDistance drops matches further than this cosine distance (0: none).
 	MaxDistance float64
 	// EfSearch is HNSW's candidate list size: recall against speed.
@@ -198,7 +201,7 @@ func NearestQuery(p NearestParams) (string, []any) {
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Terms, p.Tags, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}
@@ -214,7 +217,7 @@ func NearestQuery(p NearestParams) (string, []any) {
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY ` + dist + ` LIMIT ` + arg(p.Limit) + ` OFFSET ` + arg(p.Offset) + `) n
 		JOIN photos p ON p.id = n.photo_id
-		` + p.Scope.firstPathSQL(arg) + `
+		` + p.Scope.summaryJoins(arg) + `
 		ORDER BY n.dist, p.id`
 	return sql, args
 }

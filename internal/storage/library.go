@@ -90,15 +90,17 @@ func (s Scope) textMatchSQL(op, pattern string, arg func(any) string) string {
 		") AND lower(vf.rel_path) " + op + " " + pattern + ")))"
 }
 
-// firstPathSQL joins the photo aliased p with its first path (alias f) in
-// s's libraries: a user never sees the name another user gave the same
-// photo.
-func (s Scope) firstPathSQL(arg func(any) string) string {
+// summaryJoins joins the photo aliased p with what summaryColumns read
+// besides it: its first path (alias f) in s's libraries, so a user never
+// sees the name another user gave the same photo, and s's user's state of
+// it (alias ps).
+func (s Scope) summaryJoins(arg func(any) string) string {
 	lib := ""
 	if s.limited {
 		lib = " AND library_id = ANY(" + arg(s.libraries) + ")"
 	}
-	return `LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id` + lib + ` ORDER BY rel_path LIMIT 1) f ON true`
+	return `LEFT JOIN LATERAL (SELECT rel_path FROM files WHERE photo_id = p.id` + lib + ` ORDER BY rel_path LIMIT 1) f ON true
+		LEFT JOIN photo_states ps ON ps.photo_id = p.id AND ps.user_id = ` + arg(s.user)
 }
 
 // Library is a photo folder, whose it is and who else sees it.

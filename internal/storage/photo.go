@@ -31,19 +31,23 @@ type PhotoSummary struct {
 	// Damage is the decoder's warning for a truncated or corrupt file shown
 	// as far as it decodes; empty for a sound photo.
 	Damage string
+	// The asker's own state of the photo.
+	Favorite, Archived, Trashed bool
 }
 
 // summaryColumns select a PhotoSummary from photos aliased p joined with
-// Scope.firstPathSQL; scanSummary reads them, in this order. Every photo list (the
+// Scope.summaryJoins; scanSummary reads them, in this order. Every photo list (the
 // gallery, search, neighbours, duplicates) uses the pair.
 const (
 	summaryColumns = `p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, coalesce(p.width, 0), coalesce(p.height, 0),
-		coalesce(p.thumb_width, 0), coalesce(p.thumb_height, 0), coalesce(p.placeholder, ''), coalesce(p.damage, '')`
+		coalesce(p.thumb_width, 0), coalesce(p.thumb_height, 0), coalesce(p.placeholder, ''), coalesce(p.damage, ''),
+		coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL`
 )
 
 // summaryFields are the scan targets of summaryColumns.
 func (ps *PhotoSummary) summaryFields() []any {
-	return []any{&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height, &ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage}
+	return []any{&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height, &ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage,
+		&ps.Favorite, &ps.Archived, &ps.Trashed}
 }
 
 // scanSummary is a pgx.RowToFunc for rows of exactly summaryColumns.
@@ -124,17 +128,22 @@ type ListParams struct {
 	Tags []string
 	// Damaged keeps only photos marked damaged (search is:damaged).
 	Damaged bool
-	// Scope is the libraries whose photos may be listed.
+	// Scope is the libraries whose photos may be listed, and whose
+	// state (favourites, archive, trash) applies.
 	Scope Scope
+	// Only narrows the list to a state; the default leaves out archived
+	// and trashed photos.
+	Only StateFilter
 }
 
-// filterSQL adds the conditions every listing shares (scope, terms, tags)
-// for the photo aliased p.
-func filterSQL(scope Scope, terms, tags []string, arg func(any) string) []string {
+// filterSQL adds the conditions every listing shares (scope, state,
+// terms, tags) for the photo aliased p.
+func filterSQL(scope Scope, only StateFilter, terms, tags []string, arg func(any) string) []string {
 	var where []string
 	if v := scope.visibleSQL(arg); v != "" {
 		where = append(where, v)
 	}
+	where = append(where, only.sql(scope, arg))
 	for _, t := range terms {
 		where = append(where, scope.textMatchSQL("LIKE", arg("%"+escapeLike(strings.ToLower(t))+"%"), arg))
 	}
@@ -155,7 +164,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		args  []any
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Terms, p.Tags, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}
@@ -171,7 +180,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		FROM (SELECT * FROM photos p
 			WHERE ` + strings.Join(where, " AND ") + `
 			ORDER BY p.taken_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1) + `) p
-		` + p.Scope.firstPathSQL(arg) + `
+		` + p.Scope.summaryJoins(arg) + `
 		ORDER BY p.taken_at DESC, p.id DESC`
 	var out []PhotoSummary
 	err := s.db.Do(ctx, func(q database.Querier) error {
@@ -237,11 +246,15 @@ func (s *Storage) Photo(ctx context.Context, scope Scope, id string) (*Photo, er
 		args = []any{id}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	visible, fileLib := "", ""
+	visible, fileLib, fileArgs := "", "", []any{id}
 	if scope.Limited() {
 		visible = " AND " + scope.visibleSQL(arg)
-		fileLib = " AND f.library_id = ANY($2)"
+		fileLib, fileArgs = " AND f.library_id = ANY($2)", append(fileArgs, scope.libraries)
 	}
+	// The asker's state of it; a photo emptied from their trash is gone
+	// for them.
+	state := " LEFT JOIN photo_states ps ON ps.photo_id = p.id AND ps.user_id = " + arg(scope.user)
+	visible += " AND NOT coalesce(ps.purged, false)"
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		err := q.QueryRow(ctx, `SELECT id, state, coalesce(error, ''), coalesce(format, ''), size,
 				coalesce(taken_at, created_at), taken_offset, coalesce(taken_source, ''),
@@ -249,17 +262,17 @@ func (s *Storage) Photo(ctx context.Context, scope Scope, id string) (*Photo, er
 				coalesce(placeholder, ''), coalesce(camera_make, ''), coalesce(camera_model, ''), coalesce(lens, ''),
 				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
 				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0),
-				coalesce(damage, '')
-			FROM photos p WHERE id = $1`+visible, args...).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
+				coalesce(damage, ''), coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL
+			FROM photos p`+state+` WHERE id = $1`+visible, args...).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
 			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
 			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
 			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec,
-			&p.Damage)
+			&p.Damage, &p.Favorite, &p.Archived, &p.Trashed)
 		if err != nil {
 			return err
 		}
 		rows, err := q.Query(ctx, `SELECT l.id, l.root, f.rel_path FROM files f JOIN libraries l ON l.id = f.library_id
-			WHERE f.photo_id = $1`+fileLib+` ORDER BY l.root, f.rel_path`, args...)
+			WHERE f.photo_id = $1`+fileLib+` ORDER BY l.root, f.rel_path`, fileArgs...)
 		if err != nil {
 			return err
 		}

@@ -24,11 +24,19 @@ type User struct {
 // that name; the first admin once any account exists).
 var ErrExists = errors.New("already exists")
 
-// AddUser creates an account.
+// AddUser creates an account. The first admin inherits what the local
+// user of the no-account mode made (adoptLocal).
 func (s *Storage) AddUser(ctx context.Context, name, hash string, admin bool) (int64, error) {
 	var id int64
-	err := s.db.Do(ctx, func(q database.Querier) error {
-		return q.QueryRow(ctx, `INSERT INTO users (name, password, admin) VALUES ($1, $2, $3) RETURNING id`, name, hash, admin).Scan(&id)
+	err := s.db.Tx(ctx, func(q database.Querier) error {
+		if err := q.QueryRow(ctx, `INSERT INTO users (name, password, admin) VALUES ($1, $2, $3) RETURNING id`, name, hash, admin).Scan(&id); err != nil {
+			return err
+		}
+		var first bool
+		if err := q.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users WHERE admin AND id <> $1)`, id).Scan(&first); err != nil || !admin || !first {
+			return err
+		}
+		return adoptLocal(ctx, q, id)
 	})
 	if isUnique(err) {
 		return 0, ErrExists
@@ -52,7 +60,10 @@ func (s *Storage) AddFirstAdmin(ctx context.Context, name, hash string) (int64, 
 		if any {
 			return ErrExists
 		}
-		return q.QueryRow(ctx, `INSERT INTO users (name, password, admin) VALUES ($1, $2, true) RETURNING id`, name, hash).Scan(&id)
+		if err := q.QueryRow(ctx, `INSERT INTO users (name, password, admin) VALUES ($1, $2, true) RETURNING id`, name, hash).Scan(&id); err != nil {
+			return err
+		}
+		return adoptLocal(ctx, q, id)
 	})
 	if errors.Is(err, ErrExists) {
 		return 0, ErrExists
@@ -106,6 +117,9 @@ func (s *Storage) RemoveUser(ctx context.Context, name string) error {
 		if err := revokeWhere(ctx, q, `user_id = (SELECT id FROM users WHERE name = $1)`, name); err != nil {
 			return err
 		}
+		if _, err := q.Exec(ctx, `DELETE FROM photo_states WHERE user_id = (SELECT id FROM users WHERE name = $1)`, name); err != nil {
+			return err
+		}
 		tag, err := q.Exec(ctx, `DELETE FROM users WHERE name = $1`, name)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = pgx.ErrNoRows
@@ -113,6 +127,13 @@ func (s *Storage) RemoveUser(ctx context.Context, name string) error {
 		return err
 	})
 	return interpretError("remove user", err)
+}
+
+// adoptLocal gives the first admin what the one local user made while
+// no account existed (user id 0): favourites, archive, trash.
+func adoptLocal(ctx context.Context, q database.Querier, admin int64) error {
+	_, err := q.Exec(ctx, `UPDATE photo_states SET user_id = $1 WHERE user_id = 0`, admin)
+	return err
 }
 
 func isUnique(err error) bool {

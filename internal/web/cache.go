@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -135,7 +136,7 @@ func (c *pageCache) put(key string, p page) {
 // database outage shows as 503, not as old pages).
 func (s *Server) cached(w http.ResponseWriter, r *http.Request, scope storage.Scope, produce func(ctx context.Context) (page, error)) {
 	// Readers who see the same libraries share pages; no one else does.
-	key := r.URL.Path + "?" + r.URL.RawQuery + "#" + scope.Key()
+	key := r.URL.Path + "?" + r.URL.RawQuery + "#" + scope.Key() + "#" + strconv.FormatUint(s.states.of(scope.User()), 10)
 	refresh := func(ctx context.Context) (any, error) {
 		p, err := produce(ctx)
 		if err == nil {

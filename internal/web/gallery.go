@@ -20,20 +20,47 @@ const pageSize = 50
 
 // gallery is GET /: newest first, 50 a page, one query a page — the
 // search with no words.
-func (s *Server) gallery(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", false) }
+func (s *Server) gallery(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", false, nil) }
 
 // search is GET /search?q=: by meaning with a model, by metadata words
 // otherwise.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	s.searchPage(w, r, r.URL.Query().Get("q"), false)
+	s.searchPage(w, r, r.URL.Query().Get("q"), false, nil)
 }
 
 // apiPhotos is GET /api/photos?limit=N&cursor=C.
-func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", true) }
+func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", true, nil) }
+
+// stateView is one of the pages of a state: its list and its heading.
+type stateView struct {
+	Only    storage.StateFilter
+	Heading string
+	Empty   string // what the page says when it lists nothing
+	Trash   bool   // the Trash page: restore and empty forms
+}
+
+var (
+	favoritesView = &stateView{Only: storage.Favorites, Heading: "Favourites", Empty: "No favourites yet: mark a photo with ☆ on its page."}
+	archiveView   = &stateView{Only: storage.Archived, Heading: "Archive", Empty: "Nothing archived. Archived photos stay out of the timeline and search."}
+	trashView     = &stateView{Only: storage.Trashed, Heading: "Trash", Trash: true,
+		Empty: "The trash is empty. Photos stay here 30 days, then are hidden for good (the files in your folders are never touched)."}
+)
+
+// favoritesPage is GET /favorites; archivePage GET /archive; trashPage
+// GET /trash: the asker's own photos in that state, newest first.
+func (s *Server) favoritesPage(w http.ResponseWriter, r *http.Request) {
+	s.searchPage(w, r, "", false, favoritesView)
+}
+func (s *Server) archivePage(w http.ResponseWriter, r *http.Request) {
+	s.searchPage(w, r, "", false, archiveView)
+}
+func (s *Server) trashPage(w http.ResponseWriter, r *http.Request) {
+	s.searchPage(w, r, "", false, trashView)
+}
 
 // apiSearch is GET /api/search?q=, in the shape of /api/photos.
 func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
-	s.searchPage(w, r, r.URL.Query().Get("q"), true)
+	s.searchPage(w, r, r.URL.Query().Get("q"), true, nil)
 }
 
 // search is one photo list request, read once: the words as typed, split
@@ -42,13 +69,14 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 // "dog on a beach"; bare years are filters too), the page size, and where
 // the page starts. No words is the whole library, newest first.
 type search struct {
-	Query   string          // as typed
-	Filters []string        // words that must appear in the photo's metadata/path
-	Tags    []string        // tag:NAME (underscores for spaces: tag:hot_air_balloon)
-	Damaged bool            // is:damaged: only photos from truncated or corrupt files
-	Text    string          // free text, ranked by meaning when a model is present
-	Limit   int             // page size, 1 to 500
-	After   *storage.Cursor // nil: the first page
+	Query   string              // as typed
+	Filters []string            // words that must appear in the photo's metadata/path
+	Tags    []string            // tag:NAME (underscores for spaces: tag:hot_air_balloon)
+	Damaged bool                // is:damaged: only photos from truncated or corrupt files
+	Only    storage.StateFilter // is:favorite, is:archived, is:trashed; else archived and trashed are left out
+	Text    string              // free text, ranked by meaning when a model is present
+	Limit   int                 // page size, 1 to 500
+	After   *storage.Cursor     // nil: the first page
 }
 
 var months = []string{"january", "february", "march", "april", "may", "june", "july",
@@ -86,6 +114,12 @@ func parseSearch(r *http.Request, q string) (search, error) {
 		switch {
 		case w == "is:damaged":
 			sr.Damaged = true
+		case w == "is:favorite" || w == "is:favourite":
+			sr.Only = storage.Favorites
+		case w == "is:archived":
+			sr.Only = storage.Archived
+		case w == "is:trashed":
+			sr.Only = storage.Trashed
 		case ok && v != "" && (k == "year" || k == "camera" || k == "folder" || k == "lens"):
 			sr.Filters = append(sr.Filters, v)
 		case ok && v != "" && k == "tag":
@@ -125,7 +159,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 	if !s.ranked(sr) {
 		// Named filters always filter; free words do too when there is no
 		// model to rank by their meaning.
-		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope,
+		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope, Only: sr.Only,
 			Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
@@ -150,7 +184,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 		offset = sr.After.Offset
 	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope})
+		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope, Only: sr.Only})
 	if err != nil {
 		return nil, "", err
 	}
@@ -164,8 +198,11 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 
 // searchPage serves every photo list: the gallery and /search (HTML),
 // /api/photos and /api/search (JSON).
-func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, api bool) {
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, api bool, view *stateView) {
 	sr, err := parseSearch(r, q)
+	if view != nil {
+		sr.Only = view.Only
+	}
 	if err == nil && sr.After != nil && sr.After.Ranked() != s.ranked(sr) {
 		// An offset on a list by date, or a keyset on a ranking: refused,
 		// not ignored (it would silently serve the first page again).
@@ -186,7 +223,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, ap
 			return page{body: b, ctype: jsonType}, err
 		}
 		data := map[string]any{"Photos": photos, "Next": next != "", "Query": q,
-			"Meaning": s.ranked(sr), "NoModel": s.embed == nil && sr.Text != ""}
+			"Meaning": s.ranked(sr), "NoModel": s.embed == nil && sr.Text != "", "View": view}
 		if next != "" {
 			v := url.Values{"cursor": {next}}
 			if q != "" {

@@ -66,6 +66,9 @@ type apiPhoto struct {
 	Height        int        `json:"height"`
 	Damaged       bool       `json:"damaged"`          // shown as far as a truncated or corrupt file decodes
 	Damage        string     `json:"damage,omitempty"` // the decoder's warning, when damaged
+	Favorite      bool       `json:"favorite"`         // the asker's own state of the photo
+	Archived      bool       `json:"archived"`
+	Trashed       bool       `json:"trashed"`
 	Detail        *apiDetail `json:"detail,omitempty"`
 }
 
@@ -106,7 +109,7 @@ func toAPI(p storage.PhotoSummary) apiPhoto {
 	a := apiPhoto{ID: p.ID, Path: p.Path, ThumbnailURL: "/thumbnail/" + p.ID + "?v=1",
 		PreviewURL: "/preview/" + p.ID + "?v=1", OriginalURL: "/original/" + p.ID,
 		TakenAt: taken.Format("2006-01-02T15:04:05.999999999") + zone, Width: p.Width, Height: p.Height,
-		Damaged: p.Damage != "", Damage: p.Damage}
+		Damaged: p.Damage != "", Damage: p.Damage, Favorite: p.Favorite, Archived: p.Archived, Trashed: p.Trashed}
 	if zone != "" {
 		a.TakenAtOffset = &zone
 	}
@@ -198,6 +201,7 @@ func (s *Server) similarTo(ctx context.Context, scope storage.Scope, id string, 
 		}
 		return nil, err
 	}
-	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec, Limit: n, Exclude: id, Scope: scope})
+	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec, Limit: n, Exclude: id, Scope: scope,
+		Only: storage.NotTrashed})
 	return photos, err
 }

@@ -47,6 +47,7 @@ type Server struct {
 	hosts  map[string]bool  // Host names allowed without accounts, from SetAccess
 	auth   *authState       // accounts mode, grant key, revoked sessions (auth.go)
 	vis    *visibility      // who sees which photo, for media routes (visibility.go)
+	states stateGens        // per-user state changes, for the page cache (state.go)
 }
 
 // New builds the server and starts its auth poll (Close stops it). st
@@ -92,6 +93,13 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /api/photos", s.apiPhotos)
 	m.HandleFunc("GET /api/photos/{id}", s.apiPhoto)
 	m.HandleFunc("GET /api/photos/{id}/similar", s.apiSimilar)
+	m.HandleFunc("PATCH /api/photos/{id}", s.apiPatchPhoto)
+	m.HandleFunc("PATCH /api/photos", s.apiPatchPhotos)
+	m.HandleFunc("POST /photo/{id}/state", s.photoStateForm)
+	m.HandleFunc("GET /favorites", s.favoritesPage)
+	m.HandleFunc("GET /archive", s.archivePage)
+	m.HandleFunc("GET /trash", s.trashPage)
+	m.HandleFunc("POST /trash", s.trashForm)
 	m.HandleFunc("GET /duplicates", s.duplicatesPage)
 	m.HandleFunc("GET /api/duplicates", s.apiDuplicates)
 	m.HandleFunc("GET /api/search", s.apiSearch)
