@@ -252,6 +252,7 @@ type VisibilityChanges struct {
 	Full      bool
 	Libraries []LibraryAccess
 	Files     []PhotoLibrary
+	Shares    []ShareAccess // live share links (Full only)
 	Mark      VisibilityMark
 }
 
@@ -283,6 +284,9 @@ func (s *Storage) VisibilitySince(ctx context.Context, m VisibilityMark) (Visibi
 				return err
 			}
 			if c.Libraries, err = pgx.CollectRows(lr, pgx.RowToStructByPos[LibraryAccess]); err != nil {
+				return err
+			}
+			if c.Shares, err = liveShares(ctx, q); err != nil {
 				return err
 			}
 			rows, err = q.Query(ctx, `SELECT photo_id, library_id FROM files WHERE photo_id IS NOT NULL`)

@@ -134,6 +134,8 @@ type ListParams struct {
 	// Only narrows the list to a state; the default leaves out archived
 	// and trashed photos.
 	Only StateFilter
+	// Share, when not 0, lists the photos of that share link only.
+	Share int64
 }
 
 // filterSQL adds the conditions every listing shares (scope, state,
@@ -167,6 +169,9 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
+	}
+	if p.Share != 0 {
+		where = append(where, sharePhotoSQL(arg(p.Share)))
 	}
 	if p.After != nil && p.After.Ranked() {
 		return nil, nil, fmt.Errorf("list photos: %w: an offset on a list by date", errInvalidCursor)

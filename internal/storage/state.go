@@ -22,10 +22,15 @@ const (
 	Trashed
 	// NotTrashed is everything but the trash: similar photos, duplicates.
 	NotTrashed
+	// AnyState is every photo: a share link's visitor has no state.
+	AnyState
 )
 
 // sql is f's condition on the photo aliased p for scope's user.
 func (f StateFilter) sql(scope Scope, arg func(any) string) string {
+	if f == AnyState {
+		return "true"
+	}
 	mine := "hs.photo_id = p.id AND hs.user_id = " + arg(scope.user)
 	switch f {
 	case Favorites:

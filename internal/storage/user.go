@@ -132,8 +132,15 @@ func (s *Storage) RemoveUser(ctx context.Context, name string) error {
 // adoptLocal gives the first admin what the one local user made while
 // no account existed (user id 0): favourites, archive, trash.
 func adoptLocal(ctx context.Context, q database.Querier, admin int64) error {
-	_, err := q.Exec(ctx, `UPDATE photo_states SET user_id = $1 WHERE user_id = 0`, admin)
-	return err
+	for _, sql := range []string{
+		`UPDATE photo_states SET user_id = $1 WHERE user_id = 0`,
+		`UPDATE shares SET owner_id = $1 WHERE owner_id = 0`,
+	} {
+		if _, err := q.Exec(ctx, sql, admin); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isUnique(err error) bool {

@@ -137,6 +137,11 @@ func (s *Server) refreshAuth(ctx context.Context, st *storage.Storage) error {
 	} else {
 		s.auth.mode.Store(modeOpen)
 		s.vis.clear()
+		shares, err := st.LiveShares(ctx)
+		if err != nil {
+			return err
+		}
+		s.vis.setShares(shares)
 	}
 	return nil
 }
@@ -195,6 +200,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if strings.HasPrefix(p, "/s/") && s.auth.mode.Load() == modeAccounts {
+			// A share link's pages: for anyone holding the link (its
+			// handlers check the key, the expiry and the password).
+			next.ServeHTTP(w, r)
+			return
+		}
 		mode := s.auth.mode.Load()
 		if mode == modeUnknown {
 			if isMediaRoute(p) { // no SQL on the media path, even now
@@ -232,13 +243,16 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		if isMediaRoute(p) {
-			g, ok := s.mediaGrant(r)
-			if !ok {
+			g, signed := s.mediaGrant(r)
+			switch share, shared := s.shareGrant(r); {
+			case signed && (!shared || s.vis.sees(g.User, mediaID(p))):
+				s.serveMedia(w, r, next, g.User)
+			case shared:
+				s.serveShareMedia(w, r, next, share)
+			default:
 				w.Header()["Cache-Control"] = noStore
 				http.Error(w, "sign in to see photos", http.StatusUnauthorized)
-				return
 			}
-			s.serveMedia(w, r, next, g.User)
 			return
 		}
 		if p == "/metrics" {

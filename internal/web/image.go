@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"io"
 	"mime"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"shoebox/internal/library"
+	"shoebox/internal/media"
 	"shoebox/internal/thumbs"
 )
 
@@ -169,6 +171,13 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request) {
 		// same photo), but under its id, not the name they gave it.
 		name = id + ext
 	}
+	if sh, ok := r.Context().Value(shareMediaKey{}).(*liveShare); ok {
+		name = id + ext // a link's visitor never learns a file name
+		if !sh.meta {
+			s.originalStripped(w, f, ctype, name)
+			return
+		}
+	}
 	h.Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(name))
 	h.Set("Cache-Control", "private, max-age=86400")
 	h.Set("ETag", `"`+id+`-o"`)
@@ -176,6 +185,25 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del("Range")
 	}
 	http.ServeContent(w, r, "", time.Unix(0, o.MTime), f)
+}
+
+// originalStripped sends an original without its metadata (camera, GPS,
+// dates), for a share link that hides them: JPEG and PNG only, streamed
+// as it is read (no Range, no length); others are refused with a reason.
+func (s *Server) originalStripped(w http.ResponseWriter, f io.Reader, ctype, name string) {
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	if !media.CanStrip(head[:n]) {
+		http.Error(w, "this original cannot be sent without its metadata, which this link hides: only JPEG and PNG can", http.StatusForbidden)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
+	h["Cache-Control"] = noStore
+	if err := media.StripMetadata(w, io.MultiReader(bytes.NewReader(head[:n]), f)); err != nil {
+		s.log.Warn("original without metadata: cut short", "err", err)
+	}
 }
 
 // originalChanged asks for a rescan (throttled, never waiting for it).

@@ -32,6 +32,7 @@ type visibility struct {
 	// single holds the one-library sets every photo of one library
 	// shares, so a library of a million photos costs no million slices.
 	single map[int32][]int32
+	shares map[int64]*liveShare // live share links (share.go)
 }
 
 // refreshVisibility brings the copy up to date from st.
@@ -83,6 +84,29 @@ func (v *visibility) replace(c storage.VisibilityChanges) {
 	v.photos, v.users, v.roots, v.single = n.photos, n.users, n.roots, n.single
 	v.mark, v.loaded = c.Mark, true
 	v.mu.Unlock()
+	v.setShares(c.Shares)
+}
+
+// setShares replaces the live share links.
+func (v *visibility) setShares(list []storage.ShareAccess) {
+	m := make(map[int64]*liveShare, len(list))
+	for _, sh := range list {
+		l := &liveShare{download: sh.AllowDownload, meta: sh.ShowMetadata, exp: sh.ExpiresAt, photos: make(map[string]struct{}, len(sh.Photos))}
+		for _, id := range sh.Photos {
+			l.photos[id] = struct{}{}
+		}
+		m[sh.ID] = l
+	}
+	v.mu.Lock()
+	v.shares = m
+	v.mu.Unlock()
+}
+
+// share is the live link id, or nil.
+func (v *visibility) share(id int64) *liveShare {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.shares[id]
 }
 
 // add notes that library f.Library holds photo f.Photo. Sets are never
@@ -108,7 +132,7 @@ func (v *visibility) add(f storage.PhotoLibrary) {
 func (v *visibility) clear() {
 	v.mu.Lock()
 	v.photos, v.users, v.roots, v.single = nil, nil, nil, nil
-	v.mark, v.loaded = storage.VisibilityMark{}, false
+	v.mark, v.loaded = storage.VisibilityMark{}, false // shares stay: setShares keeps them
 	v.mu.Unlock()
 }
 
