@@ -12,7 +12,7 @@ import (
 	"shoebox/internal/storage"
 )
 
-var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error", "login", "setup", "sessions", "password", "keys", "audit"}
+var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error", "login", "setup", "sessions", "password", "keys", "audit", "albums", "album"}
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
