@@ -125,6 +125,13 @@ func (v *visibility) clear() {
 	v.mu.Unlock()
 }
 
+// epoch is the visibility epoch of the copy (0 before any load).
+func (v *visibility) epoch() int64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.mark.Epoch
+}
+
 // scopeOf is what user sees; a user who sees no library (or one not
 // known yet) sees nothing.
 func (v *visibility) scopeOf(user int64) storage.Scope {
