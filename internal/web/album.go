@@ -169,7 +169,8 @@ func (s *Server) albumPage(r *http.Request) (storage.Album, []storage.PhotoSumma
 	if err != nil {
 		return a, nil, "", err
 	}
-	photos, next, err := s.st.ListPhotos(r.Context(), storage.ListParams{After: sr.After, Limit: sr.Limit, Album: id, Scope: scope})
+	photos, next, err := s.st.ListPhotos(r.Context(), storage.ListParams{After: sr.After, Limit: sr.Limit, Album: id, Scope: scope,
+		Only: storage.NotTrashed}) // archived photos stay in their albums; the asker's trash does not show
 	if err != nil || next == nil {
 		return a, photos, "", err
 	}
