@@ -138,6 +138,8 @@ type NearestParams struct {
 	Tags []string
 	// Damaged keeps only photos marked damaged.
 	Damaged bool
+	// Albums, when set, must all hold the photo (see ListParams.Albums).
+	Albums []string
 	// Exclude leaves one photo out (the one whose neighbours we want).
 	Exclude string
 	// Scope is the libraries whose photos may be returned, and whose
@@ -201,7 +203,7 @@ func NearestQuery(p NearestParams) (string, []any) {
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, p.Albums, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}

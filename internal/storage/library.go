@@ -65,12 +65,28 @@ func (s Scope) Key() string {
 }
 
 // visibleSQL is the condition that the photo aliased p is in one of s's
-// libraries; "" when s sees everything.
+// libraries or in an album its user owns or was given (sharing an album
+// shows its photos outside one's libraries: that is its point); "" when s
+// sees everything. The libraries are its first argument (Photo relies on
+// it). User 0 in a limited scope is no one signed in: no album of the
+// local user shows.
 func (s Scope) visibleSQL(arg func(any) string) string {
 	if !s.limited {
 		return ""
 	}
-	return "EXISTS (SELECT 1 FROM files vf WHERE vf.photo_id = p.id AND vf.library_id = ANY(" + arg(s.libraries) + "))"
+	libs := "EXISTS (SELECT 1 FROM files vf WHERE vf.photo_id = p.id AND vf.library_id = ANY(" + arg(s.libraries) + "))"
+	if s.user == 0 {
+		return libs
+	}
+	return "(" + libs + " OR EXISTS (SELECT 1 FROM album_photos vap WHERE vap.photo_id = p.id AND vap.album_id IN (" +
+		albumsOfSQL(arg(s.user)) + ")))"
+}
+
+// albumsOfSQL selects the ids of the albums user (a placeholder) owns or
+// is a member of.
+func albumsOfSQL(user string) string {
+	return "SELECT va.id FROM albums va WHERE va.owner_id = " + user +
+		" UNION ALL SELECT vm.album_id FROM album_members vm WHERE vm.user_id = " + user
 }
 
 // textMatchSQL is the condition that the searchable text of the photo
@@ -253,7 +269,10 @@ type VisibilityChanges struct {
 	Libraries []LibraryAccess
 	Files     []PhotoLibrary
 	Shares    []ShareAccess // live share links (Full only)
-	Mark      VisibilityMark
+	// Albums (on a Full load only) are the photos each user sees through
+	// the albums they own or are members of, libraries aside.
+	Albums []UserPhoto
+	Mark   VisibilityMark
 }
 
 // VisibilitySince reads what changed in who sees which photo since m
@@ -287,6 +306,9 @@ func (s *Storage) VisibilitySince(ctx context.Context, m VisibilityMark) (Visibi
 				return err
 			}
 			if c.Shares, err = liveShares(ctx, q); err != nil {
+				return err
+			}
+			if c.Albums, err = albumVisibility(ctx, q); err != nil {
 				return err
 			}
 			rows, err = q.Query(ctx, `SELECT photo_id, library_id FROM files WHERE photo_id IS NOT NULL`)

@@ -128,6 +128,12 @@ type ListParams struct {
 	Tags []string
 	// Damaged keeps only photos marked damaged (search is:damaged).
 	Damaged bool
+	// Albums must each hold the photo: names (any case) of albums the
+	// scope's user owns or is a member of (search album:NAME).
+	Albums []string
+	// Album, when not 0, keeps the photos of that album only (its page);
+	// whether the asker may see it is checked before.
+	Album int64
 	// Scope is the libraries whose photos may be listed, and whose
 	// state (favourites, archive, trash) applies.
 	Scope Scope
@@ -139,8 +145,8 @@ type ListParams struct {
 }
 
 // filterSQL adds the conditions every listing shares (scope, state,
-// terms, tags) for the photo aliased p.
-func filterSQL(scope Scope, only StateFilter, terms, tags []string, arg func(any) string) []string {
+// terms, tags, albums by name) for the photo aliased p.
+func filterSQL(scope Scope, only StateFilter, terms, tags, albums []string, arg func(any) string) []string {
 	var where []string
 	if v := scope.visibleSQL(arg); v != "" {
 		where = append(where, v)
@@ -151,6 +157,10 @@ func filterSQL(scope Scope, only StateFilter, terms, tags []string, arg func(any
 	}
 	for _, t := range tags {
 		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.photo_id = p.id AND t.label = "+arg(strings.ToLower(t))+")")
+	}
+	for _, a := range albums {
+		where = append(where, "EXISTS (SELECT 1 FROM album_photos fap JOIN albums fa ON fa.id = fap.album_id WHERE fap.photo_id = p.id"+
+			" AND lower(fa.name) = "+arg(strings.ToLower(a))+" AND fa.id IN ("+albumsOfSQL(arg(scope.User()))+"))")
 	}
 	return where
 }
@@ -166,12 +176,15 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		args  []any
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, p.Albums, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}
 	if p.Share != 0 {
 		where = append(where, sharePhotoSQL(arg(p.Share)))
+	}
+	if p.Album != 0 {
+		where = append(where, "EXISTS (SELECT 1 FROM album_photos lap WHERE lap.album_id = "+arg(p.Album)+" AND lap.photo_id = p.id)")
 	}
 	if p.After != nil && p.After.Ranked() {
 		return nil, nil, fmt.Errorf("list photos: %w: an offset on a list by date", errInvalidCursor)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -93,9 +94,16 @@ func (s *Storage) AddShare(ctx context.Context, scope Scope, n NewShare) (int64,
 }
 
 // albumShareable fails unless user owns album: only an album's owner
-// makes links to it. Until albums exist, no album is.
-var albumShareable = func(ctx context.Context, q database.Querier, user, album int64) error {
-	return fmt.Errorf("album %d: %w", album, ErrNotFound)
+// makes links to it (ErrNotAllowed for its members, ErrNotFound for
+// anyone else).
+func albumShareable(ctx context.Context, q database.Querier, user, album int64) error {
+	if err := roleIn(ctx, q, user, album, "owner"); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("album %d: %w", album, ErrNotFound)
+		}
+		return err
+	}
+	return nil
 }
 
 const shareColumns = `s.id, s.owner_id, s.album_id, coalesce(s.password, ''), s.allow_download, s.show_metadata,
@@ -162,9 +170,11 @@ func liveShares(ctx context.Context, q database.Querier) ([]ShareAccess, error) 
 	return pgx.CollectRows(rows, pgx.RowToStructByPos[ShareAccess])
 }
 
-// albumPhotosOf selects the photo ids of the album given by expr; none
-// until albums exist.
-var albumPhotosOf = func(expr string) string { return `SELECT NULL::text WHERE false` }
+// albumPhotosOf selects the photo ids of the album given by expr: a link
+// to an album shows what the album holds now.
+func albumPhotosOf(expr string) string {
+	return `SELECT photo_id FROM album_photos WHERE album_id = ` + expr
+}
 
 // sharePhotoSQL is the condition that the photo aliased p is one of
 // share's (a placeholder): of its selection, or of its album.

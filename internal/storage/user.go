@@ -130,7 +130,7 @@ func (s *Storage) RemoveUser(ctx context.Context, name string) error {
 }
 
 // adoptLocal gives the first admin what the one local user made while
-// no account existed (user id 0): favourites, archive, trash.
+// no account existed (user id 0): favourites, archive, trash, albums.
 func adoptLocal(ctx context.Context, q database.Querier, admin int64) error {
 	for _, sql := range []string{
 		`UPDATE photo_states SET user_id = $1 WHERE user_id = 0`,
@@ -140,7 +140,7 @@ func adoptLocal(ctx context.Context, q database.Querier, admin int64) error {
 			return err
 		}
 	}
-	return nil
+	return adoptLocalAlbums(ctx, q, admin)
 }
 
 func isUnique(err error) bool {

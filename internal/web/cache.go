@@ -136,7 +136,11 @@ func (c *pageCache) put(key string, p page) {
 // database outage shows as 503, not as old pages).
 func (s *Server) cached(w http.ResponseWriter, r *http.Request, scope storage.Scope, produce func(ctx context.Context) (page, error)) {
 	// Readers who see the same libraries share pages; no one else does.
-	key := r.URL.Path + "?" + r.URL.RawQuery + "#" + scope.Key() + "#" + strconv.FormatUint(s.states.of(scope.User()), 10)
+	// Its own state changes (the user's counter) and the visibility
+	// epoch (an album shared or unshared, which leaves the scope's key as
+	// it was) start new pages: those of before are not served after.
+	key := r.URL.Path + "?" + r.URL.RawQuery + "#" + scope.Key() + "#" + strconv.FormatUint(s.states.of(scope.User()), 10) +
+		"@" + strconv.FormatInt(s.vis.epoch(), 10)
 	refresh := func(ctx context.Context) (any, error) {
 		p, err := produce(ctx)
 		if err == nil {

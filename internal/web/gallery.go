@@ -72,6 +72,7 @@ type search struct {
 	Query   string              // as typed
 	Filters []string            // words that must appear in the photo's metadata/path
 	Tags    []string            // tag:NAME (underscores for spaces: tag:hot_air_balloon)
+	Albums  []string            // album:NAME (underscores for spaces), of albums the asker owns or is a member of
 	Damaged bool                // is:damaged: only photos from truncated or corrupt files
 	Only    storage.StateFilter // is:favorite, is:archived, is:trashed; else archived and trashed are left out
 	Text    string              // free text, ranked by meaning when a model is present
@@ -124,6 +125,8 @@ func parseSearch(r *http.Request, q string) (search, error) {
 			sr.Filters = append(sr.Filters, v)
 		case ok && v != "" && k == "tag":
 			sr.Tags = append(sr.Tags, strings.ReplaceAll(v, "_", " "))
+		case ok && v != "" && k == "album":
+			sr.Albums = append(sr.Albums, strings.ReplaceAll(v, "_", " "))
 		case ok && v != "" && k == "month":
 			if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 12 {
 				v = months[n-1]
@@ -159,7 +162,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 	if !s.ranked(sr) {
 		// Named filters always filter; free words do too when there is no
 		// model to rank by their meaning.
-		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope, Only: sr.Only,
+		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged, Scope: scope, Only: sr.Only,
 			Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
@@ -184,7 +187,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 		offset = sr.After.Offset
 	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Damaged: sr.Damaged, Scope: scope, Only: sr.Only})
+		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged, Scope: scope, Only: sr.Only})
 	if err != nil {
 		return nil, "", err
 	}

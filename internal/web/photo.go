@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"shoebox/internal/library"
@@ -46,7 +47,24 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags})
+	albums, err := s.st.Albums(r.Context(), s.scope(r).User())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var editable []storage.Album
+	for _, a := range albums {
+		if a.CanEdit() {
+			editable = append(editable, a)
+		}
+	}
+	added := ""
+	for _, a := range albums {
+		if strconv.FormatInt(a.ID, 10) == r.URL.Query().Get("added") {
+			added = a.Name
+		}
+	}
+	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags, "Albums": editable, "Added": added})
 }
 
 // apiPhoto is one photo as JSON.

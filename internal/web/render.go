@@ -13,7 +13,7 @@ import (
 )
 
 var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error", "login", "setup", "sessions", "password", "keys", "audit",
-	"share", "sharephoto", "shares"}
+	"share", "sharephoto", "shares", "albums", "album"}
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{

@@ -32,6 +32,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, err.Error()
 	case errors.Is(err, errForbidden):
 		status, msg = http.StatusForbidden, err.Error()
+	case errors.Is(err, storage.ErrNotAllowed):
+		status, msg = http.StatusForbidden, "forbidden: not allowed for your role"
+	case errors.Is(err, storage.ErrNotInAlbum):
+		status, msg = http.StatusBadRequest, storage.ErrNotInAlbum.Error()
+	case errors.Is(err, storage.ErrNoAccount):
+		status, msg = http.StatusBadRequest, storage.ErrNoAccount.Error()
+	case errors.Is(err, storage.ErrOwnAlbum):
+		status, msg = http.StatusBadRequest, storage.ErrOwnAlbum.Error()
 	case errors.Is(err, database.ErrBusy):
 		status, msg = http.StatusServiceUnavailable, "busy: please retry shortly"
 		w.Header().Set("Retry-After", "1")

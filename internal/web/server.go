@@ -1,7 +1,7 @@
 // Package web serves Shoebox's gallery and API. Every route is registered
 // in routes() below; each handler lives in the file of its page or
 // resource: gallery.go (every photo list, HTML and JSON), photo.go (one
-// photo), image.go (thumbnail, preview, original), duplicates.go, stats.go,
+// photo), album.go (albums, API and pages), image.go (thumbnail, preview, original), duplicates.go, stats.go,
 // metrics.go, static.go.
 // Image routes (thumbnail, preview, original) read files named by photo id
 // and never touch the database, so they keep working when it is down or
@@ -129,6 +129,25 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /account/keys", s.keysPage)
 	m.HandleFunc("POST /account/keys", s.addKey)
 	m.HandleFunc("POST /account/keys/{id}/revoke", s.revokeKey)
+	m.HandleFunc("GET /albums", s.albumsPage)
+	m.HandleFunc("POST /albums", s.createAlbumForm)
+	m.HandleFunc("GET /albums/{id}", s.albumView)
+	m.HandleFunc("POST /albums/{id}/edit", s.editAlbumForm)
+	m.HandleFunc("POST /albums/{id}/cover", s.coverForm)
+	m.HandleFunc("POST /albums/{id}/photos/remove", s.removePhotoForm)
+	m.HandleFunc("POST /albums/{id}/members", s.shareAlbumForm)
+	m.HandleFunc("POST /albums/{id}/members/{user}/remove", s.unshareAlbumForm)
+	m.HandleFunc("POST /albums/{id}/delete", s.deleteAlbumForm)
+	m.HandleFunc("POST /photo/{id}/album", s.addToAlbumForm)
+	m.HandleFunc("POST /api/albums", s.apiCreateAlbum)
+	m.HandleFunc("GET /api/albums", s.apiAlbums)
+	m.HandleFunc("GET /api/albums/{id}", s.apiAlbum)
+	m.HandleFunc("PATCH /api/albums/{id}", s.apiPatchAlbum)
+	m.HandleFunc("DELETE /api/albums/{id}", s.apiDeleteAlbum)
+	m.HandleFunc("POST /api/albums/{id}/photos", s.apiAlbumPhotos)
+	m.HandleFunc("DELETE /api/albums/{id}/photos", s.apiAlbumPhotos)
+	m.HandleFunc("POST /api/albums/{id}/members", s.apiShareAlbum)
+	m.HandleFunc("DELETE /api/albums/{id}/members/{user}", s.apiUnshareAlbum)
 	m.HandleFunc("GET /admin/audit", s.auditLog)
 	m.HandleFunc("GET /api/audit", s.auditLog)
 	return m

@@ -12,7 +12,8 @@ import (
 )
 
 // Who sees which photo. A user sees the photos of the libraries they own
-// or that are shared with them. Pages and the API ask the database with
+// or that are shared with them, and those of the albums they own or that
+// are shared with them. Pages and the API ask the database with
 // the user's Scope (every query filters by it). Media routes run no SQL, so
 // every process keeps in memory which libraries hold each photo and which
 // libraries each user sees, refreshed by the auth poll every second: new
@@ -28,6 +29,9 @@ type visibility struct {
 	mark   storage.VisibilityMark
 	photos map[string][]int32 // photo id → the libraries holding it (sorted)
 	users  map[int64]storage.Scope
+	// albums are the photos each user sees through albums (on top of
+	// their libraries; loaded only for users whose scope is limited).
+	albums map[int64]map[string]struct{}
 	roots  map[int32]string // library id → folder
 	// single holds the one-library sets every photo of one library
 	// shares, so a library of a million photos costs no million slices.
@@ -61,7 +65,7 @@ func (s *Server) refreshVisibility(ctx context.Context, st *storage.Storage) err
 // replace loads everything anew (built aside, then swapped in).
 func (v *visibility) replace(c storage.VisibilityChanges) {
 	n := &visibility{photos: make(map[string][]int32, len(c.Files)), users: map[int64]storage.Scope{},
-		roots: map[int32]string{}, single: map[int32][]int32{}}
+		roots: map[int32]string{}, single: map[int32][]int32{}, albums: map[int64]map[string]struct{}{}}
 	seen := map[int64][]int32{}
 	for _, l := range c.Libraries {
 		n.roots[l.ID] = l.Root
@@ -80,8 +84,17 @@ func (v *visibility) replace(c storage.VisibilityChanges) {
 	for _, f := range c.Files {
 		n.add(f)
 	}
+	for _, a := range c.Albums {
+		if sc, ok := n.users[a.User]; ok && !sc.Limited() {
+			continue // sees every photo already
+		}
+		if n.albums[a.User] == nil {
+			n.albums[a.User] = map[string]struct{}{}
+		}
+		n.albums[a.User][a.Photo] = struct{}{}
+	}
 	v.mu.Lock()
-	v.photos, v.users, v.roots, v.single = n.photos, n.users, n.roots, n.single
+	v.photos, v.users, v.roots, v.single, v.albums = n.photos, n.users, n.roots, n.single, n.albums
 	v.mark, v.loaded = c.Mark, true
 	v.mu.Unlock()
 	v.setShares(c.Shares)
@@ -131,9 +144,16 @@ func (v *visibility) add(f storage.PhotoLibrary) {
 // clear forgets everything (no accounts: nobody's scope is limited).
 func (v *visibility) clear() {
 	v.mu.Lock()
-	v.photos, v.users, v.roots, v.single = nil, nil, nil, nil
+	v.photos, v.users, v.roots, v.single, v.albums = nil, nil, nil, nil, nil
 	v.mark, v.loaded = storage.VisibilityMark{}, false // shares stay: setShares keeps them
 	v.mu.Unlock()
+}
+
+// epoch is the visibility epoch of the copy (0 before any load).
+func (v *visibility) epoch() int64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.mark.Epoch
 }
 
 // scopeOf is what user sees; a user who sees no library (or one not
@@ -152,20 +172,19 @@ func (v *visibility) scopeOf(user int64) storage.Scope {
 func (v *visibility) sees(user int64, id string) bool {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	sc, ok := v.users[user]
-	if !ok {
-		return false
-	}
-	if !sc.Limited() {
-		return true
-	}
-	mine := sc.Libraries()
-	for _, l := range v.photos[id] {
-		if _, ok := slices.BinarySearch(mine, l); ok {
+	if sc, ok := v.users[user]; ok {
+		if !sc.Limited() {
 			return true
 		}
+		mine := sc.Libraries()
+		for _, l := range v.photos[id] {
+			if _, ok := slices.BinarySearch(mine, l); ok {
+				return true
+			}
+		}
 	}
-	return false
+	_, ok := v.albums[user][id]
+	return ok
 }
 
 // ownsPath says whether path lies in one of the libraries user sees.

@@ -200,6 +200,53 @@ func TestShareLinks(t *testing.T) {
 		t.Fatalf("the right password from another address while the link is throttled: %d, want 429 (per link)", resp.StatusCode)
 	}
 
+	// An album's link shows what the album holds now; only its owner
+	// makes one.
+	req, _ := http.NewRequest("POST", s.base+"/api/albums", strings.NewReader(`{"name":"Trip"}`))
+	req.Header.Set("Content-Type", "application/json")
+	aresp, err := anna.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var album struct{ ID int64 }
+	json.NewDecoder(aresp.Body).Decode(&album)
+	aresp.Body.Close()
+	if aresp.StatusCode != 201 || album.ID == 0 {
+		t.Fatalf("POST /api/albums: %d", aresp.StatusCode)
+	}
+	addToAlbum := func(id string) {
+		req, _ := http.NewRequest("POST", s.base+"/api/albums/"+strconv.FormatInt(album.ID, 10)+"/photos", strings.NewReader(`{"ids":["`+id+`"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := anna.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("add %s to the album: %d", id, resp.StatusCode)
+		}
+	}
+	addToAlbum(others[2])
+	areq := `{"album":` + strconv.FormatInt(album.ID, 10) + `}`
+	req, _ = http.NewRequest("POST", s.base+"/api/shares", strings.NewReader(areq))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := ben.Do(req); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("ben linking anna's album: %v %v, want 404", resp, err)
+	}
+	_, albumLink := createShare(t, anna, s.base, areq)
+	v6 := visitor(t)
+	if st, _, b := fetch(t, v6, s.base, albumLink); st != 200 || !strings.Contains(string(b), "/thumbnail/"+others[2]) || strings.Contains(string(b), others[1]) {
+		t.Fatalf("album link: %d, want the album's one photo", st)
+	}
+	addToAlbum(others[1])
+	waitFor(t, "a photo added to the album reaches its link's visitor", 3*time.Second, func() bool {
+		st, _, _ := fetch(t, v6, s.base, "/thumbnail/"+others[1]+"?v=1")
+		return st == 200
+	})
+	if st, _, _ := fetch(t, v6, s.base, "/thumbnail/"+gpsID+"?v=1"); st != 404 {
+		t.Errorf("album link visitor, a photo not in the album: %d, want 404", st)
+	}
+
 	// Revoked by its owner only; expired: 410, media too.
 	id, revokable := createShare(t, anna, s.base, `{"ids":["`+others[1]+`"]}`)
 	v5 := visitor(t)
