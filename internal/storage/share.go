@@ -194,3 +194,26 @@ func (s *Storage) LiveShares(ctx context.Context) ([]ShareAccess, error) {
 	})
 	return out, interpretError("live shares", err)
 }
+
+// PhotoNames returns the file name scope gives each photo of ids (its
+// first path in scope's libraries, else its id), failing with ErrNotFound
+// unless scope sees them all (naming none).
+func (s *Storage) PhotoNames(ctx context.Context, scope Scope, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	err := s.db.Tx(ctx, func(q database.Querier) error {
+		if err := checkVisible(ctx, q, scope, ids); err != nil {
+			return err
+		}
+		var args []any
+		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+		in := arg(ids)
+		rows, err := q.Query(ctx, `SELECT p.id, coalesce(f.rel_path, '') FROM photos p `+scope.summaryJoins(arg)+` WHERE p.id = ANY(`+in+`)`, args...)
+		if err != nil {
+			return err
+		}
+		var id, rel string
+		_, err = pgx.ForEachRow(rows, []any{&id, &rel}, func() error { out[id] = rel; return nil })
+		return err
+	})
+	return out, interpretError("photo names", err)
+}

@@ -49,8 +49,8 @@ func keyAllows(scope, method, p string) bool {
 	if p == "/metrics" || scope == "metrics" {
 		return p == "/metrics" && scope == "metrics"
 	}
-	if method == http.MethodGet || method == http.MethodHead {
-		return scope == "read" || scope == "write"
+	if method == http.MethodGet || method == http.MethodHead || (method == http.MethodPost && p == "/api/photos/download") {
+		return scope == "read" || scope == "write" // a zip of a selection reads
 	}
 	return scope == "write"
 }

@@ -100,6 +100,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /archive", s.archivePage)
 	m.HandleFunc("GET /trash", s.trashPage)
 	m.HandleFunc("POST /trash", s.trashForm)
+	m.HandleFunc("POST /api/photos/download", s.apiDownload)
+	m.HandleFunc("POST /download", s.downloadForm)
 	m.HandleFunc("POST /api/shares", s.apiCreateShare)
 	m.HandleFunc("GET /api/shares", s.apiShares)
 	m.HandleFunc("DELETE /api/shares/{id}", s.apiRevokeShare)
