@@ -181,3 +181,30 @@ func splitOwnFlags(args []string, names ...string) (rest, own []string) {
 	}
 	return rest, own
 }
+
+// parseWords splits a word command's arguments into its flags (--NAME
+// VALUE or --NAME=VALUE, for the names given) and its other words; an
+// unknown flag or one without a value is an error quoting usage.
+func parseWords(words []string, usage string, names ...string) (flags map[string]string, rest []string, err error) {
+	flags = map[string]string{}
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if !strings.HasPrefix(w, "-") {
+			rest = append(rest, w)
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(w, "-"), "=")
+		if !slices.Contains(names, name) {
+			return nil, nil, fmt.Errorf("unknown flag %s\n%s", w, usage)
+		}
+		if !hasVal {
+			if i+1 >= len(words) {
+				return nil, nil, fmt.Errorf("flag --%s needs a value\n%s", name, usage)
+			}
+			i++
+			val = words[i]
+		}
+		flags[name] = val
+	}
+	return flags, rest, nil
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 
 	"shoebox/internal/auth"
 	"shoebox/internal/config"
@@ -25,25 +24,10 @@ func key(ctx context.Context, cfg *config.Config, log *slog.Logger, words []stri
 	if len(words) == 0 {
 		return errors.New(keyUsage)
 	}
-	verb, flags, rest := words[0], map[string]string{}, []string(nil)
-	for i := 1; i < len(words); i++ {
-		w := words[i]
-		if !strings.HasPrefix(w, "-") {
-			rest = append(rest, w)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(w, "-"), "=")
-		if name != "user" && name != "scope" {
-			return fmt.Errorf("unknown flag %s\n%s", w, keyUsage)
-		}
-		if !hasVal {
-			if i+1 >= len(words) {
-				return fmt.Errorf("flag --%s needs a value\n%s", name, keyUsage)
-			}
-			i++
-			val = words[i]
-		}
-		flags[name] = val
+	verb := words[0]
+	flags, rest, err := parseWords(words[1:], keyUsage, "user", "scope")
+	if err != nil {
+		return err
 	}
 	a, err := func() (*app, error) {
 		switch {

@@ -28,25 +28,10 @@ func libraryCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, words
 	if len(words) == 0 {
 		return errors.New(libraryUsage)
 	}
-	verb, flags, rest := words[0], map[string]string{}, []string(nil)
-	for i := 1; i < len(words); i++ {
-		w := words[i]
-		if !strings.HasPrefix(w, "-") {
-			rest = append(rest, w)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(w, "-"), "=")
-		if name != "owner" && name != "with" {
-			return fmt.Errorf("unknown flag %s\n%s", w, libraryUsage)
-		}
-		if !hasVal {
-			if i+1 >= len(words) {
-				return fmt.Errorf("flag --%s needs a value\n%s", name, libraryUsage)
-			}
-			i++
-			val = words[i]
-		}
-		flags[name] = val
+	verb := words[0]
+	flags, rest, err := parseWords(words[1:], libraryUsage, "owner", "with")
+	if err != nil {
+		return err
 	}
 	var root string
 	switch {

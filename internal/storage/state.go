@@ -70,23 +70,12 @@ func (s *Storage) SetStates(ctx context.Context, scope Scope, ids []string, p St
 	}
 	var n int
 	err := s.db.Tx(ctx, func(q database.Querier) error {
-		args := []any{ids}
-		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-		visible := "true"
-		if v := scope.visibleSQL(arg); v != "" {
-			visible = v
-		}
-		purged := "NOT EXISTS (SELECT 1 FROM photo_states hs WHERE hs.photo_id = p.id AND hs.user_id = " + arg(scope.user) + " AND hs.purged)"
-		var found int
-		if err := q.QueryRow(ctx, `SELECT count(*) FROM photos p WHERE p.id = ANY($1) AND `+visible+` AND `+purged, args...).Scan(&found); err != nil {
+		if err := checkVisible(ctx, q, scope, ids); err != nil {
 			return err
 		}
 		distinct := map[string]bool{}
 		for _, id := range ids {
 			distinct[id] = true
-		}
-		if found != len(distinct) {
-			return fmt.Errorf("%d of %d photos: %w", len(distinct)-found, len(distinct), ErrNotFound)
 		}
 		var trashedAt any // nil: leave; else set or clear
 		setTrash := p.Trashed != nil

@@ -414,55 +414,56 @@ func (s *Server) createAlbumForm(w http.ResponseWriter, r *http.Request) {
 	back(w, r, albumPath(id))
 }
 
-// editAlbumForm is POST /albums/{id}/edit (name, description).
-func (s *Server) editAlbumForm(w http.ResponseWriter, r *http.Request) {
+// albumForm runs a form of album {id}'s page, then goes back to it (or
+// to where do says, when it says).
+func (s *Server) albumForm(w http.ResponseWriter, r *http.Request, do func(id int64) (string, error)) {
 	id, err := albumID(r)
+	to := ""
 	if err == nil {
-		name, desc := r.PostFormValue("name"), r.PostFormValue("description")
-		err = s.updateAlbum(r, id, &name, &desc, storage.AlbumChange{})
+		to, err = do(id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	back(w, r, albumPath(id))
+	if to == "" {
+		to = albumPath(id)
+	}
+	back(w, r, to)
+}
+
+// editAlbumForm is POST /albums/{id}/edit (name, description).
+func (s *Server) editAlbumForm(w http.ResponseWriter, r *http.Request) {
+	s.albumForm(w, r, func(id int64) (string, error) {
+		name, desc := r.PostFormValue("name"), r.PostFormValue("description")
+		return "", s.updateAlbum(r, id, &name, &desc, storage.AlbumChange{})
+	})
 }
 
 // coverForm is POST /albums/{id}/cover (photo).
 func (s *Server) coverForm(w http.ResponseWriter, r *http.Request) {
-	id, err := albumID(r)
-	if err == nil {
+	s.albumForm(w, r, func(id int64) (string, error) {
 		cover := r.PostFormValue("photo")
 		if !library.ValidID(cover) {
-			err = badRequest("not a photo id")
-		} else {
-			err = s.updateAlbum(r, id, nil, nil, storage.AlbumChange{Cover: &cover})
+			return "", badRequest("not a photo id")
 		}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	back(w, r, albumPath(id))
+		return "", s.updateAlbum(r, id, nil, nil, storage.AlbumChange{Cover: &cover})
+	})
 }
 
 // removePhotoForm is POST /albums/{id}/photos/remove (photo).
 func (s *Server) removePhotoForm(w http.ResponseWriter, r *http.Request) {
-	id, err := albumID(r)
-	if err == nil {
+	s.albumForm(w, r, func(id int64) (string, error) {
 		photo := r.PostFormValue("photo")
-		if err = checkIDs([]string{photo}); err == nil {
-			_, err = s.st.RemoveFromAlbum(r.Context(), s.scope(r), id, []string{photo})
+		if err := checkIDs([]string{photo}); err != nil {
+			return "", err
 		}
-	}
-	if err == nil {
+		if _, err := s.st.RemoveFromAlbum(r.Context(), s.scope(r), id, []string{photo}); err != nil {
+			return "", err
+		}
 		s.stateChanged(s.scope(r).User())
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	back(w, r, albumPath(id))
+		return "", nil
+	})
 }
 
 // addToAlbumForm is POST /photo/{id}/album (album): from the photo page,
@@ -488,44 +489,28 @@ func (s *Server) addToAlbumForm(w http.ResponseWriter, r *http.Request) {
 
 // shareAlbumForm is POST /albums/{id}/members (user, role).
 func (s *Server) shareAlbumForm(w http.ResponseWriter, r *http.Request) {
-	id, err := albumID(r)
-	if err == nil {
-		err = s.shareAlbum(r, id, strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("role"))
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	back(w, r, albumPath(id))
+	s.albumForm(w, r, func(id int64) (string, error) {
+		return "", s.shareAlbum(r, id, strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("role"))
+	})
 }
 
 // unshareAlbumForm is POST /albums/{id}/members/{user}/remove: back to the
 // album, or to the albums when one left it.
 func (s *Server) unshareAlbumForm(w http.ResponseWriter, r *http.Request) {
-	id, err := albumID(r)
-	if err == nil {
-		err = s.st.UnshareAlbum(r.Context(), s.scope(r).User(), id, r.PathValue("user"))
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.st.Album(r.Context(), s.scope(r).User(), id); errors.Is(err, storage.ErrNotFound) {
-		back(w, r, "/albums")
-		return
-	}
-	back(w, r, albumPath(id))
+	s.albumForm(w, r, func(id int64) (string, error) {
+		if err := s.st.UnshareAlbum(r.Context(), s.scope(r).User(), id, r.PathValue("user")); err != nil {
+			return "", err
+		}
+		if _, err := s.st.Album(r.Context(), s.scope(r).User(), id); errors.Is(err, storage.ErrNotFound) {
+			return "/albums", nil
+		}
+		return "", nil
+	})
 }
 
 // deleteAlbumForm is POST /albums/{id}/delete: to the albums.
 func (s *Server) deleteAlbumForm(w http.ResponseWriter, r *http.Request) {
-	id, err := albumID(r)
-	if err == nil {
-		err = s.st.DeleteAlbum(r.Context(), s.scope(r).User(), id)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	back(w, r, "/albums")
+	s.albumForm(w, r, func(id int64) (string, error) {
+		return "/albums", s.st.DeleteAlbum(r.Context(), s.scope(r).User(), id)
+	})
 }
