@@ -120,7 +120,11 @@ func ParseCursor(s string, validID func(string) bool) (*Cursor, error) {
 // ListParams select a page of photos, newest first.
 type ListParams struct {
 	After *Cursor // a keyset cursor (not Ranked); nil: the first page
-	Limit int
+	// Before keeps the photos taken before it (wall clock, labelled UTC,
+	// like taken_at): the timeline jumps to a month by listing from the
+	// month's end. Zero: no bound.
+	Before time.Time
+	Limit  int
 	// Terms must each appear in the photo's searchable text (file name,
 	// folder, camera, lens, dates). Empty means all photos.
 	Terms []string
@@ -191,6 +195,9 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	}
 	if p.After != nil {
 		where = append(where, "(p.taken_at, p.id) < ("+arg(p.After.TakenAt)+", "+arg(p.After.ID)+")")
+	}
+	if !p.Before.IsZero() {
+		where = append(where, "p.taken_at < "+arg(p.Before))
 	}
 	// The page is chosen first (index order, LIMIT), then each of its photos
 	// gets its first path: never a path lookup for a photo not shown.
