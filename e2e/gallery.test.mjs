@@ -1,6 +1,6 @@
 // End-to-end test of the gallery as a person sees it: real shoebox servers
 // (bin/shoebox, embedded PostgreSQL) index small temporary libraries, and
-// Debian's chromium, driven by playwright-core, browses them. Three groups:
+// Debian's chromium, driven by playwright-core, browses them. Four groups:
 //
 //   - gallery: 70 sample photos from testdata/corpus (and a photo and a
 //     non-image under very long names), no CLIP model; also at 390×844;
@@ -8,11 +8,14 @@
 //     `go run ./internal/ai/toymodel/mktoy`), ranked search, similar photos,
 //     tags and near-duplicates;
 //   - sign-in: an account made through /setup; sign in, browse, sign out,
-//     a wrong password, and media refused once signed out.
+//     a wrong password, and media refused once signed out;
+//   - timeline: 160 photos made by vips over three months: headings,
+//     justified rows, scrolling on, the date scrubber, ?at=, no script, phone.
 //
 // Run from the repository root after `make build`:
 //
 //   node e2e/gallery.test.mjs        (or: make e2e)
+//   SHOEBOX_E2E_GROUPS=timeline node e2e/gallery.test.mjs   (some groups only)
 //
 // It builds nothing but the toy model (go run). Screenshots land in
 // e2e/screenshots/. The servers, their embedded PostgreSQL and the browsers
@@ -308,11 +311,17 @@ async function cleanup(g) {
 const gallery = { name: 'gallery' };
 const meaning = { name: 'meaning' };
 const signin = { name: 'signin' };
+const timeline = { name: 'timeline' };
+
+// SHOEBOX_E2E_GROUPS=timeline,gallery runs only those groups (their
+// before hooks too, which --test-name-pattern does not spare); unset: all.
+const GROUPS = process.env.SHOEBOX_E2E_GROUPS?.split(',').map((g) => g.trim()).filter(Boolean);
+const only = (name) => ({ skip: GROUPS && !GROUPS.includes(name) ? `not in SHOEBOX_E2E_GROUPS` : false });
 
 // Last resort if node itself is interrupted: stop what we started.
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
-    Promise.allSettled([cleanup(gallery), cleanup(meaning), cleanup(signin)]).finally(() => process.exit(130));
+    Promise.allSettled([cleanup(gallery), cleanup(meaning), cleanup(signin), cleanup(timeline)]).finally(() => process.exit(130));
   });
 }
 process.once('exit', () => {
@@ -447,8 +456,20 @@ async function checkFits(page, what) {
       boxes.push({ b, n: name(el) });
       if (bad.length) out.push(`header ${name(el)}: ${bad.join(', ')}`);
     }
+    // A strip that scrolls sideways on purpose (the date scrubber) may hold
+    // more than it shows; it must fit the screen itself.
+    const inScroller = (el) => {
+      for (let p = el.parentElement; p; p = p.parentElement) if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return true;
+      return false;
+    };
     for (const el of document.querySelectorAll('body *')) {
       if (el.closest('.tile') || el.closest('.sr') || ['SCRIPT', 'STYLE', 'INPUT'].includes(el.tagName)) continue;
+      if (inScroller(el)) continue;
+      if (['auto', 'scroll'].includes(getComputedStyle(el).overflowX)) {
+        const b = el.getBoundingClientRect();
+        if (b.right > vw + 0.5 || b.left < -0.5) out.push(`${name(el)}: off screen (${b.left.toFixed(1)}..${b.right.toFixed(1)})`);
+        continue;
+      }
       const b = el.getBoundingClientRect();
       if (b.width === 0 && b.height === 0) continue;
       if (b.right > vw + 0.5 || b.left < -0.5) out.push(`${name(el)}: off screen (${b.left.toFixed(1)}..${b.right.toFixed(1)})`);
@@ -502,7 +523,7 @@ async function checkYearChart(page, api) {
 
 // ---------------------------------------------------------------- gallery
 
-describe('gallery', () => {
+describe('gallery', only('gallery'), () => {
   const g = gallery;
 
   before(async () => {
@@ -521,8 +542,12 @@ describe('gallery', () => {
     await cleanup(g);
   }, { timeout: 90_000 });
 
+  // The server's page, as it is without script (the timeline group checks
+  // what the script makes of it).
   test('gallery shows the first page of 50 lazy thumbnails, all decoded', { timeout: 120_000 }, async () => {
-    const { page, problems } = await newPage(g);
+    const ctx = await g.browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: g.server.baseURL, javaScriptEnabled: false });
+    const page = await ctx.newPage();
+    const problems = watch(page);
     const res = await page.goto('/');
     assert.equal(res.status(), 200);
     await page.waitForSelector('.grid img');
@@ -547,18 +572,19 @@ describe('gallery', () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shots, 'gallery.png'), fullPage: true });
     assert.deepEqual(problems, [], 'no console errors or failed requests');
-    await page.close();
+    await ctx.close();
   });
 
   test('clicking a photo opens its page with a decoded preview and metadata', { timeout: 120_000 }, async () => {
     const { page, problems } = await newPage(g);
     await page.goto('/');
-    const first = page.locator('.grid a.tile').first();
+    await page.waitForSelector('#timeline.js a.tile');
+    const first = page.locator('a.tile').first();
     const href = await first.getAttribute('href');
     assert.match(href, /^\/photo\/[^/]+$/);
     // Let every thumbnail finish first, so the navigation aborts no request
     // (chromium fetches lazy images well ahead of the viewport).
-    await loadAll(page, '.grid img');
+    await loadAll(page, 'a.tile img');
     await first.click();
     await page.waitForURL((u) => u.pathname === href);
     assert.match(new URL(page.url()).pathname, /^\/photo\/[^/]+$/);
@@ -643,9 +669,9 @@ describe('gallery', () => {
       const problems = watch(page);
 
       await page.goto('/');
-      await page.waitForSelector('.grid img');
+      await page.waitForSelector('#timeline.js a.tile img');
       // Every thumbnail loaded first, so leaving the page aborts no request.
-      await loadAll(page, '.grid img');
+      await loadAll(page, 'a.tile img');
       await checkFits(page, 'gallery');
       await page.screenshot({ path: path.join(shots, 'phone-gallery.png') });
 
@@ -688,7 +714,7 @@ describe('gallery', () => {
 // The toy CLIP model tells the colours apart: "red" ranks the six red photos
 // first, a red photo's similar photos are the other reds, and near-duplicate
 // groups never mix colours.
-describe('search by meaning (toy CLIP model)', () => {
+describe('search by meaning (toy CLIP model)', only('meaning'), () => {
   const g = meaning;
 
   before(async () => {
@@ -867,7 +893,7 @@ async function atLogin(page, what) {
   assert.equal(await page.locator('header form[action="/logout"]').count(), 0, `${what}: no "Sign out" (signed out)`);
 }
 
-describe('sign-in (an account made through /setup)', () => {
+describe('sign-in (an account made through /setup)', only('signin'), () => {
   const g = signin;
 
   before(async () => {
@@ -902,9 +928,9 @@ describe('sign-in (an account made through /setup)', () => {
     await page.fill('input[name=username]', ADMIN);
     await page.fill('input[name=password]', ADMIN_PASSWORD);
     await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('button[type=submit]')]);
-    await page.waitForSelector('.grid img');
+    await page.waitForSelector('#timeline.js a.tile img');
     assert.equal(await page.locator('header form[action="/logout"] button').count(), 1, 'a "Sign out" button in the header');
-    await loadAll(page, '.grid img');
+    await loadAll(page, 'a.tile img');
     await signOut(page);
     await atLogin(page, 'after signing out of the new account');
     assert.equal((await g.context.request.get('/setup')).status(), 404, '/setup once an account exists');
@@ -973,14 +999,15 @@ describe('sign-in (an account made through /setup)', () => {
     await page.fill('input[name=username]', ADMIN);
     await page.fill('input[name=password]', ADMIN_PASSWORD);
     await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('form[action="/login"] button[type=submit]')]);
-    await page.waitForSelector('.grid img');
-    await loadAll(page, '.grid img');
-    const tiles = await images(page, '.grid img');
+    await page.waitForSelector('#timeline.js a.tile img');
+    await loadAll(page, 'a.tile img');
+    const tiles = await images(page, 'a.tile img');
     assert.equal(tiles.length, g.photos, 'every photo on the gallery');
     for (const i of tiles) assert.ok(i.decoded, `${i.alt} (${i.src}) decoded (naturalWidth > 0)`);
     await page.screenshot({ path: path.join(shots, 'signed-in-gallery.png'), fullPage: true });
 
-    const first = page.locator('.grid a.tile').first();
+    await page.waitForSelector('#timeline.js a.tile');
+    const first = page.locator('a.tile').first();
     const href = await first.getAttribute('href');
     await first.click();
     await page.waitForURL((u) => u.pathname === href);
@@ -1000,7 +1027,7 @@ describe('sign-in (an account made through /setup)', () => {
       assert.equal(new URL(phone.url()).pathname, '/', 'signed in on the phone too');
       await phone.waitForSelector('header form[action="/logout"] button');
       await checkFits(phone, 'signed-in gallery');
-      await loadAll(phone, '.grid img');
+      await loadAll(phone, 'a.tile img');
       await phone.screenshot({ path: path.join(shots, 'phone-signed-in.png') });
       assert.deepEqual(phoneProblems, [], 'no console errors or failed requests on the phone');
     } finally {
@@ -1027,6 +1054,238 @@ describe('sign-in (an account made through /setup)', () => {
     }
     assert.deepEqual(problems, [], 'no console errors or failed requests');
     await page.close();
+  });
+
+  test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {
+    await stopsCleanly(g);
+  });
+});
+
+// ---------------------------------------------------------------- timeline
+
+// The timeline's library: noise JPEGs made by vips (no EXIF date, so each
+// is taken at its file time, set here), of several shapes, over three
+// months: more than a page, days with several rows.
+const TIMELINE_DAYS = [
+  ['2019-06-28', 45], ['2019-06-27', 30], ['2019-06-03', 25],
+  ['2019-05-20', 40], ['2018-12-24', 20],
+];
+const TIMELINE_PHOTOS = TIMELINE_DAYS.reduce((n, [, k]) => n + k, 0);
+const SHAPES = [[320, 240], [240, 320], [300, 300], [400, 200], [360, 240], [200, 300]];
+
+function makeTimelineLibrary(g) {
+  g.tmp = makeTmp('shoebox-e2e-timeline-');
+  g.library = path.join(g.tmp, 'library');
+  g.dataDir = path.join(g.tmp, 'data4');
+  fs.mkdirSync(g.library, { mode: 0o755 });
+  fs.mkdirSync(g.dataDir, { mode: 0o755 });
+  let i = 0;
+  for (const [day, count] of TIMELINE_DAYS) {
+    for (let k = 0; k < count; k++, i++) {
+      const [w, h] = SHAPES[(i * i + 3 * i + Math.floor(i / 5)) % SHAPES.length];
+      const file = path.join(g.library, `tl_${String(i).padStart(3, '0')}.jpg`);
+      const r = spawnSync('vips', ['gaussnoise', file, String(w), String(h), '--mean', String(60 + (i % 8) * 20), '--sigma', '40'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `vips gaussnoise: ${r.stderr}`);
+      const t = new Date(`${day}T08:00:00Z`).getTime() / 1000 + k * 60; // minutes apart, the same UTC day
+      fs.utimesSync(file, t, t);
+    }
+  }
+}
+
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+// firstShown is the first tile on screen under the sticky header.
+const firstShown = (page) => page.evaluate(() => {
+  const below = document.querySelector('header').getBoundingClientRect().bottom;
+  const tiles = [...document.querySelectorAll('a.tile')].filter((a) => a.getBoundingClientRect().bottom > below + 4);
+  tiles.sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top || a.getBoundingClientRect().left - b.getBoundingClientRect().left);
+  return tiles[0]?.dataset.id;
+});
+
+// rowsOf describes the laid-out rows: width, tile heights, and whether a
+// heading (or nothing) follows (a day's last row).
+const rowsOf = (page) => page.$$eval('#timeline .tl-row', (rows) => rows.map((r) => {
+  const t = [...r.querySelectorAll('a.tile')].map((a) => a.getBoundingClientRect());
+  const next = [...r.parentElement.children].filter((x) => x !== r && parseFloat(x.style.top) > parseFloat(r.style.top))
+    .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))[0];
+  return {
+    width: t[t.length - 1].right - t[0].left, left: t[0].left, heights: t.map((b) => b.height),
+    last: !next || next.tagName !== 'DIV', full: r.parentElement.clientWidth,
+  };
+}));
+
+describe('timeline', only('timeline'), () => {
+  const g = timeline;
+
+  before(async () => {
+    fs.mkdirSync(shots, { recursive: true });
+    makeTimelineLibrary(g);
+    g.server = newServer('timeline', g.dataDir);
+    const stats = await startServer(g.server, {
+      library: g.library, dataDir: g.dataDir, readyTimeoutMs: INDEX_TIMEOUT_MS,
+      ready: (s) => (s.queue?.pending === 0 && s.photos >= TIMELINE_PHOTOS ? s : false),
+    });
+    console.log(`# indexed ${stats.photos} photos at ${g.server.baseURL}`);
+    // Every photo, newest first, with its day: what each test expects.
+    g.list = (await getJSON(g.server, '/api/photos?limit=500')).photos;
+    assert.equal(g.list.length, TIMELINE_PHOTOS);
+    g.dayOf = new Map(g.list.map((p) => [p.id, p.taken_at.slice(0, 10)]));
+    await launchBrowser(g);
+  }, { timeout: INDEX_TIMEOUT_MS + 120_000 });
+
+  after(async () => {
+    await cleanup(g);
+  }, { timeout: 90_000 });
+
+  test('/api/timeline counts the photos of each month, newest first', { timeout: 30_000 }, async () => {
+    const t = await getJSON(g.server, '/api/timeline');
+    assert.deepEqual(t, { months: [{ year: 2019, month: 6, count: 100 }, { year: 2019, month: 5, count: 40 }, { year: 2018, month: 12, count: 20 }] });
+  });
+
+  test('month and day headings over justified rows; scrolling loads the older pages, windowed', { timeout: 180_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    const fetched = [];
+    page.on('request', (r) => { if (r.url().includes('/api/photos?')) fetched.push(r.url()); });
+    await page.goto('/');
+    await page.waitForSelector('#timeline.js a.tile img');
+    assert.equal(await page.locator('h2.tl-month').first().textContent(), 'June 2019');
+    assert.equal(await page.locator('h3.tl-day').first().textContent(), 'Friday 28 June');
+    assert.equal(await page.locator('nav.pager a[rel=next]').isVisible(), false, 'the pager gives way to scrolling');
+    const first = await page.$$eval('a.tile', (as) => as.slice(0, 3).map((a) => a.dataset.id));
+    assert.deepEqual(first, g.list.slice(0, 3).map((p) => p.id), 'newest first');
+
+    // Justified: every row but a day's last is the full width (within a
+    // pixel or two) and all its tiles the same height; a day's last row is
+    // no wider and not taller than a full row would be.
+    const rows = await rowsOf(page);
+    const full = rows.filter((r) => !r.last);
+    assert.ok(full.length >= 4, `several full rows: ${JSON.stringify(rows.slice(0, 6))}`);
+    for (const r of rows) {
+      assert.ok(Math.max(...r.heights) - Math.min(...r.heights) < 0.5, `a row's tiles share a height: ${r.heights}`);
+      if (r.last) assert.ok(r.width <= r.full + 1, `a day's last row stays inside: ${r.width} of ${r.full}`);
+      else assert.ok(Math.abs(r.width - r.full) <= 2, `a full row spans the width: ${r.width.toFixed(1)} of ${r.full}`);
+    }
+    assert.ok(rows.some((r) => r.last && r.width < r.full - 50), 'some day ends with a short row, not stretched');
+    await page.screenshot({ path: path.join(shots, 'timeline.png') });
+
+    // Scroll to the end: the older pages come from /api/photos, the
+    // oldest photo shows, and the page holds only the rows near the screen.
+    const oldest = g.list[g.list.length - 1].id;
+    let most = 0;
+    for (let i = 0; i < 80; i++) {
+      most = Math.max(most, await page.locator('a.tile').count());
+      if (await page.locator(`a.tile[data-id="${oldest}"]`).count()) break;
+      await page.evaluate(() => window.scrollBy(0, window.innerHeight * 0.9));
+      await sleep(150);
+    }
+    assert.equal(await page.locator(`a.tile[data-id="${oldest}"]`).count(), 1, 'the oldest photo shows at the end');
+    assert.ok(fetched.length >= 1, 'the next page was fetched from /api/photos');
+    assert.ok(most < TIMELINE_PHOTOS, `at most ${most} tiles in the page at once, of ${TIMELINE_PHOTOS}`);
+    const months = await page.$$eval('h2.tl-month', (hs) => hs.map((h) => h.textContent));
+    assert.ok(months.includes('December 2018'), `the last month's heading: ${months}`);
+    assert.equal(await page.locator('a.tile').first().evaluate((a) => a.closest('.tl-row') !== null), true);
+    await page.screenshot({ path: path.join(shots, 'timeline-end.png') });
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('the scrubber jumps to a month: the first photo shown is of it', { timeout: 120_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await page.goto('/');
+    await page.waitForSelector('#timeline.js a.tile img');
+    const strip = page.locator('nav.scrubber');
+    assert.deepEqual(await strip.locator('a.m').evaluateAll((as) => as.map((a) => a.dataset.month)), ['2019-06', '2019-05', '2018-12']);
+    assert.equal(await strip.locator('a.m[data-month="2019-06"]').getAttribute('aria-current'), 'true', 'the month on screen is marked');
+    for (const m of ['2018-12', '2019-05']) {
+      await strip.locator(`a.m[data-month="${m}"]`).click();
+      await page.waitForFunction((m) => document.querySelector(`nav.scrubber a.m[data-month="${m}"]`)?.getAttribute('aria-current') === 'true', m);
+      await sleep(800); // a smooth scroll settles
+      const id = await firstShown(page);
+      assert.equal(g.dayOf.get(id)?.slice(0, 7), m, `after choosing ${m} the first photo shown is ${id} of ${g.dayOf.get(id)}`);
+    }
+    await page.screenshot({ path: path.join(shots, 'timeline-scrubbed.png') });
+    // By keyboard: the scrubber's months and the tiles are links in the tab order.
+    await page.goto('/');
+    await page.waitForSelector('#timeline.js a.tile img');
+    let tile = false;
+    for (let i = 0; i < 60 && !tile; i++) {
+      await page.keyboard.press('Tab');
+      tile = await page.evaluate(() => document.activeElement?.matches('a.tile[data-id]'));
+    }
+    assert.ok(tile, 'Tab reaches a photo');
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('?at=YYYY-MM lists from that month; a bad value is a 400', { timeout: 60_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await page.goto('/?at=2019-05');
+    await page.waitForSelector('#timeline.js a.tile img');
+    assert.equal(await page.locator('h2.tl-month').first().textContent(), 'May 2019');
+    assert.equal(g.dayOf.get(await firstShown(page)), '2019-05-20');
+    assert.equal(await page.locator('nav.newer a[href="/"]').count(), 1, 'a way back to the newest photos');
+    await page.close();
+    assert.deepEqual(problems, []);
+    for (const bad of ['2019-13', '2019-6', '19-06', '2019-06-01', 'june']) {
+      const res = await fetch(`${g.server.baseURL}/?at=${bad}`);
+      assert.equal(res.status, 400, `/?at=${bad}`);
+    }
+  });
+
+  test('without script: headings, tiles and the pager link page through', { timeout: 90_000 }, async () => {
+    const ctx = await g.browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: g.server.baseURL, javaScriptEnabled: false });
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      await page.goto('/');
+      assert.deepEqual(await page.$$eval('h2.tl-month', (hs) => hs.map((h) => h.textContent)), ['June 2019']);
+      assert.deepEqual(await page.$$eval('h3.tl-day', (hs) => hs.map((h) => h.textContent)), ['Friday 28 June', 'Thursday 27 June']);
+      const ids = await page.$$eval('a.tile', (as) => as.map((a) => a.dataset.id));
+      assert.deepEqual(ids, g.list.slice(0, PAGE_SIZE).map((p) => p.id));
+      await page.screenshot({ path: path.join(shots, 'timeline-nojs.png') });
+      await page.click('nav.pager a[rel=next]');
+      await page.waitForURL((u) => u.searchParams.has('cursor'));
+      const ids2 = await page.$$eval('a.tile', (as) => as.map((a) => a.dataset.id));
+      assert.deepEqual(ids2, g.list.slice(PAGE_SIZE, 2 * PAGE_SIZE).map((p) => p.id), 'the second page');
+      assert.equal(await page.locator('h2.tl-month').first().textContent(), 'June 2019');
+      await page.goto('/?at=2018-12');
+      assert.equal(g.dayOf.get(await page.locator('a.tile').first().getAttribute('data-id')), '2018-12-24');
+      await page.locator('nav.scrubber a.m[data-month="2019-05"]').click();
+      await page.waitForURL((u) => u.searchParams.get('at') === '2019-05');
+      assert.equal(g.dayOf.get(await page.locator('a.tile').first().getAttribute('data-id')), '2019-05-20', 'the scrubber works as links');
+      assert.deepEqual(problems, []);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('on a 390 px phone: rows fit, the scrubber is a bar along the bottom', { timeout: 120_000 }, async () => {
+    const ctx = await phoneContext(g);
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      await page.goto('/');
+      await page.waitForSelector('#timeline.js a.tile img');
+      await waitImagesDecoded(page, '#timeline a.tile img', 30_000);
+      await checkFits(page, 'timeline');
+      for (const r of (await rowsOf(page)).filter((r) => !r.last)) {
+        assert.ok(Math.abs(r.width - r.full) <= 2, `a full row spans the phone's width: ${r.width.toFixed(1)} of ${r.full}`);
+      }
+      const bar = await page.locator('nav.scrubber').boundingBox();
+      assert.ok(bar && bar.width <= PHONE.width + 0.5 && bar.y + bar.height <= PHONE.height + 0.5 && bar.y > PHONE.height / 2,
+        `the scrubber along the bottom: ${JSON.stringify(bar)}`);
+      const link = await page.locator('nav.scrubber a.m').first().boundingBox();
+      assert.ok(link.height >= TOUCH_PX, `scrubber links are touch-sized: ${link.height}`);
+      await page.screenshot({ path: path.join(shots, 'phone-timeline.png') });
+      await page.locator('nav.scrubber a.m[data-month="2018-12"]').click();
+      await page.waitForFunction(() => document.querySelector('nav.scrubber a.m[data-month="2018-12"]')?.getAttribute('aria-current') === 'true');
+      await sleep(800);
+      assert.equal(g.dayOf.get(await firstShown(page))?.slice(0, 7), '2018-12', 'the phone scrubber jumps too');
+      await page.screenshot({ path: path.join(shots, 'phone-timeline-scrubbed.png') });
+      assert.deepEqual(problems, []);
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"shoebox/internal/library"
 	"shoebox/internal/storage"
@@ -28,7 +29,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	s.searchPage(w, r, r.URL.Query().Get("q"), false, nil)
 }
 
-// apiPhotos is GET /api/photos?limit=N&cursor=C.
+// apiPhotos is GET /api/photos?limit=N&cursor=C&at=YYYY-MM.
 func (s *Server) apiPhotos(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, "", true, nil) }
 
 // stateView is one of the pages of a state: its list and its heading.
@@ -78,6 +79,7 @@ type search struct {
 	Text    string              // free text, ranked by meaning when a model is present
 	Limit   int                 // page size, 1 to 500
 	After   *storage.Cursor     // nil: the first page
+	Before  time.Time           // ?at=YYYY-MM: the end of that month (zero: none); lists by date only
 }
 
 var months = []string{"january", "february", "march", "april", "may", "june", "july",
@@ -91,6 +93,9 @@ func parseSearch(r *http.Request, q string) (search, error) {
 	var err error
 	if sr.After, err = storage.ParseCursor(qs.Get("cursor"), library.ValidID); err != nil {
 		return sr, badRequest("invalid cursor")
+	}
+	if sr.Before, err = parseAt(qs.Get("at")); err != nil {
+		return sr, err
 	}
 	if l := qs.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -162,8 +167,8 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 	if !s.ranked(sr) {
 		// Named filters always filter; free words do too when there is no
 		// model to rank by their meaning.
-		p := storage.ListParams{After: sr.After, Limit: sr.Limit, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged, Scope: scope, Only: sr.Only,
-			Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
+		p := storage.ListParams{After: sr.After, Before: sr.Before, Limit: sr.Limit, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged,
+			Scope: scope, Only: sr.Only, Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
 			return photos, "", err
@@ -211,6 +216,9 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, ap
 		// not ignored (it would silently serve the first page again).
 		err = badRequest("invalid cursor")
 	}
+	if err == nil && !sr.Before.IsZero() && s.ranked(sr) {
+		err = badRequest("at is for lists by date, not a ranking by meaning")
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -227,6 +235,16 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, q string, ap
 		}
 		data := map[string]any{"Photos": photos, "Next": next != "", "Query": q,
 			"Meaning": s.ranked(sr), "NoModel": s.embed == nil && sr.Text != "", "View": view}
+		if q == "" && view == nil {
+			// The gallery is the timeline: headings, and the scrubber's
+			// months (one more query, cached with the page).
+			counts, err := s.st.MonthCounts(ctx, scope)
+			if err != nil {
+				return page{}, err
+			}
+			data["Timeline"], data["Scrubber"] = groupByDay(photos), scrubber(counts)
+			data["Newer"] = sr.After != nil || !sr.Before.IsZero()
+		}
 		if next != "" {
 			v := url.Values{"cursor": {next}}
 			if q != "" {

@@ -82,6 +82,8 @@ type apiPhoto struct {
 	TakenAtOffset *string    `json:"taken_at_offset"`
 	Width         int        `json:"width"`
 	Height        int        `json:"height"`
+	ThumbWidth    int        `json:"thumb_width"`      // the thumbnail's size (upright): the timeline lays rows out by its shape
+	ThumbHeight   int        `json:"thumb_height"`     // 0 when not made yet
 	Damaged       bool       `json:"damaged"`          // shown as far as a truncated or corrupt file decodes
 	Damage        string     `json:"damage,omitempty"` // the decoder's warning, when damaged
 	Favorite      bool       `json:"favorite"`         // the asker's own state of the photo
@@ -127,7 +129,7 @@ func toAPI(p storage.PhotoSummary) apiPhoto {
 	a := apiPhoto{ID: p.ID, Path: p.Path, ThumbnailURL: "/thumbnail/" + p.ID + "?v=1",
 		PreviewURL: "/preview/" + p.ID + "?v=1", OriginalURL: "/original/" + p.ID,
 		TakenAt: taken.Format("2006-01-02T15:04:05.999999999") + zone, Width: p.Width, Height: p.Height,
-		Damaged: p.Damage != "", Damage: p.Damage, Favorite: p.Favorite, Archived: p.Archived, Trashed: p.Trashed}
+		ThumbWidth: p.ThumbWidth, ThumbHeight: p.ThumbHeight, Damaged: p.Damage != "", Damage: p.Damage, Favorite: p.Favorite, Archived: p.Archived, Trashed: p.Trashed}
 	if zone != "" {
 		a.TakenAtOffset = &zone
 	}

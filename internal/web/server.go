@@ -1,6 +1,7 @@
 // Package web serves Shoebox's gallery and API. Every route is registered
 // in routes() below; each handler lives in the file of its page or
-// resource: gallery.go (every photo list, HTML and JSON), photo.go (one
+// resource: gallery.go (every photo list, HTML and JSON), timeline.go (the
+// gallery's headings, date scrubber and months), photo.go (one
 // photo), album.go (albums, API and pages), image.go (thumbnail, preview, original), duplicates.go, stats.go,
 // metrics.go, static.go.
 // Image routes (thumbnail, preview, original) read files named by photo id
@@ -114,6 +115,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /duplicates", s.duplicatesPage)
 	m.HandleFunc("GET /api/duplicates", s.apiDuplicates)
 	m.HandleFunc("GET /api/search", s.apiSearch)
+	m.HandleFunc("GET /api/timeline", s.apiTimeline)
 	m.HandleFunc("GET /api/stats", s.apiStats)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
