@@ -55,6 +55,7 @@ bench:
 	$(MAKE) --no-print-directory build
 	bash bench/run.sh
 	go run ./bench/vector -n 100000
+	go run ./bench/timeline -n 100000 -month 5000
 	bash bench/ai.sh
 
 # Validate docker-compose.yml and the Dockerfile with whatever is available:
