@@ -122,3 +122,34 @@ func TestGalleryHeadings(t *testing.T) {
 		t.Fatalf("/api/timeline: %s %v", body, err)
 	}
 }
+
+// /api/timeline is the asker's: their archived photos leave its months at
+// once, and with accounts a visitor signed out gets no months at all.
+func TestTimelineIsTheAskers(t *testing.T) {
+	s := newSite(t, 3, 4, plainName)
+	dec := s.addTaken(t, "dec.jpg", time.Date(2018, 12, 24, 12, 0, 0, 0, time.UTC))
+	if _, body := get(t, s.srv.URL+"/api/timeline"); !strings.Contains(body, `{"year":2018,"month":12,"count":1}`) {
+		t.Fatalf("/api/timeline: %s, want December 2018", body)
+	}
+	if resp, body := send(t, "PATCH", s.srv.URL+"/api/photos/"+dec, "application/json", `{"archived":true}`); resp.StatusCode != 200 {
+		t.Fatalf("archive: %d %s", resp.StatusCode, body)
+	}
+	if _, body := get(t, s.srv.URL+"/api/timeline"); body != `{"months":[{"year":2019,"month":6,"count":3}]}` {
+		t.Fatalf("/api/timeline with December's photo archived: %s", body)
+	}
+	if _, html := get(t, s.srv.URL+"/"); strings.Contains(html, `data-month="2018-12"`) {
+		t.Fatal("the gallery's scrubber offers a month whose only photo is archived")
+	}
+
+	addUser(t, s, "anna")
+	eventually(t, "accounts mode", func() bool {
+		resp, _ := do(t, client(t), "GET", s.srv.URL+"/api/timeline", nil)
+		return resp.StatusCode == 401
+	})
+	if resp, body := do(t, client(t), "GET", s.srv.URL+"/api/timeline", nil); resp.StatusCode != 401 || strings.Contains(body, "months") {
+		t.Fatalf("signed out: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := do(t, signIn(t, s, "anna"), "GET", s.srv.URL+"/api/timeline", nil); resp.StatusCode != 200 || !strings.Contains(body, `"months"`) {
+		t.Fatalf("signed in: %d %s", resp.StatusCode, body)
+	}
+}
