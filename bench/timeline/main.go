@@ -163,7 +163,7 @@ func photoID(i int) string {
 func (b *bench) takenAt(i int) time.Time {
 	if i < b.month {
 		span := bigMonth.AddDate(0, 1, 0).Sub(bigMonth)
-		return bigMonth.Add(span * time.Duration(i) / time.Duration(b.month))
+		return bigMonth.Add(span / time.Duration(b.month) * time.Duration(i))
 	}
 	return bigMonth.Add(-time.Duration(i-b.month+1) * 30 * time.Minute)
 }

@@ -17,9 +17,10 @@
   const scrubber = document.getElementById('scrubber');
   const pager = document.querySelector('nav.pager a[rel=next]');
   const reduceMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
+  const wide = window.matchMedia('(min-width: 801px)');
 
   const GAP = 4; // px between tiles and rows (style.css .grid gap)
-  const PAGE = 200; // photos a fetch
+  const PAGE = 100; // photos a fetch
   const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July',
     'August', 'September', 'October', 'November', 'December'];
   const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -79,6 +80,9 @@
   let dayH = 0;
 
   function layout() {
+    // The strip starts below the header, however many lines it takes.
+    // (A strip on the side on a wide screen, style.css; a bar at the bottom otherwise.)
+    if (scrubber) scrubber.style.top = wide.matches ? `${document.querySelector('header')?.offsetHeight ?? 0}px` : '';
     width = root.clientWidth;
     monthH = measure('h2', 'tl-month');
     dayH = measure('h3', 'tl-day');
@@ -123,14 +127,12 @@
       }
     }
     total = y;
-    // At the end of the list, room below so its last month can be scrolled
-    // to the top (the scrubber jumps there).
+    // Room below so the last month laid out can be scrolled to the top
+    // (the scrubber jumps there), before its next page has come too.
     let room = 0;
-    if (!next) {
-      const last = blocks.findLast((b) => b.k === 'm');
-      const header = document.querySelector('header')?.offsetHeight ?? 0;
-      if (last) room = Math.max(0, window.innerHeight - header - (total - last.y) - 16);
-    }
+    const last = blocks.findLast((b) => b.k === 'm');
+    const header = document.querySelector('header')?.offsetHeight ?? 0;
+    if (last) room = Math.max(0, window.innerHeight - header - (total - last.y) - 16);
     root.style.height = `${total + room}px`;
   }
 
