@@ -34,7 +34,8 @@ func no() *bool  { return new(bool) }
 func TestPhotoStates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := dbtest.Storage(t)
+	tx := dbtest.TestTx(t)
+	st := storage.InTx(tx)
 	l1, l2 := newLibrary(t, st), newLibrary(t, st)
 	now := time.Now()
 	a, b, c := addPhoto(t, st, l1, "a.jpg", now), addPhoto(t, st, l1, "b.jpg", now.Add(-time.Hour)), addPhoto(t, st, l1, "c.jpg", now.Add(-2*time.Hour))
@@ -97,6 +98,23 @@ func TestPhotoStates(t *testing.T) {
 	}
 	if n, err := st.PurgeTrash(ctx, time.Hour); err != nil || n != 0 {
 		t.Fatalf("purging what was trashed just now: %d %v, want none", n, err)
+	}
+	// Trashed 31 days ago (another user's photo b): the 30-day purge
+	// empties it for that user, and touches nothing trashed since.
+	if _, err := st.SetStates(ctx, you, []string{b}, storage.StatePatch{Trashed: yes()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE photo_states SET trashed_at = now() - interval '31 days' WHERE user_id = 8 AND photo_id = $1`, b); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.PurgeTrash(ctx, 30*24*time.Hour); err != nil || n != 1 {
+		t.Fatalf("the 30-day purge: %d %v, want 1 (b of user 8)", n, err)
+	}
+	if _, err := st.Photo(ctx, you, b); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("user 8's purged b: %v, want not found", err)
+	}
+	if got := listIDs(t, st, me, storage.Trashed); !slices.Equal(got, []string{c}) {
+		t.Fatalf("my trash after the purge: %v, want c still there", got)
 	}
 	if n, err := st.EmptyTrash(ctx, me.User()); err != nil || n != 1 {
 		t.Fatalf("empty trash: %d %v", n, err)
