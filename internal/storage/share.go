@@ -106,8 +106,11 @@ func albumShareable(ctx context.Context, q database.Querier, user, album int64) 
 	return nil
 }
 
-const shareColumns = `s.id, s.owner_id, s.album_id, coalesce(s.password, ''), s.allow_download, s.show_metadata,
-	s.expires_at, s.revoked_at, s.created_at, (SELECT count(*) FROM share_photos sp WHERE sp.share_id = s.id)::int`
+// shareColumns reads a Share; Photos counts what the link shows: its
+// selection, or what its album holds now.
+var shareColumns = `s.id, s.owner_id, s.album_id, coalesce(s.password, ''), s.allow_download, s.show_metadata,
+	s.expires_at, s.revoked_at, s.created_at,
+	(SELECT count(*) FROM (SELECT photo_id FROM share_photos sp WHERE sp.share_id = s.id UNION ` + albumPhotosOf("s.album_id") + `) shown)::int`
 
 // ShareByKey finds a link by its key's hash (revoked and expired ones
 // too: the caller answers 410 for them).
