@@ -49,6 +49,7 @@ test:
 # The browser test: a real Chromium against a real server.
 e2e:
 	node e2e/gallery.test.mjs
+	node --test e2e/organise.test.mjs
 
 bench:
 	scripts/setup.sh --test
