@@ -271,6 +271,7 @@ func (s *Server) apiDeleteAlbum(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.refreshSoon(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -300,6 +301,7 @@ func (s *Server) apiAlbumPhotos(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.stateChanged(s.scope(r).User())
+		s.refreshSoon(r.Context())
 		writeJSON(w, http.StatusOK, map[string]int{"removed": n})
 		return
 	}
@@ -309,6 +311,7 @@ func (s *Server) apiAlbumPhotos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stateChanged(s.scope(r).User())
+	s.refreshSoon(r.Context())
 	writeJSON(w, http.StatusOK, map[string]int{"added": n})
 }
 
@@ -332,6 +335,7 @@ func (s *Server) apiShareAlbum(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.refreshSoon(r.Context())
 	writeJSON(w, http.StatusOK, apiMember{User: in.User, Role: in.Role})
 }
 
@@ -356,6 +360,7 @@ func (s *Server) apiUnshareAlbum(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.refreshSoon(r.Context())
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -415,7 +420,9 @@ func (s *Server) createAlbumForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // albumForm runs a form of album {id}'s page, then goes back to it (or
-// to where do says, when it says).
+// to where do says, when it says). Like every change to an album's photos
+// or members, it refreshes this process's copy of who sees what, so the
+// next page's thumbnails agree with it.
 func (s *Server) albumForm(w http.ResponseWriter, r *http.Request, do func(id int64) (string, error)) {
 	id, err := albumID(r)
 	to := ""
@@ -426,6 +433,7 @@ func (s *Server) albumForm(w http.ResponseWriter, r *http.Request, do func(id in
 		s.fail(w, r, err)
 		return
 	}
+	s.refreshSoon(r.Context())
 	if to == "" {
 		to = albumPath(id)
 	}
@@ -484,6 +492,7 @@ func (s *Server) addToAlbumForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stateChanged(s.scope(r).User())
+	s.refreshSoon(r.Context())
 	back(w, r, "/photo/"+photo+"?added="+strconv.FormatInt(album, 10))
 }
 

@@ -159,8 +159,9 @@ func (s *Server) makeShare(r *http.Request, req shareRequest) (int64, string, er
 	return id, "/s/" + token, nil
 }
 
-// refreshSoon reads who sees what now, so a link just made opens at once
-// here (other processes learn it within a second).
+// refreshSoon reads who sees what now, so a link just made, or an album
+// just shared or changed, shows at once here, thumbnails included (other
+// processes learn it within a second).
 func (s *Server) refreshSoon(ctx context.Context) {
 	if s.accountsExist() {
 		if err := s.refreshVisibility(ctx, s.st); err != nil {
