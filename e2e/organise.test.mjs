@@ -277,13 +277,14 @@ async function waitImagesDecoded(page, selector, timeout = 30_000) {
   }
 }
 
-// tileIDs lists the photo ids of a page's grid tiles (gallery tiles link
-// to /photo/ID, a share's to /s/KEY/p/ID), in order.
-const tileIDs = (page, scope = '.grid') => page.locator(`${scope} a.tile`)
+// tileIDs lists the photo ids of a page's tiles (in a grid, or in the
+// gallery's timeline rows; gallery tiles link to /photo/ID, a share's to
+// /s/KEY/p/ID), in order.
+const tileIDs = (page) => page.locator('main a.tile')
   .evaluateAll((as) => as.map((a) => a.getAttribute('href').split('/').pop()));
 
 // starred lists the ids of the tiles showing the favourite star.
-const starred = (page) => page.locator('.grid a.tile:has(.fav)')
+const starred = (page) => page.locator('main a.tile:has(.fav)')
   .evaluateAll((as) => as.map((a) => a.getAttribute('href').split('/').pop()));
 
 // gridOf opens path and returns its tile ids once their thumbnails decoded.
@@ -291,7 +292,7 @@ async function gridOf(page, p) {
   const res = await page.goto(p);
   assert.equal(res.status(), 200, `GET ${p}`);
   const ids = await tileIDs(page);
-  if (ids.length) await waitImagesDecoded(page, '.grid img');
+  if (ids.length) await waitImagesDecoded(page, 'main a.tile img');
   return ids;
 }
 
@@ -516,7 +517,7 @@ describe('organise and share (two accounts, one server)', () => {
     await submit(page, page.locator('form[action="/albums"] button'), (u) => /^\/albums\/\d+$/.test(u.pathname));
     g.album = new URL(page.url()).pathname.split('/').pop();
     assert.equal((await page.textContent('main h1')).trim(), 'Summer trip');
-    assert.equal(await page.locator('.grid a.tile').count(), 0, 'a new album is empty');
+    assert.equal(await page.locator('main a.tile').count(), 0, 'a new album is empty');
 
     // Add three photos from their pages.
     const [a, b, c] = g.visible;
@@ -626,9 +627,9 @@ describe('organise and share (two accounts, one server)', () => {
       assert.equal(res.status(), 200);
       assert.equal(res.headers()['referrer-policy'], 'no-referrer');
       assert.deepEqual(await tileIDs(v), [a], 'the visitor sees exactly the shared photo');
-      await waitImagesDecoded(v, '.grid img');
+      await waitImagesDecoded(v, 'main a.tile img');
       assert.equal(await v.locator('header nav, header form').count(), 0, 'no site navigation for a visitor');
-      await submit(v, v.locator('.grid a.tile'), `${photoLink}/p/${a}`);
+      await submit(v, v.locator('main a.tile'), `${photoLink}/p/${a}`);
       await waitImagesDecoded(v, 'img.preview');
       assert.equal(await v.locator('a[href^="/original/"]').count(), 0, 'no download unless allowed');
       assert.doesNotMatch(await v.textContent('main'), new RegExp(g.byID.get(a).replace('.', '\\.')), 'no file name');
@@ -688,7 +689,7 @@ describe('organise and share (two accounts, one server)', () => {
     const vProblems = watch(v);
     await v.goto(g.albumLink);
     assert.equal((await v.textContent('main h1')).trim(), 'These photos are protected');
-    assert.equal(await v.locator('.grid img').count(), 0, 'nothing shown before the password');
+    assert.equal(await v.locator('main a.tile img').count(), 0, 'nothing shown before the password');
     assert.equal((await g.visitor.request.get(`/thumbnail/${a}?v=1`)).status() === 200, false, 'no media before the password');
     await v.fill('input[name=password]', 'not the password');
     const [wrong] = await Promise.all([
@@ -702,7 +703,7 @@ describe('organise and share (two accounts, one server)', () => {
     await submit(v, v.locator('form button[type=submit]'), g.albumLink);
     assert.ok(!v.url().includes('sesame') && !v.url().includes('password'), `the password is never in a URL: ${v.url()}`);
     assert.deepEqual((await tileIDs(v)).sort(), [...g.inAlbum].sort(), 'the album link shows the album\'s photos');
-    await waitImagesDecoded(v, '.grid img');
+    await waitImagesDecoded(v, 'main a.tile img');
     await shot(v, 'share-visitor');
     for (const id of others) {
       assert.equal((await g.visitor.request.get(`/thumbnail/${id}?v=1`)).status(), 404, 'album visitor: another photo');
@@ -720,7 +721,7 @@ describe('organise and share (two accounts, one server)', () => {
       await checkFits(p, 'share password form');
       await phone.addCookies(await g.visitor.cookies());
       await p.goto(g.albumLink);
-      await waitImagesDecoded(p, '.grid img');
+      await waitImagesDecoded(p, 'main a.tile img');
       await checkFits(p, 'share visitor page');
       await shot(p, 'phone-share-visitor');
       await p.goto(`${g.albumLink}/p/${a}`);
@@ -793,7 +794,7 @@ describe('organise and share (two accounts, one server)', () => {
     assert.equal(await statusOf(g.ben, `/thumbnail/${g.inAlbum[0]}?v=1`, 404), 404, 'ben no longer sees its photos');
     const v = await g.visitor.newPage();
     await v.goto(g.albumLink);
-    assert.equal(await v.locator('.grid img').count(), 0, 'the album link shows no photo');
+    assert.equal(await v.locator('main a.tile img').count(), 0, 'the album link shows no photo');
     assert.equal(await statusOf(g.visitor, `/thumbnail/${g.inAlbum[0]}?v=1`, 404), 404, 'nor its thumbnails');
     await v.close();
     await g.visitor.close();
