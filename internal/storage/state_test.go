@@ -55,6 +55,12 @@ func TestPhotoStates(t *testing.T) {
 	if got := listIDs(t, st, me, storage.Default); !slices.Equal(got, []string{a}) {
 		t.Fatalf("my default list %v, want a only (b archived, c trashed)", got)
 	}
+	if mine, err := st.Stats(ctx, me); err != nil || mine.Photos != 2 {
+		t.Fatalf("my stats: %+v %v, want 2 photos (c is in my trash, archived b counts)", mine, err)
+	}
+	if yours, err := st.Stats(ctx, you); err != nil || yours.Photos != 3 {
+		t.Fatalf("another user's stats: %+v %v, want 3", yours, err)
+	}
 	if got := listIDs(t, st, you, storage.Default); !slices.Equal(got, []string{a, b, c}) {
 		t.Fatalf("another user's list %v, want all three: state is per user", got)
 	}

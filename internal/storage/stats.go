@@ -45,6 +45,8 @@ func (s *Storage) Stats(ctx context.Context, scope Scope) (*LibraryStats, error)
 		visible = " AND " + scope.visibleSQL(arg)
 		files = " WHERE f.library_id = ANY($1)"
 	}
+	// A photo in the asker's trash is out of everything, figures included.
+	visible += " AND " + NotTrashed.sql(scope, arg)
 	sql := `WITH v AS (SELECT p.size, p.damage, p.taken_at, p.camera_make, p.camera_model FROM photos p WHERE p.state = 'ready'` + visible + `)
 		SELECT
 			(SELECT count(*) FROM v),
