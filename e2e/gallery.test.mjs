@@ -1,6 +1,6 @@
 // End-to-end test of the gallery as a person sees it: real shoebox servers
 // (bin/shoebox, embedded PostgreSQL) index small temporary libraries, and
-// Debian's chromium, driven by playwright-core, browses them. Four groups:
+// Debian's chromium, driven by playwright-core, browses them. Five groups:
 //
 //   - gallery: 70 sample photos from testdata/corpus (and a photo and a
 //     non-image under very long names), no CLIP model; also at 390×844;
@@ -10,7 +10,12 @@
 //   - sign-in: an account made through /setup; sign in, browse, sign out,
 //     a wrong password, and media refused once signed out;
 //   - timeline: 160 photos made by vips over three months: headings,
-//     justified rows, scrolling on, the date scrubber, ?at=, no script, phone.
+//     justified rows, scrolling on, the date scrubber, ?at=, no script, phone;
+//   - select: 130 photos made by vips: selecting in the timeline and the
+//     grids (click, shift, keys) and acting on it (favourite, archive,
+//     trash, restore, album, share link, zip), the photo page as a
+//     lightbox (arrows, Esc, f, ?, Delete, swipe, preloading), the phone's
+//     header and bar.
 //
 // Run from the repository root after `make build`:
 //
@@ -312,6 +317,7 @@ const gallery = { name: 'gallery' };
 const meaning = { name: 'meaning' };
 const signin = { name: 'signin' };
 const timeline = { name: 'timeline' };
+const select = { name: 'select' };
 
 // SHOEBOX_E2E_GROUPS=timeline,gallery runs only those groups (their
 // before hooks too, which --test-name-pattern does not spare); unset: all.
@@ -321,7 +327,7 @@ const only = (name) => ({ skip: GROUPS && !GROUPS.includes(name) ? `not in SHOEB
 // Last resort if node itself is interrupted: stop what we started.
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
-    Promise.allSettled([cleanup(gallery), cleanup(meaning), cleanup(signin), cleanup(timeline)]).finally(() => process.exit(130));
+    Promise.allSettled([cleanup(gallery), cleanup(meaning), cleanup(signin), cleanup(timeline), cleanup(select)]).finally(() => process.exit(130));
   });
 }
 process.once('exit', () => {
@@ -441,7 +447,9 @@ async function checkFits(page, what) {
     const name = (el) => `${el.tagName.toLowerCase()}${el.className ? `.${String(el.className).replace(/ /g, '.')}` : ''}`
       + ` "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40)}"`;
     const boxes = [];
-    for (const el of document.querySelectorAll('header a, header button, header input, header select')) {
+    for (const el of document.querySelectorAll('header a, header button, header input, header select, header summary')) {
+      // Links folded under a closed "More" menu are not shown, on purpose.
+      if (el.closest('details:not([open])') && !el.matches('summary')) continue;
       const b = el.getBoundingClientRect();
       const bad = [];
       if (b.width <= 0 || b.height <= 0) bad.push('not shown');
@@ -1025,8 +1033,10 @@ describe('sign-in (an account made through /setup)', only('signin'), () => {
       const phoneProblems = watch(phone);
       await phone.goto('/');
       assert.equal(new URL(phone.url()).pathname, '/', 'signed in on the phone too');
-      await phone.waitForSelector('header form[action="/logout"] button');
       await checkFits(phone, 'signed-in gallery');
+      await phone.locator('header details.more summary').click(); // "Sign out" is under "More" on a phone
+      await phone.waitForSelector('header form[action="/logout"] button');
+      await checkFits(phone, 'signed-in gallery, its "More" menu open');
       await loadAll(phone, 'a.tile img');
       await phone.screenshot({ path: path.join(shots, 'phone-signed-in.png') });
       assert.deepEqual(phoneProblems, [], 'no console errors or failed requests on the phone');
@@ -1290,6 +1300,435 @@ describe('timeline', only('timeline'), () => {
       assert.equal(g.dayOf.get(await firstShown(page))?.slice(0, 7), '2018-12', 'the phone scrubber jumps too');
       await page.screenshot({ path: path.join(shots, 'phone-timeline-scrubbed.png') });
       assert.deepEqual(problems, []);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('server stops on SIGTERM and leaves no postgres behind', { timeout: 90_000 }, async () => {
+    await stopsCleanly(g);
+  });
+});
+
+// ---------------------------------------------------------------- select
+
+// The selection's library: noise JPEGs over three days, more than the
+// timeline keeps in the page at once (so tiles leave it while scrolling).
+const SELECT_DAYS = [['2021-03-14', 50], ['2021-03-02', 40], ['2021-01-20', 40]];
+const SELECT_PHOTOS = SELECT_DAYS.reduce((n, [, k]) => n + k, 0);
+
+function makeSelectLibrary(g) {
+  g.tmp = makeTmp('shoebox-e2e-select-');
+  g.library = path.join(g.tmp, 'library');
+  g.dataDir = path.join(g.tmp, 'data5');
+  fs.mkdirSync(g.library, { mode: 0o755 });
+  fs.mkdirSync(g.dataDir, { mode: 0o755 });
+  let i = 0;
+  for (const [day, count] of SELECT_DAYS) {
+    for (let k = 0; k < count; k++, i++) {
+      const [w, h] = SHAPES[(i * 7 + 2) % SHAPES.length];
+      const file = path.join(g.library, `sel_${String(i).padStart(3, '0')}.jpg`);
+      const r = spawnSync('vips', ['gaussnoise', file, String(w), String(h), '--mean', String(50 + (i % 9) * 20), '--sigma', '30'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `vips gaussnoise: ${r.stderr}`);
+      const t = new Date(`${day}T09:00:00Z`).getTime() / 1000 + k * 60;
+      fs.utimesSync(file, t, t);
+    }
+  }
+}
+
+// api sends a JSON request to a server (as a script would, not a browser).
+async function api(s, method, p, body) {
+  const res = await fetch(s.baseURL + p, {
+    method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${p}: HTTP ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+// zipEntries reads the names in a zip's central directory (the end record
+// found from the end of the file, then each entry).
+function zipEntries(buf) {
+  let end = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) { end = i; break; }
+  }
+  assert.ok(end >= 0, `a zip's end record in ${buf.length} bytes`);
+  const total = buf.readUInt16LE(end + 10);
+  let off = buf.readUInt32LE(end + 16);
+  const names = [];
+  for (let k = 0; k < total; k++) {
+    assert.equal(buf.readUInt32LE(off), 0x02014b50, `central directory entry ${k}`);
+    const n = buf.readUInt16LE(off + 28);
+    names.push(buf.toString('utf8', off + 46, off + 46 + n));
+    off += 46 + n + buf.readUInt16LE(off + 30) + buf.readUInt16LE(off + 32);
+  }
+  return names;
+}
+
+const tile = (page, id) => page.locator(`a.tile[data-id="${id}"]`).first();
+const selectedIDs = (page) => page.$$eval('a.tile.sel', (as) => [...new Set(as.map((a) => a.dataset.id))]);
+const sorted = (a) => [...a].sort();
+
+// reach scrolls the timeline until a photo's tile is in the page.
+async function reach(page, id) {
+  for (let i = 0; i < 80 && (await page.locator(`a.tile[data-id="${id}"]`).count()) === 0; i++) {
+    await page.evaluate(() => window.scrollBy(0, window.innerHeight * 0.8));
+    await sleep(150);
+  }
+}
+
+// tick clicks a tile's check (shown on hover), with shift for a range.
+async function tick(page, id, shift = false) {
+  await reach(page, id);
+  const t = tile(page, id);
+  await t.scrollIntoViewIfNeeded();
+  await t.hover();
+  await t.locator('.check').click({ modifiers: shift ? ['Shift'] : [] });
+}
+
+async function selectedCount(page, n) {
+  await page.waitForFunction((n) => (n === 0 ? document.querySelector('.selbar').hidden
+    : document.querySelector('.selbar .count')?.textContent === `${n} selected`), n, { timeout: 10_000 });
+}
+
+async function said(page, re) {
+  await page.waitForFunction((src) => new RegExp(src).test(document.querySelector('.toast[role=status]')?.textContent ?? ''), re.source, { timeout: 15_000 });
+}
+
+async function timelineReady(page, url = '/') {
+  await page.goto(url);
+  await page.waitForSelector('#timeline.js a.tile .check');
+}
+
+describe('select and lightbox', only('select'), () => {
+  const g = select;
+  let list; // every photo, newest first (the timeline's order)
+  const photo = (id) => getJSON(g.server, `/api/photos/${id}`);
+
+  before(async () => {
+    fs.mkdirSync(shots, { recursive: true });
+    makeSelectLibrary(g);
+    g.server = newServer('select', g.dataDir);
+    const stats = await startServer(g.server, {
+      library: g.library, dataDir: g.dataDir, readyTimeoutMs: INDEX_TIMEOUT_MS,
+      ready: (s) => (s.queue?.pending === 0 && s.photos >= SELECT_PHOTOS ? s : false),
+    });
+    console.log(`# indexed ${stats.photos} photos at ${g.server.baseURL}`);
+    list = (await getJSON(g.server, '/api/photos?limit=500')).photos.map((p) => p.id);
+    assert.equal(list.length, SELECT_PHOTOS);
+    g.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    g.context = await g.browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: g.server.baseURL, acceptDownloads: true });
+  }, { timeout: INDEX_TIMEOUT_MS + 120_000 });
+
+  after(async () => {
+    await cleanup(g);
+  }, { timeout: 90_000 });
+
+  test('select by click, shift-click and keys; the selection outlives the timeline\'s windowing', { timeout: 180_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await timelineReady(page);
+    assert.equal(await page.locator('.selbar').isVisible(), false, 'no bar before a selection');
+    await tick(page, list[0]);
+    await selectedCount(page, 1);
+    assert.equal(await tile(page, list[0]).evaluate((a) => a.classList.contains('sel')), true);
+    // With a selection, a click on a tile toggles it instead of opening it.
+    await tile(page, list[2]).click();
+    await selectedCount(page, 2);
+    assert.equal(new URL(page.url()).pathname, '/', 'the click did not open the photo');
+    await tile(page, list[2]).click();
+    await selectedCount(page, 1);
+    // Shift: the range from the last one toggled (the third), in list order.
+    await tick(page, list[4], true);
+    await selectedCount(page, 4);
+    assert.deepEqual(sorted(await selectedIDs(page)), sorted([list[0], ...list.slice(2, 5)]));
+    await page.screenshot({ path: path.join(shots, 'select-timeline.png') });
+    await page.keyboard.press('Escape');
+    await selectedCount(page, 0);
+    assert.deepEqual(await selectedIDs(page), [], 'Esc clears');
+
+    // Keys: x on a focused tile, Shift+x for a range, Space toggles.
+    await tile(page, list[1]).focus();
+    await page.keyboard.press('x');
+    await selectedCount(page, 1);
+    await tile(page, list[6]).focus();
+    await page.keyboard.press('Shift+X');
+    await selectedCount(page, 6);
+    await page.keyboard.press(' ');
+    await selectedCount(page, 5);
+    assert.deepEqual(sorted(await selectedIDs(page)), sorted(list.slice(1, 6)));
+    assert.equal(new URL(page.url()).pathname, '/');
+
+    // Far down (the first tiles have left the page), shift-click: the range
+    // runs through photos not in the page, from the timeline's list.
+    const far = list[110];
+    await reach(page, far);
+    await tile(page, far).scrollIntoViewIfNeeded();
+    await sleep(300);
+    assert.equal(await page.locator(`a.tile[data-id="${list[1]}"]`).count(), 0, 'the first tiles left the page');
+    await tile(page, far).click({ modifiers: ['Shift'] });
+    await selectedCount(page, 110);
+    assert.equal(await tile(page, list[100]).evaluate((a) => a.classList.contains('sel')), true);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForSelector(`a.tile[data-id="${list[1]}"].sel`);
+    assert.equal(await tile(page, list[0]).evaluate((a) => a.classList.contains('sel')), false, 'the first photo was never selected');
+    await page.locator('.selbar button.clear').click();
+    await selectedCount(page, 0);
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('favourite, archive, trash and restore from the bar; the API agrees', { timeout: 180_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await timelineReady(page);
+    await tick(page, list[0]);
+    await tick(page, list[1]);
+    await selectedCount(page, 2);
+    await page.locator('.selbar button.favorite').click();
+    await said(page, /Added 2 photos to favourites/);
+    await selectedCount(page, 0);
+    for (const id of list.slice(0, 2)) {
+      assert.equal((await photo(id)).favorite, true, `${id} is a favourite`);
+      await page.waitForSelector(`a.tile[data-id="${id}"] .fav`);
+    }
+
+    await tick(page, list[2]);
+    await tick(page, list[3]);
+    await page.locator('.selbar button.archive').click();
+    await said(page, /Archived 2 photos/);
+    for (const id of list.slice(2, 4)) {
+      assert.equal(await page.locator(`a.tile[data-id="${id}"]`).count(), 0, `${id} left the timeline`);
+      assert.equal((await photo(id)).archived, true, `${id} is archived`);
+    }
+    await tick(page, list[4]);
+    await page.locator('.selbar button.trash').click();
+    await said(page, /Moved 1 photo to the trash/);
+    assert.equal(await page.locator(`a.tile[data-id="${list[4]}"]`).count(), 0);
+    assert.equal((await photo(list[4])).trashed, true);
+    const shown = (await getJSON(g.server, '/api/photos?limit=500')).photos.map((p) => p.id);
+    assert.deepEqual(shown, list.filter((id) => !list.slice(2, 5).includes(id)), 'the archived and trashed photos are out of the list');
+
+    // The Trash page: its checkboxes select; the bar restores.
+    await page.goto('/trash');
+    await page.locator(`label.pick input[value="${list[4]}"]`).click();
+    await selectedCount(page, 1);
+    assert.equal(await page.locator('.selbar button.favorite').count(), 0, 'no favourite in the trash');
+    await page.screenshot({ path: path.join(shots, 'select-trash.png') });
+    await page.locator('.selbar button.restore').click();
+    await said(page, /Restored 1 photo/);
+    assert.equal(await page.locator(`a.tile[data-id="${list[4]}"]`).count(), 0);
+    assert.equal((await photo(list[4])).trashed, false);
+
+    // The Archive page unarchives.
+    await page.goto('/archive');
+    await tick(page, list[2]);
+    assert.match(await page.locator('.selbar button.archive').textContent(), /Unarchive/);
+    await page.locator('.selbar button.archive').click();
+    await said(page, /Unarchived 1 photo/);
+    assert.equal((await photo(list[2])).archived, false);
+    await api(g.server, 'PATCH', '/api/photos', { ids: [list[3]], archived: false });
+
+    // Favourites: both marked, so the button takes them off.
+    await page.goto('/favorites');
+    await tick(page, list[0]);
+    await tick(page, list[1], true);
+    await selectedCount(page, 2);
+    assert.match(await page.locator('.selbar button.favorite').textContent(), /Unfavourite/);
+    await page.locator('.selbar button.favorite').click();
+    await said(page, /Removed 2 photos from favourites/);
+    assert.equal(await page.locator('a.tile').count(), 0, 'the Favourites page emptied');
+    for (const id of list.slice(0, 2)) assert.equal((await photo(id)).favorite, false);
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('add to an album, share a link a fresh visitor opens, download a zip', { timeout: 180_000 }, async () => {
+    const trip = (await api(g.server, 'POST', '/api/albums', { name: 'Trip to the coast' })).id;
+    g.trip = trip;
+    const { page, problems } = await newPage(g);
+    await timelineReady(page);
+    await tick(page, list[7]);
+    await tick(page, list[9], true);
+    await selectedCount(page, 3);
+    await page.locator('.selbar button.album').click();
+    await page.locator(`.selbar .panel button[data-album="${trip}"]`).click();
+    await said(page, /Added 3 photos to “Trip to the coast”/);
+    const inAlbum = (await getJSON(g.server, `/api/albums/${trip}`)).photos.map((p) => p.id);
+    assert.deepEqual(sorted(inAlbum), sorted(list.slice(7, 10)));
+
+    // Share: the link shows a visitor exactly the selection.
+    const chosen = [list[12], list[13], list[20], list[60]];
+    for (const id of chosen) await tick(page, id);
+    await selectedCount(page, 4);
+    await page.locator('.selbar button.share').click();
+    await page.locator('.selbar .shareopts input[name=allow_download]').check();
+    await page.locator('.selbar .shareopts button[type=submit]').click();
+    const url = await page.locator('.selbar input.shareurl').inputValue();
+    assert.match(url, /^http:\/\/[^/]+\/s\/[A-Za-z0-9_-]{20,}$/);
+    await page.screenshot({ path: path.join(shots, 'select-share.png') });
+    const visitor = await g.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const v = await visitor.newPage();
+      const vProblems = watch(v);
+      await v.goto(url);
+      const ids = await v.$$eval('a.tile[data-id]', (as) => as.map((a) => a.dataset.id));
+      assert.deepEqual(sorted(ids), sorted(chosen), 'the visitor sees exactly the selection');
+      assert.equal(await v.locator('.check').count(), 0, 'a visitor selects nothing');
+      // The visitor's lightbox: → is the next photo of the link, Esc the link's page.
+      await v.locator('a.tile').first().click();
+      await v.waitForURL((u) => u.pathname === `/s/${url.split('/s/')[1]}/p/${ids[0]}`);
+      await v.keyboard.press('ArrowRight');
+      await v.waitForURL((u) => u.pathname.endsWith(`/p/${ids[1]}`));
+      await v.screenshot({ path: path.join(shots, 'lightbox-share.png') });
+      await v.keyboard.press('Escape');
+      await v.waitForURL((u) => u.pathname === new URL(url).pathname);
+      assert.deepEqual(vProblems, [], 'no errors for the visitor');
+    } finally {
+      await visitor.close();
+    }
+    await page.locator('.selbar button.clear').click();
+
+    // Download: a zip of exactly the selection.
+    for (const id of [list[30], list[31], list[32]]) await tick(page, id);
+    await selectedCount(page, 3);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('.selbar button.download').click()]);
+    const file = await dl.path();
+    const names = zipEntries(fs.readFileSync(file));
+    const want = await Promise.all([list[30], list[31], list[32]].map(async (id) => path.basename((await photo(id)).path)));
+    assert.deepEqual(sorted(names), sorted(want), 'the zip holds the selected photos');
+    assert.match(dl.suggestedFilename(), /^shoebox-\d{4}-\d\d-\d\d\.zip$/);
+    // (A form post answered by a download is a navigation the browser
+    // drops as it saves the file: "aborted", as every download is.)
+    assert.deepEqual(problems.filter((p) => !/\/download net::ERR_ABORTED$/.test(p)), [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('lightbox: arrows, Esc back to where the list was, f, ?, the next preview fetched ahead', { timeout: 180_000 }, async () => {
+    const { page, problems } = await newPage(g);
+    await timelineReady(page);
+    await page.evaluate(() => window.scrollTo(0, 420));
+    await sleep(300);
+    const id = await firstShown(page);
+    const k = list.indexOf(id);
+    assert.ok(k > 0 && k < list.length - 1, `a tile in the middle: ${k}`);
+    const before = await page.evaluate(() => window.scrollY);
+    const ahead = page.waitForRequest((r) => new URL(r.url()).pathname === `/preview/${list[k + 1]}`);
+    await tile(page, id).click();
+    await page.waitForURL((u) => u.pathname === `/photo/${id}`);
+    await ahead; // the next preview was asked for before it is shown
+    await page.waitForSelector('.photo .stage a.lb-next');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL((u) => u.pathname === `/photo/${list[k + 1]}`);
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForURL((u) => u.pathname === `/photo/${id}`);
+    await page.waitForSelector('.photo .stage a.lb-prev');
+
+    // f marks a favourite (the page changes in place), ? lists the keys.
+    await page.keyboard.press('f');
+    await page.waitForSelector('form.state button[name=favorite][aria-pressed=true]');
+    assert.equal((await photo(id)).favorite, true, 'f made it a favourite');
+    await page.keyboard.press('?');
+    await page.waitForSelector('dialog.keys[open]');
+    assert.match(await page.locator('dialog.keys').textContent(), /Esc.*back to the list.*Delete.*trash/s);
+    await page.screenshot({ path: path.join(shots, 'lightbox-keys.png') });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('dialog.keys:not([open])', { state: 'attached' });
+    assert.equal(new URL(page.url()).pathname, `/photo/${id}`, 'Esc closed the list of keys only');
+    await page.screenshot({ path: path.join(shots, 'lightbox.png') });
+
+    // Esc: back to the list, where it was, the star on the tile.
+    await page.keyboard.press('Escape');
+    await page.waitForURL((u) => u.pathname === '/');
+    await page.waitForSelector(`a.tile[data-id="${id}"] .fav`);
+    const after = await page.evaluate(() => window.scrollY);
+    assert.ok(Math.abs(after - before) <= 2, `back where the list was: ${after} (was ${before})`);
+
+    // The arrows are links too.
+    await tile(page, id).click();
+    await page.waitForURL((u) => u.pathname === `/photo/${id}`);
+    await page.locator('a.lb-next').click();
+    await page.waitForURL((u) => u.pathname === `/photo/${list[k + 1]}`);
+
+    // Opened from an album: its order, no next after its last photo;
+    // Delete trashes and moves on.
+    const album = (await getJSON(g.server, `/api/albums/${g.trip}`)).photos.map((p) => p.id);
+    await page.goto(`/albums/${g.trip}`);
+    await tile(page, album[1]).click();
+    await page.waitForURL((u) => u.pathname === `/photo/${album[1]}`);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL((u) => u.pathname === `/photo/${album[2]}`);
+    await page.waitForSelector('a.lb-prev');
+    assert.equal(await page.locator('a.lb-next').count(), 0, 'nothing after the album\'s last photo');
+    await page.keyboard.press('Delete');
+    await page.waitForURL((u) => u.pathname === `/photo/${album[1]}`);
+    assert.equal((await photo(album[2])).trashed, true, 'Delete moved it to the trash');
+    await page.keyboard.press('Escape');
+    await page.waitForURL((u) => u.pathname === `/albums/${g.trip}`);
+    await page.waitForFunction((gone) => !document.querySelector(`a.tile[data-id="${gone}"]`), album[2]);
+    await api(g.server, 'PATCH', '/api/photos', { ids: [album[2]], trashed: false });
+
+    // Opened directly: no neighbours, Esc to the gallery.
+    const direct = await g.context.newPage();
+    const dProblems = watch(direct);
+    await direct.goto(`/photo/${list[3]}`);
+    await direct.waitForSelector('.lb-bar');
+    assert.equal(await direct.locator('a.lb-prev, a.lb-next').count(), 0);
+    await direct.keyboard.press('Escape');
+    await direct.waitForURL((u) => u.pathname === '/');
+    assert.deepEqual(dProblems, []);
+    await direct.close();
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+    await page.close();
+  });
+
+  test('on a 390 px phone: a compact header, the bar fits, a swipe turns the photo', { timeout: 180_000 }, async () => {
+    const ctx = await phoneContext(g);
+    try {
+      const page = await ctx.newPage();
+      const problems = watch(page);
+      await timelineReady(page);
+      await checkFits(page, 'timeline');
+      const header = await page.locator('header').boundingBox();
+      assert.ok(header.height <= 2 * TOUCH_PX + 30, `the header takes two lines at most: ${header.height} px`);
+      await page.locator('header details.more summary').click();
+      await page.waitForSelector('header details.more[open] a[href="/trash"]');
+      await checkFits(page, 'timeline, the "More" menu open');
+      await page.screenshot({ path: path.join(shots, 'select-phone-menu.png') });
+      await page.locator('header details.more summary').click();
+
+      await tile(page, list[0]).locator('.check').tap();
+      await selectedCount(page, 1);
+      await tile(page, list[1]).tap();
+      await selectedCount(page, 2);
+      await checkFits(page, 'timeline with a selection');
+      const buttons = await page.$$eval('.selbar button', (bs) => bs.map((b) => {
+        const r = b.getBoundingClientRect();
+        return { t: b.textContent, w: r.width, h: r.height, l: r.left, r: r.right, b: r.bottom };
+      }));
+      assert.equal(buttons.length, 7);
+      for (const b of buttons) {
+        assert.ok(b.w >= TOUCH_PX && b.h >= TOUCH_PX && b.l >= 0 && b.r <= PHONE.width && b.b <= PHONE.height, `a touch-sized button on screen: ${JSON.stringify(b)}`);
+      }
+      await page.screenshot({ path: path.join(shots, 'select-phone.png') });
+      await page.locator('.selbar button.clear').tap();
+      await selectedCount(page, 0);
+
+      await tile(page, list[0]).tap();
+      await page.waitForURL((u) => u.pathname === `/photo/${list[0]}`);
+      await page.waitForSelector('a.lb-next');
+      await checkFits(page, 'the photo page');
+      await page.screenshot({ path: path.join(shots, 'lightbox-phone.png') });
+      // A swipe to the left: the next photo.
+      await page.evaluate(() => {
+        const el = document.querySelector('.photo .stage');
+        const b = el.getBoundingClientRect();
+        const at = (x) => new Touch({ identifier: 1, target: el, clientX: x, clientY: b.top + b.height / 2 });
+        el.dispatchEvent(new TouchEvent('touchstart', { touches: [at(b.right - 20)], changedTouches: [at(b.right - 20)], bubbles: true }));
+        el.dispatchEvent(new TouchEvent('touchend', { touches: [], changedTouches: [at(b.left + 20)], bubbles: true }));
+      });
+      await page.waitForURL((u) => u.pathname === `/photo/${list[1]}`);
+      assert.deepEqual(problems, [], 'no console errors or failed requests');
     } finally {
       await ctx.close();
     }

@@ -10,6 +10,9 @@
 // Every tile is an <a class="tile" data-id="…"> to /photo/{id}, as on the
 // server's page: a selection layer can find tiles by data-id, and listen
 // for "timeline:render" on #timeline to learn when tiles are (re)made.
+// #timeline.timeline is the list behind the tiles, for that layer (select.js):
+// ids() in list order (what is loaded so far), favorite(ids, on) and
+// remove(ids) after it changed photos.
 (() => {
   'use strict';
   const root = document.getElementById('timeline');
@@ -326,6 +329,27 @@
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(relayout, 100);
   }).observe(root);
+
+  root.timeline = {
+    ids: () => records.map((r) => r.id),
+    favorite(ids, on) {
+      const set = new Set(ids);
+      for (const r of records) if (set.has(r.id)) r.f = on;
+    },
+    // remove takes photos out of the list (archived, trashed): the rows
+    // are laid out again, the screen stays where it was.
+    remove(ids) {
+      const set = new Set(ids);
+      const kept = records.filter((r) => !set.has(r.id));
+      if (kept.length === records.length) return;
+      records.length = 0;
+      records.push(...kept);
+      layout();
+      for (const el of shown.values()) el.remove();
+      shown = new Map();
+      render();
+    },
+  };
 
   layout();
   render();
