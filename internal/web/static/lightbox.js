@@ -87,6 +87,7 @@
   keysButton.textContent = '? Keys';
   keysButton.addEventListener('click', help);
   bar.append(keysButton);
+  document.querySelector('.photo-back')?.remove(); // the bar's link says it
   photo.before(bar);
   if (prev) stage.append(link('lb-prev', base + prev, '‹', () => go(prev), 'Previous photo', 'prev'));
   if (next) stage.append(link('lb-next', base + next, '›', () => go(next), 'Next photo', 'next'));
@@ -190,7 +191,7 @@
     // On to the next photo (or the one before), the list without this one.
     const to = next || prev;
     list.ids.splice(i, 1);
-    list.flash = 'The photo before was moved to the trash (restore it from More → Trash).';
+    list.flash = 'The photo before was moved to the trash (the Trash page restores it).';
     write(LIST, list);
     if (to) go(to); else leave();
   }

@@ -188,10 +188,10 @@
   } else {
     favButton = button(actions, '☆', 'Favourite', favorite, 'favorite');
     button(actions, archivePage ? '⇡' : '⇣', archivePage ? 'Unarchive' : 'Archive', () => patch({ archived: !archivePage }, archivePage ? 'unarchive' : 'archive',
-      (n) => (archivePage ? `Unarchived ${n}: back in the timeline.` : `Archived ${n}: they are under More → Archive.`)), 'archive');
-    button(actions, '🗑', 'Trash', () => patch({ trashed: true }, 'move to the trash', (n) => `Moved ${n} to the trash.`), 'trash');
+      (n) => (archivePage ? `Unarchived ${n}: back in the timeline.` : `Archived ${n}: the Archive page lists them.`)), 'archive');
+    button(actions, '⌫', 'Trash', () => patch({ trashed: true }, 'move to the trash', (n) => `Moved ${n} to the trash.`), 'trash');
     button(actions, '+', 'Album', chooseAlbum, 'album');
-    button(actions, '🔗', 'Share', shareForm, 'share');
+    button(actions, '↗', 'Share', shareForm, 'share');
   }
   button(actions, '⤓', 'Download', download, 'download');
   head.append(count);
@@ -366,7 +366,7 @@
         });
         row.append(input, copy);
         panel.append(row);
-        say('Link made: anyone with it sees these photos (revoke it under More → Links).');
+        say('Link made: anyone with it sees these photos (the Links page lists and revokes it).');
       });
     });
     panel.append(form);
