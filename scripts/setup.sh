@@ -44,7 +44,7 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 VECTOR_CONTROL=/usr/share/postgresql/15/extension/vector.control
 TRIXIE_SRC=/etc/apt/sources.list.d/shoebox-trixie-src.sources
 
-BASE_PKGS=(postgresql-15 postgresql-server-dev-15 libvips-dev libvips-tools pkg-config
+BASE_PKGS=(postgresql-15 postgresql-server-dev-15 libvips-dev libvips-tools pkg-config ffmpeg
            build-essential dpkg-dev ca-certificates git)
 # libimage-exiftool-perl: ExifTool, the reference the metadata tests compare with.
 TEST_PKGS=(chromium wrk nginx-light time libimage-exiftool-perl)

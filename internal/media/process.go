@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // Sentinel errors, for errors.Is. Callers use them to tell "this file will
@@ -24,6 +25,9 @@ type Options struct {
 	ThumbSize   int   // box for the WebP thumbnail, default 250
 	PreviewSize int   // box for the JPEG preview, default 1440
 	MaxPixels   int64 // refuse larger images before decoding, default DefaultMaxPixels
+	// VideoTimeout bounds each ffprobe and ffmpeg run on a video (killed
+	// past it), default DefaultVideoTimeout.
+	VideoTimeout time.Duration
 }
 
 // DefaultMaxPixels is the pixel limit when none is set (200 MP): the one
@@ -41,6 +45,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPixels <= 0 {
 		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.VideoTimeout <= 0 {
+		o.VideoTimeout = DefaultVideoTimeout
 	}
 	return o
 }
@@ -66,6 +73,10 @@ type Result struct {
 	Damage string
 
 	Meta Meta
+
+	// Video is set when the file is a video; the images above are then
+	// made from its poster frame, and Format is its container.
+	Video *Video
 }
 
 // maxSide bounds each side: no camera or panorama stitcher writes a longer
@@ -132,10 +143,16 @@ func Process(ctx context.Context, path string, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: %s: %w", path, err)
 	}
+	return result(path, h, out, damage, meta)
+}
+
+// result assembles a Result from a render: the ThumbHash and placeholder
+// of its pixels, and the original's upright dimensions.
+func result(name string, h header, out *rendered, damage string, meta Meta) (*Result, error) {
 	hash := thumbHashEncode(out.rgbaW, out.rgbaH, out.rgba)
 	placeholder, err := PlaceholderFromThumbHash(hash)
 	if err != nil {
-		return nil, fmt.Errorf("media: %s: placeholder: %w", path, err)
+		return nil, fmt.Errorf("media: %s: placeholder: %w", name, err)
 	}
 	r := &Result{
 		Width: h.width, Height: h.height, Format: h.format,
@@ -149,6 +166,33 @@ func Process(ctx context.Context, path string, opt Options) (*Result, error) {
 		r.Width, r.Height = r.Height, r.Width
 	}
 	return r, nil
+}
+
+// processImage makes the preview, thumbnail and ThumbHash of an image held
+// in memory (a video's poster frame), with the same header checks and
+// decode as Process; name only names it in messages. Format and the
+// dimensions are the image's own: the caller replaces them with what they
+// describe.
+func processImage(name string, img []byte, opt Options) (*Result, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
+	src := source{path: name, buf: img}
+	h, err := readHeader(src)
+	if err == nil {
+		err = checkHeader(h, int64(len(img)), opt)
+	}
+	var (
+		out    *rendered
+		damage string
+	)
+	if err == nil {
+		out, damage, err = render(src, h, opt.PreviewSize, opt.ThumbSize, hashBox)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("media: %s: %w", name, err)
+	}
+	return result(name, h, out, damage, Meta{Orientation: 1})
 }
 
 // checkHeader refuses, from the header alone, what must not be decoded.
