@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"shoebox/internal/library"
 	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
 
 // process makes a photo's thumbnail, preview and placeholder and reads its
-// metadata, from one decode, then saves them. A truncated or corrupt photo
+// metadata, from one decode, then saves them; a video's come from its
+// poster frame and ffprobe, and its note says whether browsers play it. A truncated or corrupt photo
 // is saved as far as it decodes, marked damaged; one of which nothing can
 // be decoded is marked failed with the reason (no retry can fix a corrupt
 // file); database errors are returned, to be retried.
@@ -36,11 +38,16 @@ func (r *Runner) process(ctx context.Context, id string) error {
 			continue
 		}
 		src = p
-		res, perr = media.Process(ctx, p, media.Options{MaxPixels: r.opts.MaxPixels})
+		opt := media.Options{MaxPixels: r.opts.MaxPixels}
+		if library.IsVideo(p) {
+			res, perr = media.ProcessVideo(ctx, p, opt)
+		} else {
+			res, perr = media.Process(ctx, p, opt)
+		}
 		break
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return ctx.Err() // shut down mid-way (ffprobe or ffmpeg killed): retried
 	}
 	if perr != nil || res == nil {
 		if perr == nil {
@@ -58,7 +65,15 @@ func (r *Runner) process(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	if err := r.store.WriteSource(id, src); err != nil {
+	var (
+		note  *thumbs.Video
+		video *storage.VideoResult
+	)
+	if v := res.Video; v != nil {
+		note = &thumbs.Video{Playable: v.Playable(), MIME: v.MIME()}
+		video = &storage.VideoResult{Duration: v.Duration, VideoCodec: v.VideoCodec, AudioCodec: v.AudioCodec}
+	}
+	if err := r.store.WriteSource(id, src, note); err != nil {
 		return err
 	}
 	m := res.Meta
@@ -72,6 +87,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation,
 		MetaVersion: media.MetaVersion,
 		Damage:      res.Damage,
+		Video:       video,
 	})
 	if err != nil {
 		return err

@@ -189,7 +189,7 @@ func (r *Runner) relinkSources(root string, batch []storage.ScannedFile, newIDs 
 // renote notes abs as the original of photo id unless the note still names
 // the file indexed.
 func (r *Runner) renote(id, abs string) {
-	f, _, err := r.store.OpenSource(id)
+	f, o, err := r.store.OpenSource(id)
 	if err == nil {
 		f.Close()
 		return
@@ -197,7 +197,8 @@ func (r *Runner) renote(id, abs string) {
 	if _, err := os.Stat(r.store.Path(id, thumbs.Thumb)); err != nil {
 		return // not processed yet: processing writes the note
 	}
-	if err := r.store.WriteSource(id, abs); err != nil {
+	// The same content (the id is its hash): a video stays as playable.
+	if err := r.store.WriteSource(id, abs, o.Video); err != nil {
 		r.log.Warn("relink original", "id", id, "err", err)
 	}
 }

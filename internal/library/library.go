@@ -27,8 +27,20 @@ var Extensions = map[string]bool{
 	".heic": true, ".heif": true, ".avif": true, ".tif": true, ".tiff": true,
 }
 
-// IsPhoto reports whether name has an indexable extension.
+// VideoExtensions are the video types Shoebox indexes (lower-case, with
+// dot): the containers phones and cameras write.
+var VideoExtensions = map[string]bool{
+	".mp4": true, ".mov": true, ".m4v": true, ".3gp": true, ".mkv": true, ".webm": true, ".avi": true,
+}
+
+// IsPhoto reports whether name has a photo's extension.
 func IsPhoto(name string) bool { return Extensions[strings.ToLower(filepath.Ext(name))] }
+
+// IsVideo reports whether name has a video's extension.
+func IsVideo(name string) bool { return VideoExtensions[strings.ToLower(filepath.Ext(name))] }
+
+// Indexed reports whether name is a file Shoebox indexes: a photo or a video.
+func Indexed(name string) bool { return IsPhoto(name) || IsVideo(name) }
 
 // Entry is one photo file found by Walk.
 type Entry struct {
@@ -172,14 +184,14 @@ func (w *walker) dir(ctx context.Context, abs, rel string) error {
 		if typ&fs.ModeSymlink != 0 {
 			fi, err := os.Stat(childAbs) // follow the link
 			if err != nil {
-				if IsPhoto(name) {
+				if Indexed(name) {
 					if err := w.emit(Entry{RelPath: childRel, Err: fmt.Errorf("broken link: %w", unwrapPath(err))}); err != nil {
 						return err
 					}
 				}
 				continue
 			}
-			if !fi.IsDir() && !IsPhoto(name) {
+			if !fi.IsDir() && !Indexed(name) {
 				continue
 			}
 			if !w.link(childAbs, childRel, fi.IsDir()) {
@@ -215,7 +227,7 @@ func (w *walker) dir(ctx context.Context, abs, rel string) error {
 				return err
 			}
 		case typ.IsRegular() || typ&fs.ModeSymlink != 0:
-			if !IsPhoto(name) {
+			if !Indexed(name) {
 				continue
 			}
 			fi, err := os.Stat(childAbs)

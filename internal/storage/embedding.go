@@ -138,6 +138,8 @@ type NearestParams struct {
 	Tags []string
 	// Damaged keeps only photos marked damaged.
 	Damaged bool
+	// MediaType, when set, keeps only "photo" or only "video".
+	MediaType string
 	// Albums, when set, must all hold the photo (see ListParams.Albums).
 	Albums []string
 	// Exclude leaves one photo out (the one whose neighbours we want).
@@ -203,7 +205,7 @@ func NearestQuery(p NearestParams) (string, []any) {
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, p.Albums, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}

@@ -33,6 +33,10 @@ type PhotoSummary struct {
 	Damage string
 	// The asker's own state of the photo.
 	Favorite, Archived, Trashed bool
+	// MediaType is "photo" or "video"; Duration is a video's length in
+	// seconds (0 for a photo).
+	MediaType string
+	Duration  float64
 }
 
 // summaryColumns select a PhotoSummary from photos aliased p joined with
@@ -41,13 +45,14 @@ type PhotoSummary struct {
 const (
 	summaryColumns = `p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, coalesce(p.width, 0), coalesce(p.height, 0),
 		coalesce(p.thumb_width, 0), coalesce(p.thumb_height, 0), coalesce(p.placeholder, ''), coalesce(p.damage, ''),
-		coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL`
+		coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL,
+		p.media_type, coalesce(p.duration, 0)`
 )
 
 // summaryFields are the scan targets of summaryColumns.
 func (ps *PhotoSummary) summaryFields() []any {
 	return []any{&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height, &ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage,
-		&ps.Favorite, &ps.Archived, &ps.Trashed}
+		&ps.Favorite, &ps.Archived, &ps.Trashed, &ps.MediaType, &ps.Duration}
 }
 
 // scanSummary is a pgx.RowToFunc for rows of exactly summaryColumns.
@@ -132,6 +137,9 @@ type ListParams struct {
 	Tags []string
 	// Damaged keeps only photos marked damaged (search is:damaged).
 	Damaged bool
+	// MediaType, when set, keeps only photos ("photo", search is:photo)
+	// or only videos ("video", is:video).
+	MediaType string
 	// Albums must each hold the photo: names (any case) of albums the
 	// scope's user owns or is a member of (search album:NAME).
 	Albums []string
@@ -149,9 +157,12 @@ type ListParams struct {
 }
 
 // filterSQL adds the conditions every listing shares (scope, state,
-// terms, tags, albums by name) for the photo aliased p.
-func filterSQL(scope Scope, only StateFilter, terms, tags, albums []string, arg func(any) string) []string {
+// media type, terms, tags, albums by name) for the photo aliased p.
+func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, albums []string, arg func(any) string) []string {
 	var where []string
+	if mediaType != "" {
+		where = append(where, "p.media_type = "+arg(mediaType))
+	}
 	if v := scope.visibleSQL(arg); v != "" {
 		where = append(where, v)
 	}
@@ -180,7 +191,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		args  []any
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.Terms, p.Tags, p.Albums, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}
@@ -251,9 +262,12 @@ type Photo struct {
 	Lat, Lon    *float64
 	Alt         *float64
 	Orientation int
-	IndexedAt   *time.Time
-	Files       []FileRef
-	Tags        []Tag // automatic tags, best first
+	// VideoCodec and AudioCodec are a video's (ffmpeg's names; AudioCodec
+	// "" without sound); both "" for a photo.
+	VideoCodec, AudioCodec string
+	IndexedAt              *time.Time
+	Files                  []FileRef
+	Tags                   []Tag // automatic tags, best first
 }
 
 // FileRef is one path that holds a photo.
@@ -287,12 +301,13 @@ func (s *Storage) Photo(ctx context.Context, scope Scope, id string) (*Photo, er
 				coalesce(placeholder, ''), coalesce(camera_make, ''), coalesce(camera_model, ''), coalesce(lens, ''),
 				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
 				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0),
-				coalesce(damage, ''), coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL
+				coalesce(damage, ''), coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL,
+				media_type, coalesce(duration, 0), coalesce(video_codec, ''), coalesce(audio_codec, '')
 			FROM photos p`+state+` WHERE id = $1`+visible, args...).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
 			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
 			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
 			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec,
-			&p.Damage, &p.Favorite, &p.Archived, &p.Trashed)
+			&p.Damage, &p.Favorite, &p.Archived, &p.Trashed, &p.MediaType, &p.Duration, &p.VideoCodec, &p.AudioCodec)
 		if err != nil {
 			return err
 		}
@@ -341,6 +356,14 @@ type PhotoResult struct {
 	Orientation          int
 	MetaVersion          int    // media.MetaVersion of the reader
 	Damage               string // the decoder's warning; empty for a sound photo
+	// Video is set for a video (Format is then its container).
+	Video *VideoResult
+}
+
+// VideoResult is what a video adds to a PhotoResult.
+type VideoResult struct {
+	Duration               float64 // seconds; 0 when unknown
+	VideoCodec, AudioCodec string  // AudioCodec "" without sound
 }
 
 // SavePhotoResult marks a photo ready with its metadata (and damaged, with
@@ -355,7 +378,13 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 		w := r.TakenAt
 		taken = time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
 	}
-	meta := strings.ToLower(strings.Join([]string{r.Format, r.Make, r.Model, r.LensMake, r.Lens}, " "))
+	words := []string{r.Format, r.Make, r.Model, r.LensMake, r.Lens}
+	mediaType, video := "photo", VideoResult{}
+	if r.Video != nil {
+		mediaType, video = "video", *r.Video
+		words = append(words, "video", video.VideoCodec, video.AudioCodec)
+	}
+	meta := strings.ToLower(strings.Join(words, " "))
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		// Explicit casts: nullif($n, 0) alone types the parameter as an
 		// integer, which once cut f/1.8 to 1.
@@ -368,10 +397,13 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 				focal_length = nullif($17::float8, 0),
 				lat = $18, lon = $19, alt = $20, orientation = $21, meta_text = $22, indexed_at = now(),
 				lens_make = nullif($23, ''), exposure_time = nullif($24::float8, 0), meta_version = $25,
-				damage = nullif($26, '')
+				damage = nullif($26, ''), media_type = $27,
+				duration = CASE WHEN $27 = 'video' THEN nullif($28::float8, 0) END,
+				video_codec = nullif($29, ''), audio_codec = nullif($30, '')
 			WHERE id = $1`, id, r.Format, r.Width, r.Height, r.ThumbWidth, r.ThumbHeight, r.Placeholder,
 			taken, offset, source, r.Make, r.Model, r.Lens, r.Exposure, r.FNumber, r.ISO, r.FocalLength,
-			r.Lat, r.Lon, r.Alt, r.Orientation, meta, r.LensMake, r.ExposureSec, r.MetaVersion, r.Damage)
+			r.Lat, r.Lon, r.Alt, r.Orientation, meta, r.LensMake, r.ExposureSec, r.MetaVersion, r.Damage,
+			mediaType, video.Duration, video.VideoCodec, video.AudioCodec)
 		if err != nil {
 			return err
 		}

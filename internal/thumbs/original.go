@@ -20,6 +20,17 @@ type Original struct {
 	Ino   uint64 `json:"ino"`
 	Size  int64  `json:"size"`
 	MTime int64  `json:"mtime_ns"`
+	// Video is set when the original is a video: how /video serves it,
+	// decided at index time so that serving needs no database.
+	Video *Video `json:"video,omitempty"`
+}
+
+// Video is what /video needs to know of a video original.
+type Video struct {
+	// Playable: browsers play the file as it is (H.264 with AAC, MP3 or no
+	// sound, in MP4, M4V or MOV); otherwise it must be transcoded first.
+	Playable bool   `json:"playable"`
+	MIME     string `json:"mime"` // the Content-Type it is served with
 }
 
 var (
@@ -34,8 +45,9 @@ var (
 )
 
 // WriteSource notes path as the original of photo id, with the identity of
-// the file it is now (links resolved).
-func (s Store) WriteSource(id, path string) error {
+// the file it is now (links resolved) and, for a video, how it is served
+// (nil for a photo).
+func (s Store) WriteSource(id, path string, video *Video) error {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return fmt.Errorf("thumbs: note original: %w", err)
@@ -48,7 +60,7 @@ func (s Store) WriteSource(id, path string) error {
 		return fmt.Errorf("thumbs: note original %s: not a regular file", path)
 	}
 	o := identity(fi)
-	o.Path, o.Real = path, real
+	o.Path, o.Real, o.Video = path, real, video
 	b, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("thumbs: note original: %w", err)

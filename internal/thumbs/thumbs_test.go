@@ -37,7 +37,7 @@ func TestModesArePrivate(t *testing.T) {
 	must(t, os.WriteFile(src, []byte("jpeg"), 0o644))
 	must(t, s.Write(id, thumbs.Thumb, []byte("webp")))
 	must(t, s.Write(id, thumbs.Preview, []byte("jpeg")))
-	must(t, s.WriteSource(id, src))
+	must(t, s.WriteSource(id, src, nil))
 	for _, p := range []string{s.Dir, filepath.Dir(s.Path(id, thumbs.Thumb))} {
 		if m := mode(t, p); m != 0o700 {
 			t.Errorf("folder %s: mode %o, want 700", p, m)
@@ -85,7 +85,7 @@ func setupOriginal(t *testing.T) (thumbs.Store, string) {
 	s := thumbs.Store{Dir: t.TempDir()}
 	src := filepath.Join(t.TempDir(), "IMG_0001.jpg")
 	must(t, os.WriteFile(src, []byte("the indexed photo"), 0o644))
-	must(t, s.WriteSource(id, src))
+	must(t, s.WriteSource(id, src, nil))
 	return s, src
 }
 
@@ -172,7 +172,7 @@ func TestOpenSourceOnlyTheFileIndexed(t *testing.T) {
 		must(t, os.WriteFile(target, []byte("linked photo"), 0o644))
 		link := filepath.Join(dir, "link.jpg")
 		must(t, os.Symlink(target, link))
-		must(t, s.WriteSource(id, link))
+		must(t, s.WriteSource(id, link, nil))
 		if got, err := readOriginal(t, s); err != nil || got != "linked photo" {
 			t.Fatalf("original through a library link: %q, %v", got, err)
 		}

@@ -562,7 +562,8 @@ func (s *Server) hostAllowed(host string) bool {
 }
 
 func isMediaRoute(p string) bool {
-	return strings.HasPrefix(p, "/thumbnail/") || strings.HasPrefix(p, "/preview/") || strings.HasPrefix(p, "/original/")
+	return strings.HasPrefix(p, "/thumbnail/") || strings.HasPrefix(p, "/preview/") || strings.HasPrefix(p, "/original/") ||
+		strings.HasPrefix(p, "/video/")
 }
 
 // accountsExist says whether the server last saw any account (for the

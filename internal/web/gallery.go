@@ -75,6 +75,7 @@ type search struct {
 	Tags    []string            // tag:NAME (underscores for spaces: tag:hot_air_balloon)
 	Albums  []string            // album:NAME (underscores for spaces), of albums the asker owns or is a member of
 	Damaged bool                // is:damaged: only photos from truncated or corrupt files
+	Media   string              // is:video, is:photo: only videos, only photos ("" both)
 	Only    storage.StateFilter // is:favorite, is:archived, is:trashed; else archived and trashed are left out
 	Text    string              // free text, ranked by meaning when a model is present
 	Limit   int                 // page size, 1 to 500
@@ -120,6 +121,8 @@ func parseSearch(r *http.Request, q string) (search, error) {
 		switch {
 		case w == "is:damaged":
 			sr.Damaged = true
+		case w == "is:video" || w == "is:photo":
+			sr.Media = strings.TrimPrefix(w, "is:")
 		case w == "is:favorite" || w == "is:favourite":
 			sr.Only = storage.Favorites
 		case w == "is:archived":
@@ -167,7 +170,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 	if !s.ranked(sr) {
 		// Named filters always filter; free words do too when there is no
 		// model to rank by their meaning.
-		p := storage.ListParams{After: sr.After, Before: sr.Before, Limit: sr.Limit, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged,
+		p := storage.ListParams{After: sr.After, Before: sr.Before, Limit: sr.Limit, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged, MediaType: sr.Media,
 			Scope: scope, Only: sr.Only, Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
@@ -192,7 +195,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 		offset = sr.After.Offset
 	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged, Scope: scope, Only: sr.Only})
+		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Albums: sr.Albums, Damaged: sr.Damaged, MediaType: sr.Media, Scope: scope, Only: sr.Only})
 	if err != nil {
 		return nil, "", err
 	}

@@ -35,7 +35,7 @@ func newOriginals(t *testing.T, content []byte) *originals {
 	if err := os.WriteFile(o.src, content, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.WriteSource(o.id, o.src); err != nil {
+	if err := s.store.WriteSource(o.id, o.src, nil); err != nil {
 		t.Fatal(err)
 	}
 	h, err := web.New(s.db, s.st, s.store, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -74,6 +74,11 @@ type apiPhoto struct {
 	ThumbnailURL string `json:"thumbnail_url"`
 	PreviewURL   string `json:"preview_url"`
 	OriginalURL  string `json:"original_url"`
+	// Type is "photo" or "video". A video has Duration (seconds) and
+	// VideoURL, where it plays; both are left out for a photo.
+	Type     string   `json:"type"`
+	Duration *float64 `json:"duration,omitempty"`
+	VideoURL string   `json:"video_url,omitempty"`
 	// TakenAt is the local time the photo was taken, as recorded:
 	// "2019-06-01T14:03:11+02:00" when the zone is known, and
 	// "2019-06-01T14:03:11" (no zone, never a "Z" that was not written)
@@ -112,6 +117,8 @@ type apiDetail struct {
 	Lon          *float64      `json:"lon"`
 	Alt          *float64      `json:"alt"`
 	Orientation  int           `json:"orientation"`
+	VideoCodec   string        `json:"video_codec,omitempty"` // a video's, as ffmpeg names it: "h264", "hevc", "vp9"
+	AudioCodec   string        `json:"audio_codec,omitempty"` // "" for a video without sound, and for a photo
 	Tags         []storage.Tag `json:"tags"`
 	Files        []apiFile     `json:"files"`
 }
@@ -132,6 +139,11 @@ func toAPI(p storage.PhotoSummary) apiPhoto {
 		ThumbWidth: p.ThumbWidth, ThumbHeight: p.ThumbHeight, Damaged: p.Damage != "", Damage: p.Damage, Favorite: p.Favorite, Archived: p.Archived, Trashed: p.Trashed}
 	if zone != "" {
 		a.TakenAtOffset = &zone
+	}
+	a.Type = p.MediaType
+	if p.MediaType == "video" {
+		d := p.Duration
+		a.Duration, a.VideoURL = &d, "/video/"+p.ID
 	}
 	return a
 }
@@ -170,7 +182,7 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
 		TakenOffset: p.TakenOffset, TakenSource: p.TakenSource, Make: p.Make, Model: p.Model,
 		Lens: p.Lens, LensMake: p.LensMake, Exposure: p.Exposure, ExposureTime: p.ExposureSec,
 		FNumber: p.FNumber, ISO: p.ISO, FocalLength: p.FocalLength,
-		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, Files: files, Tags: tags}
+		Lat: p.Lat, Lon: p.Lon, Alt: p.Alt, Orientation: p.Orientation, VideoCodec: p.VideoCodec, AudioCodec: p.AudioCodec, Files: files, Tags: tags}
 	writeJSON(w, http.StatusOK, a)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"shoebox/internal/media"
 	"shoebox/internal/storage"
 )
 
@@ -29,6 +30,10 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"tagQuery":    func(l string) string { return "tag:" + strings.ReplaceAll(l, " ", "_") },
 		"percent":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"plural":      plural,
+		"duration":    formatDuration,
+		"playable": func(p *storage.Photo) bool {
+			return media.Video{Container: p.Format, VideoCodec: p.VideoCodec, AudioCodec: p.AudioCodec}.Playable()
+		},
 	}
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -153,4 +158,14 @@ func camera(make, model string) string {
 		return model
 	}
 	return make + " " + model
+}
+
+// formatDuration prints a video's length for its badge: "0:42", "1:02:03"
+// (timeline.js prints the same).
+func formatDuration(s float64) string {
+	n := int(math.Round(s))
+	if n >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", n/3600, n/60%60, n%60)
+	}
+	return fmt.Sprintf("%d:%02d", n/60, n%60)
 }

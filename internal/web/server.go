@@ -2,9 +2,9 @@
 // in routes() below; each handler lives in the file of its page or
 // resource: gallery.go (every photo list, HTML and JSON), timeline.go (the
 // gallery's headings, date scrubber and months), photo.go (one
-// photo), album.go (albums, API and pages), image.go (thumbnail, preview, original), duplicates.go, stats.go,
+// photo), album.go (albums, API and pages), image.go (thumbnail, preview, original), video.go, duplicates.go, stats.go,
 // metrics.go, static.go.
-// Image routes (thumbnail, preview, original) read files named by photo id
+// Media routes (thumbnail, preview, original, video) read files named by photo id
 // and never touch the database, so they keep working when it is down or
 // its connection budget is spent.
 package web
@@ -91,6 +91,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /thumbnail/{id}", s.image(thumbs.Thumb))
 	m.HandleFunc("GET /preview/{id}", s.image(thumbs.Preview))
 	m.HandleFunc("GET /original/{id}", s.original)
+	m.HandleFunc("GET /video/{id}", s.video)
 	m.HandleFunc("GET /api/photos", s.apiPhotos)
 	m.HandleFunc("GET /api/photos/{id}", s.apiPhoto)
 	m.HandleFunc("GET /api/photos/{id}/similar", s.apiSimilar)

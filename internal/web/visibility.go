@@ -218,7 +218,7 @@ func (s *Server) scope(r *http.Request) storage.Scope {
 
 // mediaID is the photo id of a media route's path.
 func mediaID(p string) string {
-	for _, prefix := range []string{"/thumbnail/", "/preview/", "/original/"} {
+	for _, prefix := range []string{"/thumbnail/", "/preview/", "/original/", "/video/"} {
 		if id, ok := strings.CutPrefix(p, prefix); ok {
 			return id
 		}

@@ -30,7 +30,8 @@
 
   // records: one small object a photo, in list order (newest first):
   // id, r (thumbnail width / height), d (its day "2019-06-01", shared
-  // strings), alt (its path), f (the asker's favourite).
+  // strings), alt (its path), f (the asker's favourite), v (a video's duration
+  // badge, "" for a photo).
   const records = [];
   const days = new Map(); // interned day strings
   const intern = (d) => { let s = days.get(d); if (s === undefined) { days.set(d, d); s = d; } return s; };
@@ -39,12 +40,21 @@
     const d = intern(grid.dataset.day);
     for (const a of grid.querySelectorAll('a.tile[data-id]')) {
       const img = a.querySelector('img');
-      records.push({ id: a.dataset.id, r: ratio(+img.getAttribute('width'), +img.getAttribute('height')), d, alt: img.alt, f: a.querySelector('.fav') !== null });
+      const dur = a.querySelector('.dur');
+      records.push({ id: a.dataset.id, r: ratio(+img.getAttribute('width'), +img.getAttribute('height')), d, alt: img.alt, f: a.querySelector('.fav') !== null, v: dur ? dur.textContent : '' });
     }
   }
   let next = pager ? new URL(pager.href, location.href).searchParams.get('cursor') : null;
   let loading = false;
   let failed = false;
+
+  // duration is a video's length as the server's tiles print it (render.go
+  // formatDuration): "0:42", "1:02:03".
+  function duration(s) {
+    const n = Math.round(s || 0);
+    const mm = Math.floor(n / 60) % 60, ss = String(n % 60).padStart(2, '0');
+    return n >= 3600 ? `${Math.floor(n / 3600)}:${String(mm).padStart(2, '0')}:${ss}` : `${Math.floor(n / 60)}:${ss}`;
+  }
 
   function ratio(w, h) {
     // Extreme panoramas and slivers are cropped (object-fit: cover) to keep
@@ -184,6 +194,13 @@
           star.textContent = '★';
           a.append(star);
         }
+        if (rec.v) {
+          const badge = document.createElement('span');
+          badge.className = 'dur';
+          badge.title = 'Video';
+          badge.textContent = rec.v;
+          a.append(badge);
+        }
         el.append(a);
         x += w + GAP;
       }
@@ -270,7 +287,7 @@
       if (!res.ok) throw new Error(`${res.status}`);
       const page = await res.json();
       for (const p of page.photos) {
-        records.push({ id: p.id, r: ratio(p.thumb_width, p.thumb_height), d: intern(p.taken_at.slice(0, 10)), alt: p.path, f: p.favorite === true });
+        records.push({ id: p.id, r: ratio(p.thumb_width, p.thumb_height), d: intern(p.taken_at.slice(0, 10)), alt: p.path, f: p.favorite === true, v: p.type === 'video' ? duration(p.duration) : '' });
       }
       next = page.next;
       if (pager && next) pager.href = `/?cursor=${encodeURIComponent(next)}`;
