@@ -14,10 +14,11 @@ import (
 var (
 	// ErrTooLarge: the image has more pixels than Options.MaxPixels.
 	ErrTooLarge = errors.New("image too large")
-	// ErrUnsupported: not a format we decode (or the file is not an image).
-	ErrUnsupported = errors.New("unsupported image format")
+	// ErrUnsupported: not a format we decode (or the file is not an image or
+	// a video), or a video over the bounds of video.go.
+	ErrUnsupported = errors.New("unsupported format")
 	// ErrDecode: a supported format whose data is empty, truncated or corrupt.
-	ErrDecode = errors.New("cannot decode image")
+	ErrDecode = errors.New("cannot decode")
 )
 
 // Options control Process. Zero values mean the defaults.
