@@ -52,6 +52,9 @@ without it Shoebox runs its own cluster under the data folder.
 SHOEBOX_MODEL_HUB sets the hub models come from (default https://huggingface.co).
 SHOEBOX_ALLOWED_HOSTS: Host names accepted without accounts (comma-separated).
 SHOEBOX_TRUSTED_PROXIES: proxies (CIDRs/IPs) whose X-Forwarded-Proto/-For are believed.
+SHOEBOX_TRANSCODE_WORKERS: videos converted for browsers at once (default 1).
+SHOEBOX_TRANSCODE_LIMIT: a conversion's time limit, in seconds per second of video
+                  (plus 2 minutes; default 10).
 `
 
 // warnEvery is how often one warning message may be logged (see throttle).

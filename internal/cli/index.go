@@ -12,6 +12,7 @@ import (
 
 	"shoebox/internal/config"
 	"shoebox/internal/jobs"
+	"shoebox/internal/media"
 	"shoebox/internal/storage"
 )
 
@@ -167,5 +168,6 @@ func (a *app) runner(m *jobs.Metrics) *jobs.Runner {
 	return jobs.New(a.bg, a.store, jobs.Options{
 		Workers: a.cfg.Workers, Skip: a.skip(), StayInside: a.cfg.StayInside, MaxPixels: a.cfg.MaxPixels,
 		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed, Metrics: m,
+		TranscodeWorkers: a.cfg.TranscodeWorkers, Transcode: media.TranscodeOptions{TimeFactor: a.cfg.TranscodeLimit},
 	})
 }

@@ -38,6 +38,13 @@ type Config struct {
 	StatementTimeout time.Duration
 	// Workers is the number of indexing workers. Default: number of CPUs.
 	Workers int
+	// TranscodeWorkers is how many videos are converted for browsers at
+	// once (SHOEBOX_TRANSCODE_WORKERS). Default 1.
+	TranscodeWorkers int
+	// TranscodeLimit bounds each conversion: at most 2 minutes plus this
+	// many seconds of work per second of video (SHOEBOX_TRANSCODE_LIMIT).
+	// Default 10.
+	TranscodeLimit float64
 	// RescanInterval is how often `serve` rescans the libraries; 0 disables. Default 1h.
 	RescanInterval time.Duration
 	// MaxPixels refuses images larger than this many pixels; 0 (the
@@ -112,6 +119,20 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	}
 	if c.Workers, err = envInt(getenv, "SHOEBOX_WORKERS", 0); err != nil {
 		return nil, nil, err
+	}
+	if c.TranscodeWorkers, err = envInt(getenv, "SHOEBOX_TRANSCODE_WORKERS", 1); err != nil {
+		return nil, nil, err
+	}
+	if c.TranscodeWorkers < 1 {
+		return nil, nil, errors.New("config: SHOEBOX_TRANSCODE_WORKERS must be at least 1")
+	}
+	c.TranscodeLimit = 10
+	if v := getenv("SHOEBOX_TRANSCODE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || f > 1e6 {
+			return nil, nil, fmt.Errorf("config: SHOEBOX_TRANSCODE_LIMIT %q: want a positive number (seconds of work per second of video)", v)
+		}
+		c.TranscodeLimit = f
 	}
 	if c.AcquireTimeout, err = envDur(getenv, "SHOEBOX_DB_ACQUIRE_TIMEOUT", c.AcquireTimeout); err != nil {
 		return nil, nil, err

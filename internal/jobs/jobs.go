@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"shoebox/internal/ai"
+	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
@@ -28,10 +29,11 @@ const (
 	KindProcess    = "process"    // decode a photo, thumbnails, metadata (key: photo id)
 	KindEmbed      = "embed"      // CLIP vector and tags (key: photo id)
 	KindDuplicates = "duplicates" // regroup near-duplicates (key: model name)
+	KindTranscode  = "transcode"  // convert a video for browsers (key: photo id), in its own lane
 )
 
 // Kinds are every job kind, so figures by kind show a drained queue as 0.
-var Kinds = []string{KindScan, KindProcess, KindEmbed, KindDuplicates}
+var Kinds = []string{KindScan, KindProcess, KindEmbed, KindDuplicates, KindTranscode}
 
 // priority is the queue's order, in one place: lower runs first. A scan
 // finds the work, so it goes before the photos it queues; a photo is shown
@@ -42,6 +44,7 @@ var priority = map[string]int{
 	KindProcess:    1,
 	KindEmbed:      2,
 	KindDuplicates: 3,
+	KindTranscode:  4,
 }
 
 // job describes a job of kind to enqueue, with the kind's priority.
@@ -79,6 +82,12 @@ type Options struct {
 	// DuplicateDistance is the cosine distance under which two photos are
 	// near-duplicates. Default 0.03.
 	DuplicateDistance float64
+	// TranscodeWorkers is how many videos are converted at once, in a
+	// lane of their own so that a queue of long conversions never holds
+	// up indexing. Default 1: one ffmpeg already uses every core.
+	TranscodeWorkers int
+	// Transcode tunes and bounds each conversion (preset, time limit).
+	Transcode media.TranscodeOptions
 	// Metrics, when set, count the work for /metrics.
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -123,6 +132,9 @@ func New(st *storage.Storage, store thumbs.Store, o Options) *Runner {
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 30 * time.Second
+	}
+	if o.TranscodeWorkers <= 0 {
+		o.TranscodeWorkers = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -205,7 +217,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); r.heartbeat(ctx) }()
 	for i := 0; i < r.opts.Workers; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.work(ctx) }()
+		go func() { defer wg.Done(); r.work(ctx, r.kinds()) }()
+	}
+	for i := 0; i < r.opts.TranscodeWorkers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.work(ctx, []string{KindTranscode}) }()
 	}
 	wg.Wait()
 	return nil
@@ -248,9 +264,10 @@ func (r *Runner) heartbeat(ctx context.Context) {
 	}
 }
 
-func (r *Runner) work(ctx context.Context) {
+// work claims and runs jobs of kinds until ctx ends.
+func (r *Runner) work(ctx context.Context, kinds []string) {
 	for ctx.Err() == nil {
-		jobs, err := r.st.ClaimJobs(ctx, r.id, r.kinds(), 1)
+		jobs, err := r.st.ClaimJobs(ctx, r.id, kinds, 1)
 		if err == nil && len(jobs) == 1 && jobs[0].Kind == KindEmbed {
 			// Embedding runs in batches: take the next ones along.
 			more, err := r.st.ClaimJobs(ctx, r.id, []string{KindEmbed}, embedBatch-1)
@@ -299,11 +316,21 @@ func (r *Runner) runJob(ctx context.Context, j storage.Job) {
 		return
 	case KindDuplicates:
 		err = r.duplicates(ctx)
+	case KindTranscode:
+		result, err = r.transcode(ctx, j)
 	default:
 		err = fmt.Errorf("unknown job kind %q", j.Kind)
 	}
 	if ctx.Err() != nil {
-		return // stopping: the job stays ours until a restart resumes it
+		// Stopping: the job goes back to the queue as it was, for the next
+		// start (a restart would resume it anyway, but a job left running
+		// reads as work in progress meanwhile).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := r.st.ReleaseJob(rctx, j.ID); err != nil {
+			r.log.Warn("jobs: put back on stop", "kind", j.Kind, "key", j.Key, "err", err)
+		}
+		return
 	}
 	r.finish(ctx, j, result, err)
 }

@@ -92,6 +92,11 @@ func (r *Runner) process(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if v := res.Video; v != nil && !v.Playable() {
+		if err := r.queueTranscode(ctx, id, v.Duration); err != nil {
+			return err
+		}
+	}
 	r.count(func(p *Progress) { p.Processed++ })
 	r.met.indexed.Inc()
 	if r.opts.Embedder != nil {

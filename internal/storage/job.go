@@ -149,6 +149,17 @@ func (s *Storage) CompleteJob(ctx context.Context, id int64, result any) error {
 	return interpretError("complete job", err)
 }
 
+// ReleaseJob puts a running job back to pending, its attempt not counted:
+// the worker stopped (shutdown) before it could finish.
+func (s *Storage) ReleaseJob(ctx context.Context, id int64) error {
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		_, err := q.Exec(ctx, `UPDATE jobs SET state = 'pending', worker_id = NULL, attempts = greatest(attempts - 1, 0)
+			WHERE id = $1 AND state = 'running'`, id)
+		return err
+	})
+	return interpretError("release job", err)
+}
+
 // RetryJob records a failed attempt: the job runs again after backoff, or
 // is failed for good after its last attempt.
 func (s *Storage) RetryJob(ctx context.Context, id int64, reason string, backoff time.Duration) error {

@@ -23,6 +23,13 @@ const (
 	Thumb   Kind = "thumb.webp"
 	Preview Kind = "preview.jpg"
 	Source  Kind = "src" // the note of the original holding the photo (see Original)
+	// Transcode is a video converted for browsers (H.264/AAC MP4, no
+	// metadata), made by a background job when the original does not play.
+	Transcode Kind = "video.mp4"
+	// Converting marks a video whose Transcode is queued: /video answers
+	// "being converted" (503) rather than "not playable" (415) without
+	// asking the database. Removed once the job ends either way.
+	Converting Kind = "converting"
 )
 
 // Modes of what the store makes.
@@ -68,12 +75,28 @@ func (s Store) Write(id string, kind Kind, data []byte) error {
 	return nil
 }
 
+// Has says whether kind of photo id is there.
+func (s Store) Has(id string, kind Kind) bool {
+	if !library.ValidID(id) {
+		return false
+	}
+	_, err := os.Stat(s.Path(id, kind))
+	return err == nil
+}
+
+// RemoveKind deletes kind of photo id, if it is there.
+func (s Store) RemoveKind(id string, kind Kind) {
+	if library.ValidID(id) {
+		os.Remove(s.Path(id, kind))
+	}
+}
+
 // Remove deletes every file of a photo that is gone.
 func (s Store) Remove(id string) {
 	if !library.ValidID(id) {
 		return
 	}
-	for _, k := range []Kind{Thumb, Preview, Source} {
+	for _, k := range []Kind{Thumb, Preview, Source, Transcode, Converting} {
 		os.Remove(s.Path(id, k))
 	}
 }

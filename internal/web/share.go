@@ -90,12 +90,11 @@ func (s *Server) serveShareMedia(w http.ResponseWriter, r *http.Request, next ht
 		}
 		r = r.WithContext(context.WithValue(r.Context(), shareMediaKey{}, sh))
 	}
-	// Playing a video is viewing it, allowed without downloads; but the
-	// original is sent as it is, with the place and date it records, so a
-	// link that hides metadata does not play it.
-	if strings.HasPrefix(r.URL.Path, "/video/") && !sh.meta {
-		http.Error(w, "this video carries its metadata (place, date), which this link hides: it cannot be played here", http.StatusForbidden)
-		return
+	// Playing a video is viewing it, allowed without downloads; whether
+	// this link may play this video (its metadata) is the video route's
+	// to say.
+	if strings.HasPrefix(r.URL.Path, "/video/") {
+		r = r.WithContext(context.WithValue(r.Context(), shareMediaKey{}, sh))
 	}
 	next.ServeHTTP(w, r)
 }

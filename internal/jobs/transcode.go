@@ -1,0 +1,91 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"shoebox/internal/media"
+	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
+)
+
+// transcodeArgs are a transcode job's: the video's duration, which sets
+// its time limit (known from indexing, so the job needs no query).
+type transcodeArgs struct {
+	Duration float64 `json:"duration"`
+}
+
+// transcodeResult is what a transcode job records.
+type transcodeResult struct {
+	Seconds float64 `json:"seconds,omitempty"` // how long ffmpeg took
+	Skipped string  `json:"skipped,omitempty"` // why nothing was made
+}
+
+// TranscodeJob is the job that converts video id for browsers.
+func TranscodeJob(id string, duration float64) storage.EnqueueParams {
+	return job(KindTranscode, id, transcodeArgs{Duration: duration})
+}
+
+// queueTranscode asks for video id to be converted unless it is already:
+// the marker first, so /video says "being converted" as soon as the job
+// exists.
+func (r *Runner) queueTranscode(ctx context.Context, id string, duration float64) error {
+	if r.store.Has(id, thumbs.Transcode) {
+		return nil
+	}
+	if err := r.store.Write(id, thumbs.Converting, nil); err != nil {
+		return err
+	}
+	return r.st.Enqueue(ctx, TranscodeJob(id, duration))
+}
+
+// transcode converts one video (the job's key) into the MP4 /video
+// serves, beside its thumbnail. The original is opened only if it is
+// still the file indexed (the same check as /original). A file ffmpeg
+// cannot convert, or that runs past its time limit, is recorded as done
+// with the reason (a retry would fail alike) and /video keeps answering
+// 415; other errors (the data folder) are retried. A shutdown kills
+// ffmpeg and returns ctx's error: the job goes back to the queue.
+func (r *Runner) transcode(ctx context.Context, j storage.Job) (any, error) {
+	id := j.Key
+	var args transcodeArgs
+	if err := json.Unmarshal(j.Args, &args); err != nil {
+		return nil, fmt.Errorf("transcode %s: %w", id, err)
+	}
+	if r.store.Has(id, thumbs.Transcode) {
+		r.store.RemoveKind(id, thumbs.Converting)
+		return transcodeResult{Skipped: "already converted"}, nil
+	}
+	f, o, err := r.store.OpenSource(id)
+	if err != nil {
+		// Gone or changed since indexed: the next scan indexes what is
+		// there now (a changed file is another id).
+		r.store.RemoveKind(id, thumbs.Converting)
+		return transcodeResult{Skipped: err.Error()}, nil
+	}
+	defer f.Close()
+	if o.Video == nil || o.Video.Playable {
+		r.store.RemoveKind(id, thumbs.Converting)
+		return transcodeResult{Skipped: "plays as it is"}, nil
+	}
+	start := time.Now()
+	err = media.Transcode(ctx, f, args.Duration, r.store.Path(id, thumbs.Transcode), r.opts.Transcode)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if errors.Is(err, media.ErrDecode) || errors.Is(err, media.ErrUnsupported) {
+		r.log.Warn("video not converted for browsers", "path", o.Path, "err", reason(err, o.Real))
+		r.store.RemoveKind(id, thumbs.Converting)
+		return transcodeResult{Skipped: reason(err, o.Real)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.store.RemoveKind(id, thumbs.Converting)
+	took := time.Since(start)
+	r.log.Info("video converted for browsers", "path", o.Path, "seconds", took.Seconds(), "duration", args.Duration)
+	return transcodeResult{Seconds: took.Seconds()}, nil
+}
