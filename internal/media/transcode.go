@@ -116,7 +116,9 @@ func Transcode(ctx context.Context, src *os.File, duration float64, dst string, 
 	cmd.ExtraFiles = []*os.File{src}
 	cmd.Env = []string{}
 	cmd.Dir = os.TempDir()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own group, so a kill reaches anything it starts; and killed
+	// with Shoebox should Shoebox itself be killed (kill -9) mid-way.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	stderr := &headBuffer{max: 4 << 10}

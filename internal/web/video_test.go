@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,6 +109,31 @@ func TestVideos(t *testing.T) {
 	}
 	if resp, body := get(t, s.srv.URL+"/video/"+vp9); resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(body, "video/webm") {
 		t.Errorf("vp9: %d %q", resp.StatusCode, body)
+	}
+	// Its conversion queued (the marker the job leaves): being converted.
+	if err := s.store.Write(vp9, thumbs.Converting, nil); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, s.srv.URL+"/video/"+vp9); resp.StatusCode != http.StatusServiceUnavailable ||
+		resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "being converted") {
+		t.Errorf("vp9 queued: %d %v %q", resp.StatusCode, resp.Header, body)
+	}
+	// Converted: the MP4 beside the thumbnail is what plays, with Range.
+	conv := []byte(strings.Repeat("converted mp4 bytes ", 100))
+	if err := s.store.Write(vp9, thumbs.Transcode, conv); err != nil {
+		t.Fatal(err)
+	}
+	s.store.RemoveKind(vp9, thumbs.Converting)
+	req, _ = http.NewRequest("GET", s.srv.URL+"/video/"+vp9, nil)
+	req.Header.Set("Range", "bytes=20-59")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Error(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Type") != "video/mp4" || string(b) != string(conv[20:60]) {
+			t.Errorf("converted vp9: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
 	}
 	if resp, _ := get(t, s.srv.URL+"/video/"+photo); resp.StatusCode != 404 {
 		t.Errorf("a photo's /video: %d, want 404", resp.StatusCode)
