@@ -11,6 +11,7 @@ import (
 
 	"shoebox/internal/media"
 	"shoebox/internal/storage"
+	"shoebox/internal/thumbs"
 )
 
 var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error", "login", "setup", "sessions", "password", "keys", "audit",
@@ -32,7 +33,10 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"plural":      plural,
 		"duration":    formatDuration,
 		"playable": func(p *storage.Photo) bool {
-			return media.Video{Container: p.Format, VideoCodec: p.VideoCodec, AudioCodec: p.AudioCodec}.Playable()
+			// As it is, or converted by its transcode job (a file beside
+			// the thumbnail).
+			return media.Video{Container: p.Format, VideoCodec: p.VideoCodec, AudioCodec: p.AudioCodec}.Playable() ||
+				s.store.Has(p.ID, thumbs.Transcode)
 		},
 	}
 	pages := map[string]*template.Template{}
