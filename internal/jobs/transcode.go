@@ -82,6 +82,9 @@ func (r *Runner) transcode(ctx context.Context, j storage.Job) (any, error) {
 		return transcodeResult{Skipped: reason(err, o.Real)}, nil
 	}
 	if err != nil {
+		if j.Last { // failing for good: /video says 415, not "being converted" forever
+			r.store.RemoveKind(id, thumbs.Converting)
+		}
 		return nil, err
 	}
 	r.store.RemoveKind(id, thumbs.Converting)

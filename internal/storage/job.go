@@ -18,6 +18,9 @@ type Job struct {
 	Key      string
 	Args     json.RawMessage
 	Attempts int
+	// Last says this attempt is the last: if it fails, the job fails for
+	// good (what it left for a later attempt must be cleaned up now).
+	Last bool
 }
 
 // EnqueueParams describe a job to add.
@@ -118,13 +121,13 @@ func (s *Storage) ClaimJobs(ctx context.Context, worker string, kinds []string, 
 		rows, err := q.Query(ctx, `UPDATE jobs SET state = 'running', worker_id = $1, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= now() AND kind = ANY($2)
 				ORDER BY priority, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-			RETURNING id, kind, key, args, attempts`, worker, kinds, n)
+			RETURNING id, kind, key, args, attempts, attempts >= max_attempts`, worker, kinds, n)
 		if err != nil {
 			return err
 		}
 		jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) {
 			var j Job
-			err := r.Scan(&j.ID, &j.Kind, &j.Key, &j.Args, &j.Attempts)
+			err := r.Scan(&j.ID, &j.Kind, &j.Key, &j.Args, &j.Attempts, &j.Last)
 			return j, err
 		})
 		return err

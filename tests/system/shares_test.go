@@ -18,6 +18,7 @@ import (
 
 	"shoebox/internal/library"
 	"shoebox/internal/media"
+	"shoebox/internal/media/videotest"
 )
 
 // createShare POSTs a share request as c and returns the link's id and URL.
@@ -55,6 +56,13 @@ func visitor(t *testing.T) *http.Client {
 func TestShareLinks(t *testing.T) {
 	_, dbURL := startCluster(t, nil)
 	lib, _ := makeLibrary(t, 4, 0)
+	clips := t.TempDir()
+	videotest.Write(t, clips)
+	for _, name := range []string{"h264.mp4", "vp9.webm"} {
+		copyFile(t, filepath.Join(clips, name), filepath.Join(lib, "zz_"+name))
+	}
+	h264ID, _, _ := library.Hash(filepath.Join(lib, "zz_h264.mp4"))
+	vp9ID, _, _ := library.Hash(filepath.Join(lib, "zz_vp9.webm"))
 	gps := filepath.Join(lib, "zz_with_gps.jpg")
 	copyFile(t, filepath.Join(repoRoot, "testdata/fixtures/gps/nikon_d2h_gps.jpg"), gps)
 	gpsID, _, err := library.Hash(gps)
@@ -69,11 +77,11 @@ func TestShareLinks(t *testing.T) {
 	var ids map[string]string
 	waitFor(t, "library indexed", 2*time.Minute, func() bool {
 		ids, err = listPhotos(anna, s.base, "/api/photos?limit=50")
-		return err == nil && len(ids) == 5
+		return err == nil && len(ids) == 7
 	})
 	var others []string
 	for id := range ids {
-		if id != gpsID {
+		if id != gpsID && id != h264ID && id != vp9ID {
 			others = append(others, id)
 		}
 	}
@@ -198,6 +206,46 @@ func TestShareLinks(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 429 {
 		t.Fatalf("the right password from another address while the link is throttled: %d, want 429 (per link)", resp.StatusCode)
+	}
+
+	// Videos on links: playing is viewing (no download needed). A link
+	// that hides metadata plays the conversion (made without any) but not
+	// an original, which carries its place and date; one that shows it
+	// plays the original.
+	waitFor(t, "the VP9 clip converted", 2*time.Minute, func() bool {
+		st, _, _ := fetch(t, anna, s.base, "/video/"+vp9ID)
+		return st == 200
+	})
+	_, hidden := createShare(t, anna, s.base, `{"ids":["`+h264ID+`","`+vp9ID+`"]}`)
+	v7 := visitor(t)
+	fetch(t, v7, s.base, hidden)
+	rangeGet := func(c *http.Client, id string) (int, string) {
+		req, _ := http.NewRequest("GET", s.base+"/video/"+id, nil)
+		req.Header.Set("Range", "bytes=0-99")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Content-Type")
+	}
+	if st, ct := rangeGet(v7, vp9ID); st != 206 || ct != "video/mp4" {
+		t.Errorf("a converted video on a link hiding metadata: %d %s, want 206 video/mp4", st, ct)
+	}
+	if st, _ := rangeGet(v7, h264ID); st != 403 {
+		t.Errorf("an original video on a link hiding metadata: %d, want 403", st)
+	}
+	if st, _ := rangeGet(v7, others[0]); st != 404 {
+		t.Errorf("/video of a photo not on the link: %d, want 404", st)
+	}
+	_, shown := createShare(t, anna, s.base, `{"ids":["`+h264ID+`"],"show_metadata":true}`)
+	v8 := visitor(t)
+	fetch(t, v8, s.base, shown)
+	if st, ct := rangeGet(v8, h264ID); st != 206 || ct != "video/mp4" {
+		t.Errorf("an original video on a link showing metadata: %d %s, want 206", st, ct)
+	}
+	if st, _ := rangeGet(v8, vp9ID); st != 404 {
+		t.Errorf("another link's video: %d, want 404", st)
 	}
 
 	// An album's link shows what the album holds now; only its owner
