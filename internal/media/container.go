@@ -10,7 +10,7 @@ import (
 )
 
 // This file finds the EXIF and XMP blocks in the containers whose layout is
-// simple (JPEG APP1, PNG eXIf/iTXt, WebP EXIF, TIFF) for the cases
+// simple (JPEG APP1, PNG eXIf/iTXt, WebP EXIF, TIFF, the HEIF Exif item) for the cases
 // imagemeta does not cover, so they can be handed back to imagemeta:
 //   - an EXIF block with an entry of an unknown type, which imagemeta treats
 //     as fatal to the whole block (ExifTool skips the entry);
@@ -35,6 +35,8 @@ func exifBlock(r io.ReadSeeker, format imagemeta.ImageFormat) []byte {
 		tiff = chunk(r, 12, binary.LittleEndian, "EXIF", false, nil)
 	case imagemeta.TIFF:
 		tiff = readUpTo(r, 4<<20)
+	case imagemeta.HEIF, imagemeta.AVIF:
+		tiff = heifExif(r)
 	}
 	tiff = bytes.TrimPrefix(tiff, []byte("Exif\x00\x00"))
 	if tiffOrder(tiff) == nil {

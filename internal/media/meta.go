@@ -18,7 +18,7 @@ import (
 // MetaVersion changes whenever ReadMeta reads more or differently. Photos
 // saved by an older version are processed again on the next scan, so an
 // upgrade corrects what is already in the library without a re-import.
-const MetaVersion = 2
+const MetaVersion = 3 // 3: Apple's content identifier (Live Photos)
 
 // Meta is what Shoebox keeps from a photo's EXIF, XMP and IPTC: the values
 // as the camera wrote them, rationals not rounded.
@@ -47,6 +47,11 @@ type Meta struct {
 
 	Lat, Lon, Alt *float64 // signed decimal degrees (S/W negative); metres, negative below sea level
 	Orientation   int      // EXIF orientation 1..8, 1 if absent or invalid
+	// ContentID is Apple's content identifier, which a Live Photo's still
+	// and movie share (the still's Apple maker note, tag 0x0011, which
+	// ExifTool calls MediaGroupUUID; the movie's QuickTime
+	// com.apple.quicktime.content.identifier). "" when there is none.
+	ContentID string
 }
 
 // wantedEXIF is every EXIF tag Meta is built from; the reader skips the rest
@@ -89,6 +94,8 @@ type tags struct {
 	// alters it: SubSecTime* digits as written ("095", which imagemeta
 	// turns into 95), Make and Model cut at their NUL.
 	raw map[string]string
+	// contentID is Apple's Live Photo identifier from the maker note.
+	contentID string
 }
 
 // ReadMeta reads EXIF, XMP and IPTC; pixels are never touched. Damaged
@@ -143,6 +150,7 @@ func readMeta(r io.ReadSeeker) (m Meta, err error) {
 	exifErr := decode(r, format, imagemeta.EXIF, wantEXIF, keepEXIF)
 	if block := exifBlock(r, format); block != nil {
 		t.raw = rawASCII(block)
+		t.contentID = appleContentID(makerNote(block))
 		if exifErr != nil || len(t.exif) == 0 {
 			// What imagemeta gave up on (an entry of unknown type, a WebP
 			// chunk with a JPEG header), read again from the block itself.
@@ -258,6 +266,7 @@ func metaFromTags(t tags) Meta {
 	if o, ok := toFloat(t.exif["Orientation"]); ok && o >= 1 && o <= 8 {
 		m.Orientation = int(o)
 	}
+	m.ContentID = t.contentID
 	m.Make = first(t.raw["Make"], estr("Make"), xstr("tiff:Make"))
 	m.Model = first(t.raw["Model"], estr("Model"), xstr("tiff:Model"))
 	m.Lens = first(estr("LensModel"), xstr("exifEX:LensModel"), xstr("aux:Lens"), estr("Lens"))

@@ -225,6 +225,7 @@ func probe(ctx context.Context, path string, timeout time.Duration) (v Video, m 
 			break
 		}
 	}
+	m.ContentID = contentID(p.Format.Tags["com.apple.quicktime.content.identifier"])
 	m.Make = p.Format.Tags["com.apple.quicktime.make"]
 	m.Model = p.Format.Tags["com.apple.quicktime.model"]
 	return v, m, stream, nil
