@@ -85,9 +85,9 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		Exposure: m.ExposureTime, ExposureSec: m.ExposureSeconds,
 		FNumber: m.FNumber, FocalLength: m.FocalLength, ISO: m.ISO,
 		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation,
-		MetaVersion: media.MetaVersion,
-		Damage:      res.Damage,
-		Video:       video,
+		MetaVersion: media.MetaVersion, ContentID: m.ContentID,
+		Damage: res.Damage,
+		Video:  video,
 	})
 	if err != nil {
 		return err

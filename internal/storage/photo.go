@@ -37,6 +37,9 @@ type PhotoSummary struct {
 	// seconds (0 for a photo).
 	MediaType string
 	Duration  float64
+	// LiveVideo is the id of a Live Photo's movie, played from its still
+	// ("" for anything else); the movie itself is left out of lists.
+	LiveVideo string
 }
 
 // summaryColumns select a PhotoSummary from photos aliased p joined with
@@ -46,13 +49,20 @@ const (
 	summaryColumns = `p.id, coalesce(f.rel_path, ''), p.taken_at, p.taken_offset, coalesce(p.width, 0), coalesce(p.height, 0),
 		coalesce(p.thumb_width, 0), coalesce(p.thumb_height, 0), coalesce(p.placeholder, ''), coalesce(p.damage, ''),
 		coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL,
-		p.media_type, coalesce(p.duration, 0)`
+		p.media_type, coalesce(p.duration, 0), ` + liveVideoSQL
 )
+
+// liveVideoSQL is the movie of the still aliased p, while it is ready.
+const liveVideoSQL = `coalesce((SELECT lv.id FROM photos lv WHERE lv.id = p.live_video AND lv.state = 'ready'), '')`
+
+// pairedMovieSQL is true for the photo aliased p unless it is the movie of
+// a ready Live Photo still: lists show the still, which plays it.
+const pairedMovieSQL = `NOT EXISTS (SELECT 1 FROM photos lp WHERE lp.live_video = p.id AND lp.state = 'ready')`
 
 // summaryFields are the scan targets of summaryColumns.
 func (ps *PhotoSummary) summaryFields() []any {
 	return []any{&ps.ID, &ps.Path, &ps.TakenAt, &ps.TakenOffset, &ps.Width, &ps.Height, &ps.ThumbWidth, &ps.ThumbHeight, &ps.Placeholder, &ps.Damage,
-		&ps.Favorite, &ps.Archived, &ps.Trashed, &ps.MediaType, &ps.Duration}
+		&ps.Favorite, &ps.Archived, &ps.Trashed, &ps.MediaType, &ps.Duration, &ps.LiveVideo}
 }
 
 // scanSummary is a pgx.RowToFunc for rows of exactly summaryColumns.
@@ -157,9 +167,10 @@ type ListParams struct {
 }
 
 // filterSQL adds the conditions every listing shares (scope, state,
-// media type, terms, tags, albums by name) for the photo aliased p.
+// media type, terms, tags, albums by name) for the photo aliased p. A
+// Live Photo's movie is never listed: its still stands for both.
 func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, albums []string, arg func(any) string) []string {
-	var where []string
+	where := []string{pairedMovieSQL}
 	if mediaType != "" {
 		where = append(where, "p.media_type = "+arg(mediaType))
 	}
@@ -302,12 +313,12 @@ func (s *Storage) Photo(ctx context.Context, scope Scope, id string) (*Photo, er
 				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
 				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0),
 				coalesce(damage, ''), coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL,
-				media_type, coalesce(duration, 0), coalesce(video_codec, ''), coalesce(audio_codec, '')
+				media_type, coalesce(duration, 0), coalesce(video_codec, ''), coalesce(audio_codec, ''), `+liveVideoSQL+`
 			FROM photos p`+state+` WHERE id = $1`+visible, args...).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
 			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
 			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
 			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec,
-			&p.Damage, &p.Favorite, &p.Archived, &p.Trashed, &p.MediaType, &p.Duration, &p.VideoCodec, &p.AudioCodec)
+			&p.Damage, &p.Favorite, &p.Archived, &p.Trashed, &p.MediaType, &p.Duration, &p.VideoCodec, &p.AudioCodec, &p.LiveVideo)
 		if err != nil {
 			return err
 		}
@@ -354,8 +365,11 @@ type PhotoResult struct {
 	ISO                  int
 	Lat, Lon, Alt        *float64
 	Orientation          int
-	MetaVersion          int    // media.MetaVersion of the reader
-	Damage               string // the decoder's warning; empty for a sound photo
+	MetaVersion          int // media.MetaVersion of the reader
+	// ContentID is Apple's Live Photo identifier ("" without one): a
+	// still and a movie that share it in one library are paired.
+	ContentID string
+	Damage    string // the decoder's warning; empty for a sound photo
 	// Video is set for a video (Format is then its container).
 	Video *VideoResult
 }
@@ -399,17 +413,46 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 				lens_make = nullif($23, ''), exposure_time = nullif($24::float8, 0), meta_version = $25,
 				damage = nullif($26, ''), media_type = $27,
 				duration = CASE WHEN $27 = 'video' THEN nullif($28::float8, 0) END,
-				video_codec = nullif($29, ''), audio_codec = nullif($30, '')
+				video_codec = nullif($29, ''), audio_codec = nullif($30, ''),
+				live_video = CASE WHEN content_id IS NOT DISTINCT FROM nullif($31, '') THEN live_video END,
+				content_id = nullif($31, '')
 			WHERE id = $1`, id, r.Format, r.Width, r.Height, r.ThumbWidth, r.ThumbHeight, r.Placeholder,
 			taken, offset, source, r.Make, r.Model, r.Lens, r.Exposure, r.FNumber, r.ISO, r.FocalLength,
 			r.Lat, r.Lon, r.Alt, r.Orientation, meta, r.LensMake, r.ExposureSec, r.MetaVersion, r.Damage,
-			mediaType, video.Duration, video.VideoCodec, video.AudioCodec)
+			mediaType, video.Duration, video.VideoCodec, video.AudioCodec, r.ContentID)
 		if err != nil {
+			return err
+		}
+		if err := pairLive(ctx, q, id, r.ContentID); err != nil {
 			return err
 		}
 		return refreshSearch(ctx, q, []string{id})
 	})
 	return interpretError("save photo "+id, err)
+}
+
+// pairLive pairs the photo just saved with its Live Photo counterpart:
+// the still with the movie, or the movie with the still, whichever was
+// processed second. Both must be ready, share the content id and lie in
+// one library (so whoever sees the still may play the movie). A movie
+// whose identifier changed is let go by the stills that named it.
+func pairLive(ctx context.Context, q database.Querier, id, contentID string) error {
+	if _, err := q.Exec(ctx, `UPDATE photos SET live_video = NULL
+		WHERE live_video = $1 AND content_id IS DISTINCT FROM nullif($2, '')`, id, contentID); err != nil {
+		return err
+	}
+	if contentID == "" {
+		return nil
+	}
+	_, err := q.Exec(ctx, `UPDATE photos s SET live_video = (
+			SELECT m.id FROM photos m
+			WHERE m.content_id = s.content_id AND m.media_type = 'video' AND m.state = 'ready'
+				AND EXISTS (SELECT 1 FROM files fs JOIN files fm ON fm.library_id = fs.library_id
+					WHERE fs.photo_id = s.id AND fm.photo_id = m.id)
+			ORDER BY m.id LIMIT 1)
+		WHERE s.content_id = $2 AND s.media_type = 'photo' AND s.state = 'ready' AND s.live_video IS NULL
+			AND (s.id = $1 OR EXISTS (SELECT 1 FROM photos m WHERE m.id = $1 AND m.media_type = 'video'))`, id, contentID)
+	return err
 }
 
 // RequeueStaleMeta queues a job (job's Kind and Priority, keyed by photo

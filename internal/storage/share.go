@@ -162,10 +162,13 @@ type ShareAccess struct {
 	Photos        []string
 }
 
-// liveShares reads every link not revoked, with its photos.
+// liveShares reads every link not revoked, with its photos: a Live
+// Photo's movie comes with its still, so the visitor sees it move.
 func liveShares(ctx context.Context, q database.Querier) ([]ShareAccess, error) {
 	rows, err := q.Query(ctx, `SELECT s.id, s.allow_download, s.show_metadata, s.expires_at,
-			ARRAY(SELECT photo_id FROM share_photos sp WHERE sp.share_id = s.id UNION `+albumPhotosOf("s.album_id")+`)
+			ARRAY(WITH sh AS (SELECT photo_id FROM share_photos sp WHERE sp.share_id = s.id UNION `+albumPhotosOf("s.album_id")+`)
+				SELECT photo_id FROM sh
+				UNION SELECT lp.live_video FROM photos lp JOIN sh ON sh.photo_id = lp.id WHERE lp.live_video IS NOT NULL)
 		FROM shares s WHERE s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())`)
 	if err != nil {
 		return nil, err
