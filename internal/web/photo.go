@@ -79,6 +79,9 @@ type apiPhoto struct {
 	Type     string   `json:"type"`
 	Duration *float64 `json:"duration,omitempty"`
 	VideoURL string   `json:"video_url,omitempty"`
+	// LiveVideoURL is where a Live Photo's still plays its motion (the
+	// paired movie, which lists leave out); absent for anything else.
+	LiveVideoURL string `json:"live_video_url,omitempty"`
 	// TakenAt is the local time the photo was taken, as recorded:
 	// "2019-06-01T14:03:11+02:00" when the zone is known, and
 	// "2019-06-01T14:03:11" (no zone, never a "Z" that was not written)
@@ -144,6 +147,9 @@ func toAPI(p storage.PhotoSummary) apiPhoto {
 	if p.MediaType == "video" {
 		d := p.Duration
 		a.Duration, a.VideoURL = &d, "/video/"+p.ID
+	}
+	if p.LiveVideo != "" {
+		a.LiveVideoURL = "/video/" + p.LiveVideo
 	}
 	return a
 }

@@ -31,7 +31,7 @@
   // records: one small object a photo, in list order (newest first):
   // id, r (thumbnail width / height), d (its day "2019-06-01", shared
   // strings), alt (its path), f (the asker's favourite), v (a video's duration
-  // badge, "" for a photo).
+  // badge, "" for a photo), l (a Live Photo: it moves on its page).
   const records = [];
   const days = new Map(); // interned day strings
   const intern = (d) => { let s = days.get(d); if (s === undefined) { days.set(d, d); s = d; } return s; };
@@ -41,7 +41,7 @@
     for (const a of grid.querySelectorAll('a.tile[data-id]')) {
       const img = a.querySelector('img');
       const dur = a.querySelector('.dur');
-      records.push({ id: a.dataset.id, r: ratio(+img.getAttribute('width'), +img.getAttribute('height')), d, alt: img.alt, f: a.querySelector('.fav') !== null, v: dur ? dur.textContent : '' });
+      records.push({ id: a.dataset.id, r: ratio(+img.getAttribute('width'), +img.getAttribute('height')), d, alt: img.alt, f: a.querySelector('.fav') !== null, v: dur ? dur.textContent : '', l: a.querySelector('.live') !== null });
     }
   }
   let next = pager ? new URL(pager.href, location.href).searchParams.get('cursor') : null;
@@ -201,6 +201,13 @@
           badge.textContent = rec.v;
           a.append(badge);
         }
+        if (rec.l) {
+          const live = document.createElement('span');
+          live.className = 'live';
+          live.title = 'Live Photo';
+          live.textContent = 'LIVE';
+          a.append(live);
+        }
         el.append(a);
         x += w + GAP;
       }
@@ -287,7 +294,7 @@
       if (!res.ok) throw new Error(`${res.status}`);
       const page = await res.json();
       for (const p of page.photos) {
-        records.push({ id: p.id, r: ratio(p.thumb_width, p.thumb_height), d: intern(p.taken_at.slice(0, 10)), alt: p.path, f: p.favorite === true, v: p.type === 'video' ? duration(p.duration) : '' });
+        records.push({ id: p.id, r: ratio(p.thumb_width, p.thumb_height), d: intern(p.taken_at.slice(0, 10)), alt: p.path, f: p.favorite === true, v: p.type === 'video' ? duration(p.duration) : '', l: Boolean(p.live_video_url) });
       }
       next = page.next;
       if (pager && next) pager.href = `/?cursor=${encodeURIComponent(next)}`;
