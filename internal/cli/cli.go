@@ -35,6 +35,7 @@ Usage:
   shoebox library add PATH --owner NAME      a photo folder of that account (scanned by serve)
   shoebox library share|unshare PATH --with NAME
   shoebox library list                       every library, its owner and shares
+  shoebox upload --server URL --key KEY PATH…  upload photos and videos to a server (tus; resumes)
 
 Flags:
   --library PATH    photo folder (repeatable)          SHOEBOX_LIBRARY (':'-separated)
@@ -83,6 +84,11 @@ func Main(args []string, getenv func(string) string) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "upload" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return uploadCmd(ctx, args[1:], getenv, os.Stdout, os.Stderr)
 	}
 	run, ok := commands[args[0]]
 	withWords, takesWords := wordCommands[args[0]]

@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"shoebox/internal/config"
 	"shoebox/internal/jobs"
+	"shoebox/internal/media"
 	"shoebox/internal/web"
 )
 
@@ -32,6 +34,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv.SetAccess(web.Access{Listen: cfg.Addr, AllowedHosts: cfg.AllowedHosts, TrustedProxies: cfg.TrustedProxies})
+	if err := srv.SetUploads(web.UploadOptions{Dir: filepath.Join(cfg.DataDir, "uploads"), MaxBytes: cfg.UploadMaxBytes,
+		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}); err != nil {
+		return err
+	}
 	runner := a.runner(jobs.NewMetrics(srv.Registerer()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

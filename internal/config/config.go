@@ -79,6 +79,12 @@ type Config struct {
 	// X-Forwarded-Proto and X-Forwarded-For are believed
 	// (SHOEBOX_TRUSTED_PROXIES, comma-separated). Empty: none.
 	TrustedProxies []netip.Prefix
+	// UploadMaxBytes is the largest file an upload may be
+	// (SHOEBOX_UPLOAD_MAX_BYTES; 413 beyond). Default 4 GiB.
+	UploadMaxBytes int64
+	// UploadQuotaBytes is how many bytes of uploads each user may keep
+	// (SHOEBOX_UPLOAD_QUOTA_BYTES; 507 beyond). Default 0: no quota.
+	UploadQuotaBytes int64
 }
 
 // Parse builds a Config from args (without the subcommand) and the
@@ -167,6 +173,13 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 		return nil, nil, errors.New("config: SHOEBOX_MAX_MEGAPIXELS must not be negative")
 	}
 	c.MaxPixels = int64(mp) * 1_000_000
+
+	if c.UploadMaxBytes, err = envBytes(getenv, "SHOEBOX_UPLOAD_MAX_BYTES", 4<<30); err != nil {
+		return nil, nil, err
+	}
+	if c.UploadQuotaBytes, err = envBytes(getenv, "SHOEBOX_UPLOAD_QUOTA_BYTES", 0); err != nil {
+		return nil, nil, err
+	}
 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var libs multiFlag
@@ -299,6 +312,19 @@ func envInt(getenv func(string) string, k string, def int) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		return 0, fmt.Errorf("config: %s=%q is not a number", k, v)
+	}
+	return n, nil
+}
+
+// envBytes reads a byte count (a whole number, not negative).
+func envBytes(getenv func(string) string, k string, def int64) (int64, error) {
+	v := getenv(k)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("config: %s=%q is not a number of bytes", k, v)
 	}
 	return n, nil
 }

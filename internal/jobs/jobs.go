@@ -181,6 +181,48 @@ func (r *Runner) EnqueueScan(ctx context.Context, root string) error {
 // library queues it, and whichever server runs the queue scans it.
 func ScanJob(root string) storage.EnqueueParams { return job(KindScan, root, scanArgs{Root: root}) }
 
+// ProcessJob is the job that indexes photo id (an upload saves its file
+// and this job in one transaction).
+func ProcessJob(id string) storage.EnqueueParams { return job(KindProcess, id, nil) }
+
+// PurgeTrash empties every trash of what was trashed more than age ago
+// and, in the same transaction, queues a scan of each upload library that
+// holds a file of a photo so emptied: the scan deletes those files.
+func PurgeTrash(ctx context.Context, st *storage.Storage, age time.Duration) (n int, err error) {
+	err = st.Tx(ctx, func(tx *storage.Storage) error {
+		if n, err = tx.PurgeTrash(ctx, age); err != nil || n == 0 {
+			return err
+		}
+		return enqueuePurgedScans(ctx, tx)
+	})
+	return n, err
+}
+
+// EmptyTrash empties user's trash now, queueing the scans that delete its
+// uploaded files as PurgeTrash does.
+func EmptyTrash(ctx context.Context, st *storage.Storage, user int64) (n int, err error) {
+	err = st.Tx(ctx, func(tx *storage.Storage) error {
+		if n, err = tx.EmptyTrash(ctx, user); err != nil || n == 0 {
+			return err
+		}
+		return enqueuePurgedScans(ctx, tx)
+	})
+	return n, err
+}
+
+func enqueuePurgedScans(ctx context.Context, tx *storage.Storage) error {
+	roots, err := tx.PurgedUploadRoots(ctx)
+	if err != nil {
+		return err
+	}
+	for _, root := range roots {
+		if err := tx.Enqueue(ctx, ScanJob(root)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Run works until ctx is cancelled. It registers the worker, keeps its
 // heartbeat, takes over jobs of dead workers, and runs Workers jobs at once.
 // It retries its registration while the database is unreachable.
@@ -255,7 +297,7 @@ func (r *Runner) heartbeat(ctx context.Context) {
 			if err := r.st.PruneJobs(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
 				r.log.Warn("jobs: prune", "err", err)
 			}
-			if n, err := r.st.PurgeTrash(ctx, TrashKept); err != nil && ctx.Err() == nil {
+			if n, err := PurgeTrash(ctx, r.st, TrashKept); err != nil && ctx.Err() == nil {
 				r.log.Warn("jobs: empty trash", "err", err)
 			} else if n > 0 {
 				r.log.Info("trash emptied", "photos", n, "after", TrashKept)

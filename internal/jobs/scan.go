@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,6 +46,9 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 	res := &ScanResult{Root: a.Root}
 	libID, err := r.st.EnsureLibrary(ctx, a.Root)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.deletePurged(ctx, libID, a.Root); err != nil {
 		return nil, err
 	}
 	known, err := r.st.LibraryFiles(ctx, libID)
@@ -168,6 +173,28 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 		"changed", res.Changed, "new_photos", res.New, "removed", res.Removed, "failed", res.Failed,
 		"reread", res.Reread)
 	return res, nil
+}
+
+// deletePurged deletes the files of an upload library whose photos its
+// owner emptied from the trash: uploads are the only files Shoebox ever
+// deletes (PurgedUploads lists nothing for a folder library). The walk
+// that follows no longer finds them, so their rows and orphaned photos go
+// as for any file removed.
+func (r *Runner) deletePurged(ctx context.Context, libID int, root string) error {
+	rels, err := r.st.PurgedUploads(ctx, libID)
+	if err != nil {
+		return err
+	}
+	for _, rel := range rels {
+		if !filepath.IsLocal(filepath.FromSlash(rel)) {
+			continue // never outside the library, whatever a row says
+		}
+		if err := os.Remove(filepath.Join(root, filepath.FromSlash(rel))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete purged upload: %w", err)
+		}
+		r.log.Info("purged upload deleted", "root", root, "file", rel)
+	}
+	return nil
 }
 
 // relinkSources points the on-disk note of an already-indexed photo at a

@@ -44,10 +44,14 @@ func keyRoute(p string) bool {
 
 // keyAllows says whether a key of scope may make this request: metrics
 // keys reach /metrics only, and /metrics takes metrics keys only; read
-// keys read; a request other than GET or HEAD needs a write key.
+// keys read; a request other than GET or HEAD, or any about uploads, needs
+// a write key.
 func keyAllows(scope, method, p string) bool {
 	if p == "/metrics" || scope == "metrics" {
 		return p == "/metrics" && scope == "metrics"
+	}
+	if strings.HasPrefix(p, "/api/uploads/") {
+		return scope == "write" // even a HEAD of an upload in progress is part of writing it
 	}
 	if method == http.MethodGet || method == http.MethodHead || (method == http.MethodPost && p == "/api/photos/download") {
 		return scope == "read" || scope == "write" // a zip of a selection reads

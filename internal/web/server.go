@@ -2,7 +2,7 @@
 // in routes() below; each handler lives in the file of its page or
 // resource: gallery.go (every photo list, HTML and JSON), timeline.go (the
 // gallery's headings, date scrubber and months), photo.go (one
-// photo), album.go (albums, API and pages), image.go (thumbnail, preview, original), video.go, duplicates.go, stats.go,
+// photo), album.go (albums, API and pages), image.go (thumbnail, preview, original), video.go, upload.go (tus uploads), duplicates.go, stats.go,
 // metrics.go, static.go.
 // Media routes (thumbnail, preview, original, video) read files named by photo id
 // and never touch the database, so they keep working when it is down or
@@ -43,12 +43,13 @@ type Server struct {
 	staleOriginal func()       // see OnStaleOriginal
 	staleAt       atomic.Int64 // when it was last called, Unix ns
 
-	bg     *storage.Storage // background share: the auth poll
-	access Access           // see SetAccess
-	hosts  map[string]bool  // Host names allowed without accounts, from SetAccess
-	auth   *authState       // accounts mode, grant key, revoked sessions (auth.go)
-	vis    *visibility      // who sees which photo, for media routes (visibility.go)
-	states stateGens        // per-user state changes, for the page cache (state.go)
+	bg      *storage.Storage // background share: the auth poll
+	access  Access           // see SetAccess
+	hosts   map[string]bool  // Host names allowed without accounts, from SetAccess
+	auth    *authState       // accounts mode, grant key, revoked sessions (auth.go)
+	vis     *visibility      // who sees which photo, for media routes (visibility.go)
+	states  stateGens        // per-user state changes, for the page cache (state.go)
+	uploads *uploads         // tus and the upload library (upload.go); nil: uploads off
 }
 
 // New builds the server and starts its auth poll (Close stops it). st
@@ -153,6 +154,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("DELETE /api/albums/{id}/photos", s.apiAlbumPhotos)
 	m.HandleFunc("POST /api/albums/{id}/members", s.apiShareAlbum)
 	m.HandleFunc("DELETE /api/albums/{id}/members/{user}", s.apiUnshareAlbum)
+	m.HandleFunc("POST /api/uploads/check", s.uploadCheck)
+	m.HandleFunc("/api/uploads/", s.tusUpload) // tus: POST, HEAD, PATCH, DELETE, OPTIONS
 	m.HandleFunc("GET /admin/audit", s.auditLog)
 	m.HandleFunc("GET /api/audit", s.auditLog)
 	return m

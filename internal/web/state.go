@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"shoebox/internal/jobs"
 	"shoebox/internal/library"
 	"shoebox/internal/storage"
 )
@@ -177,7 +178,7 @@ func (s *Server) trashForm(w http.ResponseWriter, r *http.Request) {
 	}
 	scope := s.scope(r)
 	if r.PostForm.Get("empty") == "true" {
-		if _, err := s.st.EmptyTrash(r.Context(), scope.User()); err != nil {
+		if _, err := jobs.EmptyTrash(r.Context(), s.st, scope.User()); err != nil {
 			s.fail(w, r, err)
 			return
 		}
