@@ -50,6 +50,7 @@ test:
 e2e:
 	node e2e/gallery.test.mjs
 	node --test e2e/organise.test.mjs
+	node --test e2e/upload.test.mjs
 
 bench:
 	scripts/setup.sh --test

@@ -75,6 +75,9 @@ func (s *Server) renderBytes(page string, data map[string]any) ([]byte, error) {
 	// exist, so whoever sees a page is signed in; but the sign-in and
 	// first-run pages are for people signed out, who get no "Sign out".
 	data["SignedIn"] = s.accountsExist() && page != "login" && page != "setup"
+	// Uploads (upload.js): for whoever may see the gallery, not the
+	// signed-out pages.
+	data["Uploads"] = s.uploads != nil && page != "login" && page != "setup"
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("render %s: %w", page, err)
