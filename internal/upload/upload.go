@@ -10,10 +10,8 @@ package upload
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -97,20 +95,6 @@ func Check(ctx context.Context, path, name string, o media.Options) (time.Time, 
 func withoutPath(err error, path string) string {
 	s := strings.ReplaceAll(err.Error(), "media: "+path+": ", "")
 	return strings.ReplaceAll(s, path, "the file")
-}
-
-// Hash is the SHA-256 of the file at path, read once.
-func Hash(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("hash upload: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("hash upload: %w", err)
-	}
-	return h.Sum(nil), nil
 }
 
 // SafeName is the client's file name made safe to store: its last path

@@ -46,7 +46,7 @@ type UploadOptions struct {
 // uploads is the tus side of the server (SetUploads).
 type uploads struct {
 	opts    UploadOptions
-	store   filestore.FileStore
+	store   upload.Store
 	handler http.Handler // tusd's, under /api/uploads/
 }
 
@@ -64,7 +64,7 @@ func (s *Server) SetUploads(o UploadOptions) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
-	u := &uploads{opts: o, store: filestore.New(dir)}
+	u := &uploads{opts: o, store: upload.NewStore(dir)}
 	composer := tus.NewStoreComposer()
 	u.store.UseIn(composer)
 	filelocker.New(dir).UseIn(composer)
@@ -86,7 +86,29 @@ func (s *Server) SetUploads(o UploadOptions) error {
 	}
 	u.handler = http.StripPrefix("/api/uploads/", s.uploadOwner(h))
 	s.uploads = u
+	go s.sweepUploads()
 	return nil
+}
+
+// abandonedAfter is how long an upload in progress may lie untouched
+// before it is removed (its client gave up).
+const abandonedAfter = 7 * 24 * time.Hour
+
+// sweepUploads removes abandoned uploads in progress now and every hour,
+// until the server closes.
+func (s *Server) sweepUploads() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n := s.uploads.store.Sweep(abandonedAfter); n > 0 {
+			s.log.Info("abandoned uploads removed", "files", n, "untouched_for", abandonedAfter)
+		}
+		select {
+		case <-s.auth.stop:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // tusUpload serves the tus protocol under /api/uploads/.
@@ -190,7 +212,8 @@ func (s *Server) checkQuota(ctx context.Context, user, size int64) error {
 }
 
 // uploadFinish runs when the last byte of an upload is in, before tus
-// answers: it hashes and checks the file (no database connection held),
+// answers: it takes the hash made as the bytes streamed (upload.Store) and
+// checks the file (no database connection held),
 // then keeps it in its uploader's library (moved into place, its indexing
 // queued with its row) or refuses it with the reason. Either way nothing
 // is left of the tus upload. A duplicate of one of the uploader's photos
@@ -205,21 +228,20 @@ func (s *Server) uploadFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
 		return tus.HTTPResponse{}, fmt.Errorf("upload %s: no owner or file", info.ID)
 	}
 	// done removes what tus keeps of the upload (its data, if not moved
-	// into a library, and its info), as tus's Terminate does; the id is
-	// tus's own (hex), checked again so no path can come of it.
+	// into a library, its info and hash state); the id is tus's own (hex),
+	// checked again so no path can come of it.
 	done := func() {
 		if !uploadID.MatchString(info.ID) {
 			return
 		}
-		tusDir := filepath.Join(u.opts.Dir, upload.TusDir)
-		for _, p := range []string{filepath.Join(tusDir, info.ID), filepath.Join(tusDir, info.ID+".info")} {
+		for _, p := range u.store.Paths(info.ID) {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				s.log.Warn("upload: remove tus upload", "id", info.ID, "err", err)
 			}
 		}
 	}
 	filename := info.MetaData["filename"]
-	sum, err := upload.Hash(path)
+	sum, err := u.store.Sum(info.ID, info.Size) // hashed as it streamed
 	if err != nil {
 		return tus.HTTPResponse{}, err
 	}
