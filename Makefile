@@ -59,6 +59,7 @@ bench:
 	go run ./bench/vector -n 100000
 	go run ./bench/timeline -n 100000 -month 5000
 	bash bench/ai.sh
+	bash bench/upload.sh
 
 # Validate docker-compose.yml and the Dockerfile with whatever is available:
 #   docker compose config   the reference check (schema, interpolation); needs
