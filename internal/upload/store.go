@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -168,6 +169,24 @@ func (s Store) Sum(id string, size int64) ([]byte, error) {
 		return nil, err
 	}
 	return h.Sum(nil), nil
+}
+
+// Pending is the total size of the uploads in progress whose metadata
+// key is value (whose they are).
+func (s Store) Pending(key, value string) int64 {
+	infos, _ := filepath.Glob(filepath.Join(s.Dir, "*.info"))
+	var n int64
+	for _, p := range infos {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var info handler.FileInfo
+		if json.Unmarshal(b, &info) == nil && info.MetaData[key] == value {
+			n += info.Size
+		}
+	}
+	return n
 }
 
 var tusFile = regexp.MustCompile(`^[0-9a-f]{32}(\.info|\.sha256|\.sha256\.tmp|\.lock)?$`)

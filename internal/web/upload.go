@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ type UploadOptions struct {
 type uploads struct {
 	opts    UploadOptions
 	store   upload.Store
+	checks  chan struct{} // content checks running (at most one per CPU)
 	handler http.Handler // tusd's, under /api/uploads/
 }
 
@@ -64,7 +66,7 @@ func (s *Server) SetUploads(o UploadOptions) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
-	u := &uploads{opts: o, store: upload.NewStore(dir)}
+	u := &uploads{opts: o, store: upload.NewStore(dir), checks: make(chan struct{}, runtime.NumCPU())}
 	composer := tus.NewStoreComposer()
 	u.store.UseIn(composer)
 	filelocker.New(dir).UseIn(composer)
@@ -183,7 +185,7 @@ func (s *Server) uploadCreate(hook tus.HookEvent) (tus.HTTPResponse, tus.FileInf
 		return tus.HTTPResponse{}, tus.FileInfoChanges{}, uploadError(http.StatusBadRequest, "ERR_LENGTH_REQUIRED",
 			"Upload-Length is required: the size is checked against the limits before any byte is sent")
 	}
-	if err := s.checkQuota(ctx, user, info.Size); err != nil {
+	if err := s.checkQuota(ctx, user, info.Size, true); err != nil {
 		return tus.HTTPResponse{}, tus.FileInfoChanges{}, err
 	}
 	meta := make(tus.MetaData, len(info.MetaData)+2)
@@ -195,8 +197,10 @@ func (s *Server) uploadCreate(hook tus.HookEvent) (tus.HTTPResponse, tus.FileInf
 	return tus.HTTPResponse{}, tus.FileInfoChanges{MetaData: meta}, nil
 }
 
-// checkQuota refuses (507) size more bytes for user beyond the quota.
-func (s *Server) checkQuota(ctx context.Context, user, size int64) error {
+// checkQuota refuses (507) size more bytes for user beyond the quota. At
+// creation (pending) the user's other uploads in progress count too, so
+// many uploads started at once cannot fill the disk past it.
+func (s *Server) checkQuota(ctx context.Context, user, size int64, pending bool) error {
 	quota := s.uploads.opts.Quota
 	if quota <= 0 {
 		return nil
@@ -204,6 +208,9 @@ func (s *Server) checkQuota(ctx context.Context, user, size int64) error {
 	used, err := s.st.UploadedBytes(ctx, user)
 	if err != nil {
 		return err
+	}
+	if pending {
+		used += s.uploads.store.Pending(metaUser, strconv.FormatInt(user, 10))
 	}
 	if used+size > quota {
 		return errQuota(used, size, quota)
@@ -245,7 +252,15 @@ func (s *Server) uploadFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
 	if err != nil {
 		return tus.HTTPResponse{}, err
 	}
+	// Decoding is bounded like indexing: a few at once, whatever the
+	// number of uploads finishing together.
+	select {
+	case u.checks <- struct{}{}:
+	case <-ctx.Done():
+		return tus.HTTPResponse{}, ctx.Err()
+	}
 	taken, err := upload.Check(ctx, path, filename, u.opts.Media)
+	<-u.checks
 	if errors.Is(err, upload.ErrRefused) {
 		done()
 		s.log.Info("upload refused", "user", user, "file", filename, "reason", err)
@@ -265,7 +280,7 @@ func (s *Server) uploadFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
 		answer.Header["Shoebox-Duplicate"] = "true"
 		return answer, nil
 	}
-	if err := s.checkQuota(ctx, user, info.Size); err != nil {
+	if err := s.checkQuota(ctx, user, info.Size, false); err != nil {
 		done()
 		return tus.HTTPResponse{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,40 @@ func TestUploadEndToEnd(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(dir, upload.TusDir)); len(left) != 0 {
 		t.Fatalf("left in %s: %v", upload.TusDir, left)
+	}
+
+	// An upload in progress counts at creation: two started at once
+	// cannot pass the quota together.
+	create := func(size int) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/uploads/", nil)
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		req.Header.Set("Upload-Length", strconv.Itoa(size))
+		req.Header.Set("Upload-Metadata", "filename eC5qcGc=") // x.jpg
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	first := create(len(good))
+	if first.StatusCode != http.StatusCreated {
+		t.Fatalf("an upload within the quota: %d", first.StatusCode)
+	}
+	if r := create(150); r.StatusCode != http.StatusInsufficientStorage {
+		t.Fatalf("a second one past the quota with the first in progress: %d, want 507", r.StatusCode)
+	}
+	loc, err := first.Request.URL.Parse(first.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, loc.String(), nil)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != http.StatusNoContent {
+		t.Fatalf("ending the upload in progress: %v %v", r, err)
+	}
+	if r := create(60); r.StatusCode != http.StatusCreated {
+		t.Fatalf("once the first is ended: %d, want 201", r.StatusCode)
 	}
 
 	other := jpegOf(t, 256, 192, 2)
