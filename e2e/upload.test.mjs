@@ -363,6 +363,19 @@ describe('uploads from the gallery', () => {
     await page.close();
   });
 
+  test('on a phone the Upload button fits the header', { timeout: 60_000 }, async () => {
+    const ctx = await g.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, baseURL: g.server.baseURL });
+    const page = await ctx.newPage();
+    await page.goto('/');
+    const btn = page.locator('label.upload-btn');
+    await btn.waitFor();
+    const box = await btn.boundingBox();
+    assert.ok(box && box.height >= 44 && box.x >= 0 && box.x + box.width <= 390, `the Upload button at ${JSON.stringify(box)}`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'the page scrolls sideways');
+    await page.screenshot({ path: path.join(shots, 'upload-phone.png') });
+    await ctx.close();
+  });
+
   test('a text file named .jpg is refused with the reason, nothing kept', { timeout: 120_000 }, async () => {
     const page = await g.ctx.newPage();
     await page.goto('/');
