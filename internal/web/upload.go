@@ -177,6 +177,11 @@ var (
 func (s *Server) uploadCreate(hook tus.HookEvent) (tus.HTTPResponse, tus.FileInfoChanges, error) {
 	ctx := hook.Context
 	user, name := uploader(ctx)
+	if user == 0 && s.auth.mode.Load() != modeOpen {
+		// The guard lets no one unsigned this far; should that change, no
+		// upload goes to the local user's library while accounts exist.
+		return tus.HTTPResponse{}, tus.FileInfoChanges{}, uploadError(http.StatusUnauthorized, "ERR_UNAUTHORIZED", "sign in first")
+	}
 	info := hook.Upload
 	if upload.Kind(info.MetaData["filename"]) == "" {
 		return tus.HTTPResponse{}, tus.FileInfoChanges{}, errNoType(info.MetaData["filename"])
