@@ -49,7 +49,7 @@ type uploads struct {
 	opts    UploadOptions
 	store   upload.Store
 	checks  chan struct{} // content checks running (at most one per CPU)
-	handler http.Handler // tusd's, under /api/uploads/
+	handler http.Handler  // tusd's, under /api/uploads/
 }
 
 // Metadata keys the server sets on each tus upload at its creation, over
