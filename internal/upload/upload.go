@@ -71,6 +71,12 @@ func Check(ctx context.Context, path, name string, o media.Options) (time.Time, 
 		r   *media.Result
 		err error
 	)
+	// Small images suffice to know it decodes (every byte is still read:
+	// JPEG shrinks on load, so truncation is still seen); the indexing job
+	// makes the real ones.
+	if o.PreviewSize == 0 {
+		o.PreviewSize, o.ThumbSize = 128, 64
+	}
 	switch Kind(name) {
 	case "photo":
 		r, err = media.Process(ctx, path, o)
