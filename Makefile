@@ -58,6 +58,7 @@ bench:
 	bash bench/run.sh
 	go run ./bench/vector -n 100000
 	go run ./bench/timeline -n 100000 -month 5000
+	go run ./bench/video
 	bash bench/ai.sh
 	bash bench/upload.sh
 
