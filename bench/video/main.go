@@ -17,7 +17,8 @@
 //   - transcode speed, for each codec of -transcode: media.Transcode (what
 //     the conversion jobs run) against ffmpeg started with the very same
 //     arguments (media.TranscodeArgs), as × real time (seconds of video per
-//     second of wall time) and CPU seconds.
+//     second of wall time) and CPU seconds; -rounds rounds whose order
+//     alternates, averaged.
 //
 // Nothing is asserted: it prints a markdown table and writes it to
 // bench/out/video.md.
@@ -63,11 +64,12 @@ func main() {
 	codecs := flag.String("codecs", "h264,hevc,vp9", "clips to make and take posters of (h264, hevc, vp9, av1)")
 	transcode := flag.String("transcode", "hevc", "of those, the clips to transcode (empty: none)")
 	runs := flag.Int("runs", 3, "alternating poster runs of each side, per clip")
+	rounds := flag.Int("rounds", 2, "alternating transcode rounds of each side, per clip")
 	out := flag.String("out", "", "folder for video.md (default: bench/out of the module)")
 	keep := flag.Bool("keep", false, "keep the scratch folder with the clips")
 	flag.Parse()
-	if *seconds <= 0 || *rate <= 0 || *runs < 1 {
-		fatal(errors.New("bad flags: -seconds > 0, -rate > 0, -runs >= 1"))
+	if *seconds <= 0 || *rate <= 0 || *runs < 1 || *rounds < 1 {
+		fatal(errors.New("bad flags: -seconds > 0, -rate > 0, -runs >= 1, -rounds >= 1"))
 	}
 	var todo []clip
 	for _, c := range strings.Split(*codecs, ",") {
@@ -106,7 +108,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	b := &bench{tmp: tmp, seconds: *seconds, size: *size, rate: *rate, runs: *runs}
+	b := &bench{tmp: tmp, seconds: *seconds, size: *size, rate: *rate, runs: *runs, rounds: *rounds}
 	err = b.run(ctx, todo, conv)
 	if *keep {
 		logf("kept %s", tmp)
@@ -151,6 +153,7 @@ type bench struct {
 	seconds       float64
 	size          string
 	rate, runs    int
+	rounds        int
 	rows          [][4]string // figure, Shoebox, reference, ratio
 	start         time.Time
 	loads         []string
@@ -276,7 +279,9 @@ func jpegSize(path string) (string, error) {
 }
 
 // transcode measures media.Transcode against ffmpeg run with the same
-// arguments on the same clip.
+// arguments on the same clip, in b.rounds rounds whose order alternates
+// (Shoebox first, then ffmpeg first), so neither side always runs on the
+// warmer or the busier moment; the figures are the rounds' means.
 func (b *bench) transcode(ctx context.Context, c clip) error {
 	path := filepath.Join(b.tmp, c.name)
 	v, _, err := media.ProbeVideo(ctx, path, media.DefaultVideoTimeout)
@@ -284,38 +289,60 @@ func (b *bench) transcode(ctx context.Context, c clip) error {
 		return err
 	}
 	b.load("transcode " + c.codec)
-	src, err := os.Open(path)
-	if err != nil {
-		return err
+	shoebox := func(dst string) error {
+		src, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		return media.Transcode(ctx, src, v.Duration, dst, media.TranscodeOptions{})
 	}
-	defer src.Close()
-	dst := filepath.Join(b.tmp, "shoebox.mp4")
-	t0, c0 := time.Now(), cpu()
-	if err := media.Transcode(ctx, src, v.Duration, dst, media.TranscodeOptions{}); err != nil {
-		return fmt.Errorf("transcode %s: %w", c.name, err)
+	ffmpeg := func(dst string) error {
+		out, err := exec.CommandContext(ctx, "ffmpeg", media.TranscodeArgs("file:"+path, "file:"+dst, "veryfast")...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ffmpeg: %w\n%s", err, out)
+		}
+		return nil
 	}
-	sw, sc := time.Since(t0), cpu()-c0
-	st, err := os.Stat(dst)
-	if err != nil {
-		return err
+	type side struct {
+		name      string
+		do        func(string) error
+		wall, cpu time.Duration
+		speeds    []string
+		size      int64
 	}
-
-	refDst := filepath.Join(b.tmp, "ffmpeg.mp4")
-	t0, c0 = time.Now(), cpu()
-	if out, err := exec.CommandContext(ctx, "ffmpeg", media.TranscodeArgs("file:"+path, "file:"+refDst, "veryfast")...).CombinedOutput(); err != nil {
-		return fmt.Errorf("transcode %s (ffmpeg): %w\n%s", c.name, err, out)
+	sides := []*side{{name: "shoebox", do: shoebox}, {name: "ffmpeg", do: ffmpeg}}
+	for r := 0; r < b.rounds; r++ {
+		for i := range sides {
+			s := sides[(i+r)%2]
+			dst := filepath.Join(b.tmp, s.name+".mp4")
+			t0, c0 := time.Now(), cpu()
+			if err := s.do(dst); err != nil {
+				return fmt.Errorf("transcode %s (%s): %w", c.name, s.name, err)
+			}
+			w := time.Since(t0)
+			s.wall, s.cpu = s.wall+w, s.cpu+cpu()-c0
+			s.speeds = append(s.speeds, fmt.Sprintf("%.2f", v.Duration/w.Seconds()))
+			st, err := os.Stat(dst)
+			if err != nil {
+				return err
+			}
+			s.size = st.Size()
+			os.Remove(dst)
+			logf("transcode %s, round %d: %s %.1f s", c.codec, r+1, s.name, w.Seconds())
+		}
 	}
-	rw, rc := time.Since(t0), cpu()-c0
-	rst, err := os.Stat(refDst)
-	if err != nil {
-		return err
+	n := time.Duration(b.rounds)
+	fig := func(s *side) string {
+		w, c := s.wall/n, s.cpu/n
+		return fmt.Sprintf("%.2f× (rounds: %s); %.1f s, %.1f s CPU (%.1f MB out)",
+			v.Duration/w.Seconds(), strings.Join(s.speeds, ", "), w.Seconds(), c.Seconds(), float64(s.size)/1e6)
 	}
-	logf("transcode %s: shoebox %.1f s, ffmpeg %.1f s", c.codec, sw.Seconds(), rw.Seconds())
-	b.add(fmt.Sprintf("Transcode a %s %s %.0f s clip to H.264/AAC MP4 (veryfast, CRF 23): × real time; wall, CPU",
-		c.codec, b.size, v.Duration),
-		fmt.Sprintf("**%.2f×**; %.1f s, %.1f s CPU (%.1f MB out)", v.Duration/sw.Seconds(), sw.Seconds(), sc.Seconds(), float64(st.Size())/1e6),
-		fmt.Sprintf("%.2f×; %.1f s, %.1f s CPU (%.1f MB out; same arguments)", v.Duration/rw.Seconds(), rw.Seconds(), rc.Seconds(), float64(rst.Size())/1e6),
-		ratios(rw, sw, rc, sc))
+	sb, ref := sides[0], sides[1]
+	b.add(fmt.Sprintf("Transcode a %s %s %.0f s clip to H.264/AAC MP4 (veryfast, CRF 23): × real time; wall, CPU; mean of %d alternating rounds",
+		c.codec, b.size, v.Duration, b.rounds),
+		"**"+fig(sb)+"**", fig(ref)+"; the same arguments (media.TranscodeArgs)",
+		ratios(ref.wall, sb.wall, ref.cpu, sb.cpu))
 	return nil
 }
 
