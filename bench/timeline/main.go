@@ -50,6 +50,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"shoebox/bench/internal/benchrun"
 	"shoebox/internal/database"
 	"shoebox/internal/library"
 	"shoebox/internal/storage"
@@ -60,6 +61,9 @@ import (
 // The big month, after every other photo.
 var bigMonth = time.Date(2016, 3, 1, 0, 0, 0, 0, time.UTC)
 
+// prog prints this program's messages.
+const prog = benchrun.Program("bench/timeline")
+
 func main() {
 	n := flag.Int("n", 100000, "photos in the library")
 	month := flag.Int("month", 5000, "of them, photos taken in one month (March 2016)")
@@ -68,9 +72,9 @@ func main() {
 	out := flag.String("out", "", "folder for timeline-N.md (default: bench/out of the module)")
 	flag.Parse()
 	if *n < 1000 || *month < 1 || *month > *n/2 || *runs < 10 {
-		fatal(errors.New("bad flags: -n >= 1000, 1 <= -month <= n/2, -runs >= 10"))
+		prog.Fatal(errors.New("bad flags: -n >= 1000, 1 <= -month <= n/2, -runs >= 10"))
 	}
-	root := moduleRoot()
+	root := benchrun.ModuleRoot()
 	if *out == "" {
 		*out = filepath.Join(root, "bench", "out")
 	}
@@ -89,35 +93,14 @@ func main() {
 	err := b.run(ctx)
 	b.destroy()
 	if err != nil {
-		fatal(err)
+		prog.Fatal(err)
 	}
 	table := b.table()
 	fmt.Print(table)
 	if err := os.MkdirAll(*out, 0o755); err == nil {
 		err = os.WriteFile(filepath.Join(*out, fmt.Sprintf("timeline-%d.md", *n)), []byte(table), 0o644)
 		if err != nil {
-			logf("writing the table: %v", err)
-		}
-	}
-}
-
-func fatal(err error) {
-	fmt.Fprintf(os.Stderr, "bench/timeline: error: %v\n", err)
-	os.Exit(1)
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench/timeline: "+format+"\n", args...)
-}
-
-func moduleRoot() string {
-	wd, _ := os.Getwd()
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return wd
+			prog.Logf("writing the table: %v", err)
 		}
 	}
 }
@@ -141,7 +124,7 @@ func (b *bench) destroy() {
 	if b.cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		if err := b.cluster.Stop(ctx); err != nil {
-			logf("stopping the cluster: %v", err)
+			prog.Logf("stopping the cluster: %v", err)
 		}
 		cancel()
 		os.RemoveAll(b.cluster.Root)
@@ -201,9 +184,9 @@ func (b *bench) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	logf("loaded %d photos (%d in %s) in %s", b.n, b.month, bigMonth.Format("January 2006"), time.Since(t0).Round(time.Millisecond))
+	prog.Logf("loaded %d photos (%d in %s) in %s", b.n, b.month, bigMonth.Format("January 2006"), time.Since(t0).Round(time.Millisecond))
 	b.add("Photos (in the big month)", fmt.Sprintf("%d (%d, %s)", b.n, b.month, bigMonth.Format("January 2006")))
-	b.add("Machine", fmt.Sprintf("%d cores, load %s", runtime.NumCPU(), loadavg()))
+	b.add("Machine", fmt.Sprintf("%d cores, load %s", runtime.NumCPU(), benchrun.LoadAvg()))
 
 	// ------------------------------------------------------ storage --
 	counts, err := st.MonthCounts(ctx, storage.Scope{})
@@ -394,14 +377,6 @@ func pcts(ds []time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(s[min(len(s)-1, int(q*float64(len(s))))].Microseconds())/1000)
 	}
 	return p(0.50) + " / **" + p(0.99) + "**"
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
 }
 
 func (b *bench) table() string {

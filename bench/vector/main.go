@@ -58,6 +58,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"shoebox/bench/internal/benchrun"
 	"shoebox/internal/database"
 	"shoebox/internal/storage"
 )
@@ -75,6 +76,9 @@ type config struct {
 	outDir                                          string
 	keep                                            bool
 }
+
+// prog prints this program's messages.
+const prog = benchrun.Program("bench/vector")
 
 func main() {
 	var (
@@ -104,12 +108,12 @@ func main() {
 		}
 		v, err := strconv.Atoi(f)
 		if err != nil || v < 1 {
-			fatal(fmt.Errorf("-ef: bad value %q", f))
+			prog.Fatal(fmt.Errorf("-ef: bad value %q", f))
 		}
 		c.efs = append(c.efs, v)
 	}
 	if c.n < 10 || c.dim < 2 || c.queries < 1 || c.budget < 1 || c.concurrency < 1 || c.perWorker < 1 || c.clusters < 1 || c.rank < 0 {
-		fatal(errors.New("bad flags: -n >= 10, -dim >= 2, and the rest positive"))
+		prog.Fatal(errors.New("bad flags: -n >= 10, -dim >= 2, and the rest positive"))
 	}
 	c.incremental = max(0, min(c.incremental, c.n/10))
 	if c.maintMem == "" {
@@ -119,7 +123,7 @@ func main() {
 		c.maintMem = strconv.FormatInt(max(1024, need), 10) + "MB"
 	}
 	if c.outDir == "" {
-		c.outDir = filepath.Join(moduleRoot(), "bench", "out")
+		c.outDir = filepath.Join(benchrun.ModuleRoot(), "bench", "out")
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -131,7 +135,7 @@ func main() {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 		<-ch
-		logf("second signal: killing the cluster")
+		prog.Logf("second signal: killing the cluster")
 		b.destroy(true)
 		os.Exit(130)
 	}()
@@ -139,31 +143,10 @@ func main() {
 	b.destroy(false)
 	if err != nil {
 		if ctx.Err() != nil {
-			logf("interrupted: %v", err)
+			prog.Logf("interrupted: %v", err)
 			os.Exit(130)
 		}
-		fatal(err)
-	}
-}
-
-func fatal(err error) {
-	fmt.Fprintf(os.Stderr, "bench/vector: error: %v\n", err)
-	os.Exit(1)
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench/vector: "+format+"\n", args...)
-}
-
-func moduleRoot() string {
-	wd, _ := os.Getwd()
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return wd
-		}
+		prog.Fatal(err)
 	}
 }
 
@@ -205,10 +188,10 @@ func (b *bench) destroy(kill bool) {
 		err = c.Stop(ctx)
 	}
 	if err != nil {
-		logf("stopping the cluster: %v", err)
+		prog.Logf("stopping the cluster: %v", err)
 	}
 	if b.cfg.keep && !kill {
-		logf("kept %s", c.Root)
+		prog.Logf("kept %s", c.Root)
 		return
 	}
 	os.RemoveAll(c.Root)
@@ -252,7 +235,7 @@ func (b *bench) run(ctx context.Context) error {
 	if err := cl.Start(ctx); err != nil {
 		return err
 	}
-	logf("cluster up in %s (%s)", since(t0), root)
+	prog.Logf("cluster up in %s (%s)", since(t0), root)
 	url := cl.URL("postgres")
 	db, err := database.Open(ctx, database.Options{URL: url, MaxConns: c.budget,
 		AcquireTimeout: 5 * time.Second, StatementTimeout: 30 * time.Second})
@@ -282,7 +265,7 @@ func (b *bench) run(ctx context.Context) error {
 	t0 = time.Now()
 	b.generate()
 	tGen := time.Since(t0)
-	logf("generated %d + %d vectors of %d dims in %s", c.n, c.queries, c.dim, since(t0))
+	prog.Logf("generated %d + %d vectors of %d dims in %s", c.n, c.queries, c.dim, since(t0))
 
 	// ------------------------------------------------------------ load --
 	t0 = time.Now()
@@ -290,13 +273,13 @@ func (b *bench) run(ctx context.Context) error {
 		return fmt.Errorf("load: %w", err)
 	}
 	tLoad := time.Since(t0)
-	logf("loaded %d photos + vectors in %s", c.n, since(t0))
+	prog.Logf("loaded %d photos + vectors in %s", c.n, since(t0))
 	t0 = time.Now()
 	if _, err := admin.Exec(ctx, `VACUUM (ANALYZE) photos, files, embeddings`); err != nil {
 		return err
 	}
 	tVac := time.Since(t0)
-	logf("vacuum analyze in %s", since(t0))
+	prog.Logf("vacuum analyze in %s", since(t0))
 
 	// ------------------------------------------------------- the index --
 	// Exact answers first, while the server is idle (Go, all cores).
@@ -305,16 +288,16 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	tExact := time.Since(t0)
-	logf("exact top-10 for %d queries (Go brute force) in %s", c.queries, since(t0))
+	prog.Logf("exact top-10 for %d queries (Go brute force) in %s", c.queries, since(t0))
 
-	logf("building the HNSW index (storage.EnsureVectorIndex, maintenance_work_mem %s, %d parallel worker(s))", c.maintMem, c.parallelMaint)
+	prog.Logf("building the HNSW index (storage.EnsureVectorIndex, maintenance_work_mem %s, %d parallel worker(s))", c.maintMem, c.parallelMaint)
 	t0 = time.Now()
 	if err := st.EnsureVectorIndex(ctx, c.dim); err != nil {
 		return err
 	}
 	tBuild := time.Since(t0)
-	logf("index built in %s", since(t0))
-	loadBuild := loadavg()
+	prog.Logf("index built in %s", since(t0))
+	loadBuild := benchrun.LoadAvg()
 	if err := admin.QueryRow(ctx, `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'embeddings'::regclass AND a.amname = 'hnsw'`).Scan(&b.index); err != nil {
 		return fmt.Errorf("find the HNSW index on embeddings: %w", err)
@@ -339,7 +322,7 @@ func (b *bench) run(ctx context.Context) error {
 			incBatch = append(incBatch, time.Since(tb))
 		}
 		tInc = time.Since(t0)
-		logf("saved %d more vectors through storage.SaveEmbeddings (batches of %d) in %s", c.incremental, batch, since(t0))
+		prog.Logf("saved %d more vectors through storage.SaveEmbeddings (batches of %d) in %s", c.incremental, batch, since(t0))
 	}
 	var tableMB, indexMB float64
 	var rows int
@@ -368,7 +351,7 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 	}
-	loadSearch := loadavg()
+	loadSearch := benchrun.LoadAvg()
 	lat := make([]time.Duration, c.queries)
 	recall := 0.0
 	short := 0
@@ -393,7 +376,7 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	recall /= float64(c.queries)
 	p50, p99 := pct(lat, 50), pct(lat, 99)
-	logf("storage.Nearest: p50 %s, p99 %s, recall@10 %.4f", ms(p50), ms(p99), recall)
+	prog.Logf("storage.Nearest: p50 %s, p99 %s, recall@10 %.4f", ms(p50), ms(p99), recall)
 
 	// ------------------------------------------------ ef_search sweep --
 	type sweep struct {
@@ -408,7 +391,7 @@ func (b *bench) run(ctx context.Context) error {
 			return fmt.Errorf("ef_search %d: %w", ef, err)
 		}
 		sweeps = append(sweeps, sweep{ef, r, pct(l, 50), pct(l, 99)})
-		logf("ef_search %d: recall@10 %.4f, p50 %s, p99 %s", ef, r, ms(pct(l, 50)), ms(pct(l, 99)))
+		prog.Logf("ef_search %d: recall@10 %.4f, p50 %s, p99 %s", ef, r, ms(pct(l, 50)), ms(pct(l, 99)))
 	}
 
 	// ------------------------------------------------------ concurrent --
@@ -416,7 +399,7 @@ func (b *bench) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logf("concurrent: %.0f searches/s, p50 %s, p99 %s, busy %d, other errors %d, max conns %d (pool) / %d (pg_stat_activity)",
+	prog.Logf("concurrent: %.0f searches/s, p50 %s, p99 %s, busy %d, other errors %d, max conns %d (pool) / %d (pg_stat_activity)",
 		conc.rate, ms(conc.p50), ms(conc.p99), conc.busy, conc.errs, conc.maxPool, conc.maxPG)
 
 	// ---------------------------------------------------------- report --
@@ -449,7 +432,7 @@ func (b *bench) run(ctx context.Context) error {
 		conc.maxPool, conc.maxAcq, conc.maxPG, conc.maxPGActive))
 	b.add("concurrent: recall@10", fmt.Sprintf("%.4f", conc.recall))
 	b.add("exact search (Go brute force, for recall)", secs(tExact))
-	b.add("load average (1 min) after the build / before the searches / after all", loadBuild+" / "+loadSearch+" / "+loadavg())
+	b.add("load average (1 min) after the build / before the searches / after all", loadBuild+" / "+loadSearch+" / "+benchrun.LoadAvg())
 	b.add("total wall time", secs(time.Since(tAll)))
 
 	host, _ := os.Hostname()
@@ -473,7 +456,7 @@ func (b *bench) run(ctx context.Context) error {
 	if err := os.WriteFile(out, []byte(sb.String()), 0o644); err != nil {
 		return err
 	}
-	logf("wrote %s", out)
+	prog.Logf("wrote %s", out)
 	return nil
 }
 
@@ -1047,13 +1030,6 @@ func since(t time.Time) string { return time.Since(t).Round(100 * time.Milliseco
 
 // loadavg is the 1-minute load average: other work on the machine skews
 // every timing here (2 cores), so the report shows it.
-func loadavg() string {
-	data, _ := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(data)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
 
 func cpuModel() string {
 	data, _ := os.ReadFile("/proc/cpuinfo")

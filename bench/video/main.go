@@ -40,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"shoebox/bench/internal/benchrun"
 	"shoebox/internal/media"
 )
 
@@ -57,6 +58,9 @@ var clips = []clip{
 	{"av1", "av1.mkv", []string{"-c:v", "libsvtav1", "-preset", "12", "-c:a", "libopus"}},
 }
 
+// prog prints this program's messages.
+const prog = benchrun.Program("bench/video")
+
 func main() {
 	seconds := flag.Float64("seconds", 10, "length of each clip")
 	size := flag.String("size", "1920x1080", "frame size of each clip")
@@ -69,13 +73,13 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the scratch folder with the clips")
 	flag.Parse()
 	if *seconds <= 0 || *rate <= 0 || *runs < 1 || *rounds < 1 {
-		fatal(errors.New("bad flags: -seconds > 0, -rate > 0, -runs >= 1, -rounds >= 1"))
+		prog.Fatal(errors.New("bad flags: -seconds > 0, -rate > 0, -runs >= 1, -rounds >= 1"))
 	}
 	var todo []clip
 	for _, c := range strings.Split(*codecs, ",") {
 		i := slices.IndexFunc(clips, func(k clip) bool { return k.codec == strings.TrimSpace(c) })
 		if i < 0 {
-			fatal(fmt.Errorf("-codecs: %q: not one of h264, hevc, vp9, av1", c))
+			prog.Fatal(fmt.Errorf("-codecs: %q: not one of h264, hevc, vp9, av1", c))
 		}
 		todo = append(todo, clips[i])
 	}
@@ -86,19 +90,19 @@ func main() {
 		}
 		i := slices.IndexFunc(todo, func(k clip) bool { return k.codec == c })
 		if i < 0 {
-			fatal(fmt.Errorf("-transcode: %q is not among -codecs", c))
+			prog.Fatal(fmt.Errorf("-transcode: %q is not among -codecs", c))
 		}
 		conv = append(conv, todo[i])
 	}
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			fatal(fmt.Errorf("%s is not installed (scripts/setup.sh installs it): %w", tool, err))
+			prog.Fatal(fmt.Errorf("%s is not installed (scripts/setup.sh installs it): %w", tool, err))
 		}
 	}
 	if err := media.Init(); err != nil {
-		fatal(err)
+		prog.Fatal(err)
 	}
-	root := moduleRoot()
+	root := benchrun.ModuleRoot()
 	if *out == "" {
 		*out = filepath.Join(root, "bench", "out")
 	}
@@ -106,44 +110,23 @@ func main() {
 	defer stop()
 	tmp, err := os.MkdirTemp("", "shoebox-video-bench-")
 	if err != nil {
-		fatal(err)
+		prog.Fatal(err)
 	}
 	b := &bench{tmp: tmp, seconds: *seconds, size: *size, rate: *rate, runs: *runs, rounds: *rounds}
 	err = b.run(ctx, todo, conv)
 	if *keep {
-		logf("kept %s", tmp)
+		prog.Logf("kept %s", tmp)
 	} else {
 		os.RemoveAll(tmp)
 	}
 	if err != nil {
-		fatal(err)
+		prog.Fatal(err)
 	}
 	table := b.table()
 	fmt.Print(table)
 	if err := os.MkdirAll(*out, 0o755); err == nil {
 		if err := os.WriteFile(filepath.Join(*out, "video.md"), []byte(table), 0o644); err != nil {
-			logf("writing the table: %v", err)
-		}
-	}
-}
-
-func fatal(err error) {
-	fmt.Fprintf(os.Stderr, "bench/video: error: %v\n", err)
-	os.Exit(1)
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench/video: "+format+"\n", args...)
-}
-
-func moduleRoot() string {
-	wd, _ := os.Getwd()
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if filepath.Dir(d) == d {
-			return wd
+			prog.Logf("writing the table: %v", err)
 		}
 	}
 }
@@ -173,7 +156,7 @@ func (b *bench) run(ctx context.Context, todo, conv []clip) error {
 		}
 	}
 	b.made, b.madeCPU = time.Since(t0), cpu()-c0
-	logf("made %d clips (%s, %d fps, %.0f s) in %.1f s", len(todo), b.size, b.rate, b.seconds, b.made.Seconds())
+	prog.Logf("made %d clips (%s, %d fps, %.0f s) in %.1f s", len(todo), b.size, b.rate, b.seconds, b.made.Seconds())
 	for _, c := range todo {
 		if err := b.poster(ctx, c); err != nil {
 			return err
@@ -232,7 +215,7 @@ func (b *bench) poster(ctx context.Context, c clip) error {
 		return err
 	}
 	sw, rw := median(sbWall), median(refWall)
-	logf("poster %s: shoebox %s, ffmpeg %s", c.codec, ms(sw), ms(rw))
+	prog.Logf("poster %s: shoebox %s, ffmpeg %s", c.codec, ms(sw), ms(rw))
 	b.add(fmt.Sprintf("Poster of a %s %s %.0f s clip (%s, %.1f MB): median of %d, wall / CPU",
 		c.codec, b.size, b.seconds, filepath.Ext(c.name)[1:], float64(st.Size())/1e6, b.runs),
 		fmt.Sprintf("**%s** / %s (probe + %dx%d preview + %dx%d thumbnail + ThumbHash)",
@@ -329,7 +312,7 @@ func (b *bench) transcode(ctx context.Context, c clip) error {
 			}
 			s.size = st.Size()
 			os.Remove(dst)
-			logf("transcode %s, round %d: %s %.1f s", c.codec, r+1, s.name, w.Seconds())
+			prog.Logf("transcode %s, round %d: %s %.1f s", c.codec, r+1, s.name, w.Seconds())
 		}
 	}
 	n := time.Duration(b.rounds)
@@ -364,15 +347,7 @@ func median(ds []time.Duration) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/1e6) }
 
-func (b *bench) load(phase string) { b.loads = append(b.loads, phase+": "+loadavg()) }
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
-}
+func (b *bench) load(phase string) { b.loads = append(b.loads, phase+": "+benchrun.LoadAvg()) }
 
 func (b *bench) table() string {
 	var s strings.Builder

@@ -32,9 +32,8 @@ func (s *Server) apiDownload(w http.ResponseWriter, r *http.Request) {
 
 // downloadForm is POST /download.
 func (s *Server) downloadForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(nil, r.Body, maxJSONBody)
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, badRequest("invalid form"))
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.download(w, r, r.PostForm["id"])

@@ -260,9 +260,8 @@ func (s *Server) showShares(w http.ResponseWriter, r *http.Request, status int, 
 // expires_in, password, allow_download, show_metadata): the new link is
 // shown once on the page it answers with.
 func (s *Server) shareForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(nil, r.Body, maxJSONBody)
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, badRequest("invalid form"))
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	req := shareRequest{IDs: r.PostForm["id"], ExpiresIn: r.PostForm.Get("expires_in"), Password: r.PostForm.Get("password"),

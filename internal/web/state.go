@@ -63,16 +63,10 @@ func (s *Server) apiPatchPhoto(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if p.Empty() {
-		s.fail(w, r, badRequest(`nothing to change: send "favorite", "archived" or "trashed"`))
-		return
-	}
-	scope := s.scope(r)
-	if _, err := s.st.SetStates(r.Context(), scope, []string{id}, p); err != nil {
+	if _, err := s.setStates(r, []string{id}, p); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.stateChanged(scope.User())
 	s.apiPhoto(w, r)
 }
 
@@ -88,17 +82,11 @@ func (s *Server) apiPatchPhotos(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if p.Empty() {
-		s.fail(w, r, badRequest(`nothing to change: send "favorite", "archived" or "trashed"`))
-		return
-	}
-	scope := s.scope(r)
-	n, err := s.st.SetStates(r.Context(), scope, p.IDs, p.StatePatch)
+	n, err := s.setStates(r, p.IDs, p.StatePatch)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.stateChanged(scope.User())
 	writeJSON(w, http.StatusOK, map[string]int{"updated": n})
 }
 
@@ -130,12 +118,10 @@ func (s *Server) photoStateForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	scope := s.scope(r)
-	if _, err := s.st.SetStates(r.Context(), scope, []string{id}, p); err != nil {
+	if _, err := s.setStates(r, []string{id}, p); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.stateChanged(scope.User())
 	back := "/photo/" + id
 	if r.PostFormValue("back") == "trash" {
 		back = "/trash"
@@ -146,9 +132,8 @@ func (s *Server) photoStateForm(w http.ResponseWriter, r *http.Request) {
 // formPatch reads the state fields of a form.
 func formPatch(r *http.Request) (storage.StatePatch, error) {
 	var p storage.StatePatch
-	r.Body = http.MaxBytesReader(nil, r.Body, maxJSONBody)
-	if err := r.ParseForm(); err != nil {
-		return p, badRequest("invalid form")
+	if err := parseForm(r); err != nil {
+		return p, err
 	}
 	for name, dst := range map[string]**bool{"favorite": &p.Favorite, "archived": &p.Archived, "trashed": &p.Trashed} {
 		switch r.PostForm.Get(name) {
@@ -162,26 +147,23 @@ func formPatch(r *http.Request) (storage.StatePatch, error) {
 			return p, badRequest("%s must be true or false", name)
 		}
 	}
-	if p.Empty() {
-		return p, badRequest("nothing to change")
-	}
 	return p, nil
 }
 
 // trashForm is POST /trash: restore the photos ticked ("id" fields), or
 // empty the trash ("empty"=true).
 func (s *Server) trashForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(nil, r.Body, maxJSONBody)
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, badRequest("invalid form"))
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	scope := s.scope(r)
 	if r.PostForm.Get("empty") == "true" {
-		if _, err := jobs.EmptyTrash(r.Context(), s.st, scope.User()); err != nil {
+		user := s.scope(r).User()
+		if _, err := jobs.EmptyTrash(r.Context(), s.st, user); err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		s.stateChanged(user)
 	} else {
 		ids := r.PostForm["id"]
 		if err := checkIDs(ids); err != nil {
@@ -189,13 +171,37 @@ func (s *Server) trashForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		restore := false
-		if _, err := s.st.SetStates(r.Context(), scope, ids, storage.StatePatch{Trashed: &restore}); err != nil {
+		if _, err := s.setStates(r, ids, storage.StatePatch{Trashed: &restore}); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	s.stateChanged(scope.User())
 	http.Redirect(w, r, "/trash", http.StatusSeeOther)
+}
+
+// setStates applies p to photos ids as r's user (every id checked
+// against them) and marks their pages changed, so their next page shows
+// it. A patch that changes nothing is a 400.
+func (s *Server) setStates(r *http.Request, ids []string, p storage.StatePatch) (int, error) {
+	if p.Empty() {
+		return 0, badRequest(`nothing to change: send "favorite", "archived" or "trashed"`)
+	}
+	scope := s.scope(r)
+	n, err := s.st.SetStates(r.Context(), scope, ids, p)
+	if err == nil {
+		s.stateChanged(scope.User())
+	}
+	return n, err
+}
+
+// parseForm reads a form body of at most maxJSONBody bytes (a 400
+// otherwise).
+func parseForm(r *http.Request) error {
+	r.Body = http.MaxBytesReader(nil, r.Body, maxJSONBody)
+	if err := r.ParseForm(); err != nil {
+		return badRequest("invalid form")
+	}
+	return nil
 }
 
 // stateGens counts each user's state changes in this process: the page

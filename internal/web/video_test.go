@@ -2,11 +2,11 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +97,7 @@ func TestVideos(t *testing.T) {
 	n, _ := resp.Body.Read(part)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusPartialContent || resp.Header.Get("Content-Type") != "video/mp4" ||
-		resp.Header.Get("Content-Range") != "bytes 100-199/"+itoa(len(orig)) || string(part[:n]) != string(orig[100:200]) {
+		resp.Header.Get("Content-Range") != "bytes 100-199/"+strconv.Itoa(len(orig)) || string(part[:n]) != string(orig[100:200]) {
 		t.Errorf("range: %d %v, %d bytes", resp.StatusCode, resp.Header, n)
 	}
 	// Many tiny parts are not honoured: the whole file instead.
@@ -139,5 +139,3 @@ func TestVideos(t *testing.T) {
 		t.Errorf("a photo's /video: %d, want 404", resp.StatusCode)
 	}
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

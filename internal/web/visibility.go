@@ -25,7 +25,6 @@ import (
 // visibility is one process's copy of who sees what (accounts mode only).
 type visibility struct {
 	mu     sync.RWMutex
-	loaded bool
 	mark   storage.VisibilityMark
 	photos map[string][]int32 // photo id → the libraries holding it (sorted)
 	users  map[int64]storage.Scope
@@ -95,7 +94,7 @@ func (v *visibility) replace(c storage.VisibilityChanges) {
 	}
 	v.mu.Lock()
 	v.photos, v.users, v.roots, v.single, v.albums = n.photos, n.users, n.roots, n.single, n.albums
-	v.mark, v.loaded = c.Mark, true
+	v.mark = c.Mark
 	v.mu.Unlock()
 	v.setShares(c.Shares)
 }
@@ -145,7 +144,7 @@ func (v *visibility) add(f storage.PhotoLibrary) {
 func (v *visibility) clear() {
 	v.mu.Lock()
 	v.photos, v.users, v.roots, v.single, v.albums = nil, nil, nil, nil, nil
-	v.mark, v.loaded = storage.VisibilityMark{}, false // shares stay: setShares keeps them
+	v.mark = storage.VisibilityMark{} // shares stay: setShares keeps them
 	v.mu.Unlock()
 }
 
