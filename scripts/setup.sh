@@ -9,7 +9,7 @@
 #   (default)  apt build/runtime deps, pgvector, Go check, testdata/fixtures,
 #              testdata/corpus
 #   --test     also: chromium, wrk, nginx-light, time (GNU, peak memory), exiftool,
-#              hyperfine (optional),
+#              pgbouncer (the scale-out tests), hyperfine (optional),
 #              nodejs/npm (if missing), e2e/node_modules (playwright-core)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
@@ -47,7 +47,9 @@ TRIXIE_SRC=/etc/apt/sources.list.d/shoebox-trixie-src.sources
 BASE_PKGS=(postgresql-15 postgresql-server-dev-15 libvips-dev libvips-tools pkg-config ffmpeg
            build-essential dpkg-dev ca-certificates git)
 # libimage-exiftool-perl: ExifTool, the reference the metadata tests compare with.
-TEST_PKGS=(chromium wrk nginx-light time libimage-exiftool-perl)
+# pgbouncer: the pooler the scale-out tests put between Shoebox and PostgreSQL
+# (the tests start their own instance; the package's service is not used).
+TEST_PKGS=(chromium wrk nginx-light time libimage-exiftool-perl pgbouncer)
 
 # ---------------------------------------------------------------------------
 # apt helpers

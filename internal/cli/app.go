@@ -75,7 +75,7 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 	}
 	db, err := database.Open(ctx, database.Options{
 		URL: url, MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.AcquireTimeout,
-		StatementTimeout: cfg.StatementTimeout, Logger: log,
+		StatementTimeout: cfg.StatementTimeout, Pooler: cfg.DBPooler, Logger: log,
 	})
 	if err != nil {
 		a.close()

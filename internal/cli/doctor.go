@@ -61,6 +61,7 @@ func doctor(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 		check(b.Fits(), "connections", detail)
 	}
+	checkPooler(ctx, a, check)
 	checkModel(ctx, a, check)
 	for _, l := range cfg.Libraries {
 		ok := checkLibraries(&config.Config{Libraries: []string{l}}) == nil
@@ -97,6 +98,30 @@ func checkOutsideLinks(ctx context.Context, cfg *config.Config, root string, che
 			examples = append(examples, "…")
 		}
 		check(true, "outside links", fmt.Sprintf("%s: %d symlink(s) lead outside, %s: %s", root, n, what, strings.Join(examples, ", ")))
+	}
+}
+
+// checkPooler says whether DATABASE_URL leads through a pooler, what
+// Shoebox does about it, and where session work (LISTEN) goes.
+func checkPooler(ctx context.Context, a *app, check func(bool, string, string)) {
+	pooled, _, why := a.db.Pooler()
+	if !pooled {
+		check(true, "pooler", "none ("+why+"): named prepared statements, timeouts set per connection")
+	} else {
+		detail := "seen: " + why + "; queries use pgx's cache_describe mode (no named prepared statements), " +
+			"startup parameters left out"
+		if v, err := a.db.Setting(ctx, "statement_timeout"); err == nil && (v == "0" || v == "0ms") {
+			detail += "; NOTE statement_timeout is 0 behind it: set one on the role " +
+				"(ALTER ROLE name SET statement_timeout = '30s') or PgBouncer's query_timeout"
+		}
+		check(true, "pooler", detail)
+	}
+	switch {
+	case a.cfg.DirectDatabaseURL != "":
+		why, err := database.CheckDirect(ctx, a.cfg.DirectDatabaseURL)
+		check(err == nil, "direct database", "SHOEBOX_DIRECT_DATABASE_URL: "+why+errText(err))
+	case pooled:
+		check(true, "direct database", "none (SHOEBOX_DIRECT_DATABASE_URL unset): the job queue polls instead of listening")
 	}
 }
 

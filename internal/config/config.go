@@ -30,6 +30,14 @@ type Config struct {
 	Addr string
 	// DatabaseURL selects an external PostgreSQL; empty means embedded.
 	DatabaseURL string
+	// DirectDatabaseURL (SHOEBOX_DIRECT_DATABASE_URL) reaches PostgreSQL
+	// itself when DatabaseURL is a pooler in transaction mode: what needs a
+	// session (the job queue's LISTEN) uses it, within the same budget.
+	// Empty: such work polls through DatabaseURL instead.
+	DirectDatabaseURL string
+	// DBPooler (SHOEBOX_DB_POOLER) says what DatabaseURL leads to: auto
+	// (default: learned at the first connection), none, or transaction.
+	DBPooler string
 	// DBMaxConns is this process's connection budget: the pool size. Default 10.
 	DBMaxConns int
 	// AcquireTimeout bounds every wait for a pooled connection. Default 5s.
@@ -103,18 +111,20 @@ func Parse(name string, args []string, getenv func(string) string) (*Config, err
 // between or after them.
 func ParseArgs(name string, args []string, getenv func(string) string) (*Config, []string, error) {
 	c := &Config{
-		DataDir:          envOr(getenv, "SHOEBOX_DATA", "shoebox-data"),
-		Addr:             envOr(getenv, "SHOEBOX_ADDR", "127.0.0.1:8080"),
-		DatabaseURL:      getenv("DATABASE_URL"),
-		DBMaxConns:       10,
-		AcquireTimeout:   5 * time.Second,
-		StatementTimeout: 30 * time.Second,
-		RescanInterval:   time.Hour,
-		ClipModel:        getenv("SHOEBOX_CLIP_MODEL"),
-		ORTLib:           getenv("SHOEBOX_ORT_LIB"),
-		ModelHub:         envOr(getenv, "SHOEBOX_MODEL_HUB", "https://huggingface.co"),
-		MLURL:            getenv("SHOEBOX_ML_URL"),
-		MLModel:          envOr(getenv, "SHOEBOX_ML_MODEL", "ViT-B-32__openai"),
+		DataDir:           envOr(getenv, "SHOEBOX_DATA", "shoebox-data"),
+		Addr:              envOr(getenv, "SHOEBOX_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:       getenv("DATABASE_URL"),
+		DirectDatabaseURL: getenv("SHOEBOX_DIRECT_DATABASE_URL"),
+		DBPooler:          envOr(getenv, "SHOEBOX_DB_POOLER", "auto"),
+		DBMaxConns:        10,
+		AcquireTimeout:    5 * time.Second,
+		StatementTimeout:  30 * time.Second,
+		RescanInterval:    time.Hour,
+		ClipModel:         getenv("SHOEBOX_CLIP_MODEL"),
+		ORTLib:            getenv("SHOEBOX_ORT_LIB"),
+		ModelHub:          envOr(getenv, "SHOEBOX_MODEL_HUB", "https://huggingface.co"),
+		MLURL:             getenv("SHOEBOX_ML_URL"),
+		MLModel:           envOr(getenv, "SHOEBOX_ML_MODEL", "ViT-B-32__openai"),
 	}
 	if v := getenv("SHOEBOX_LIBRARY"); v != "" {
 		c.Libraries = filepath.SplitList(v)
@@ -211,6 +221,14 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 func (c *Config) Validate() error {
 	if c.DBMaxConns < 2 {
 		return errors.New("config: SHOEBOX_DB_MAX_CONNS must be at least 2")
+	}
+	if c.DirectDatabaseURL != "" && c.DatabaseURL == "" {
+		return errors.New("config: SHOEBOX_DIRECT_DATABASE_URL is for a DATABASE_URL that leads through a pooler; set DATABASE_URL too")
+	}
+	switch c.DBPooler {
+	case "", "auto", "none", "transaction", "pgbouncer":
+	default:
+		return fmt.Errorf("config: SHOEBOX_DB_POOLER=%q: want auto, none or transaction", c.DBPooler)
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("config: --addr %q: %w", c.Addr, err)

@@ -39,7 +39,11 @@ type Options struct {
 	// BackgroundShare is how many connections background work (indexing) may
 	// hold at once, so page requests always find one. Default MaxConns/2.
 	BackgroundShare int
-	Logger          *slog.Logger
+	// Pooler says what DATABASE_URL leads to: PoolerAuto (default: learned
+	// at the first connection), PoolerNone or PoolerTransaction (see
+	// pooler.go for what changes behind one).
+	Pooler string
+	Logger *slog.Logger
 }
 
 // DB is the process's pool with the budget's rules around it.
@@ -51,6 +55,7 @@ type DB struct {
 	timeouts       atomic.Int64
 	unavailable    atomic.Int64
 	background     chan struct{}
+	pooler         *pooler
 	log            *slog.Logger
 }
 
@@ -97,6 +102,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	rp["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
 	rp["idle_in_transaction_session_timeout"] = "60000"
 	rp["lock_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	pl, err := newPooler(o.Pooler)
+	if err != nil {
+		return nil, err
+	}
+	cfg.BeforeConnect = pl.beforeConnect
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database: pool: %w", err)
@@ -106,6 +116,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		acquireTimeout: o.AcquireTimeout,
 		maxWaiters:     int64(o.MaxConns) * 64,
 		background:     make(chan struct{}, o.BackgroundShare),
+		pooler:         pl,
 		log:            o.Logger,
 	}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"shoebox/internal/database/dbtest"
 )
 
 // TestOriginGalleryWithinBudget is the incident Shoebox exists to beat: a
@@ -18,23 +20,46 @@ import (
 // 500 concurrent mixed requests must all answer 200 while the server never
 // holds more than 8 connections (sampled from pg_stat_activity throughout,
 // indexing included).
-func TestOriginGalleryWithinBudget(t *testing.T) { originScenario(t, false) }
+func TestOriginGalleryWithinBudget(t *testing.T) { originScenario(t, originOpts{}) }
 
 // TestOriginSignedIn is the same incident with an account and a signed-in
 // browser: authenticating pages (a bounded session cache, one statement a
 // second at most) and media (a signed grant, no SQL) keeps every answer 200
 // within the same budget of 8 connections.
-func TestOriginSignedIn(t *testing.T) { originScenario(t, true) }
+func TestOriginSignedIn(t *testing.T) { originScenario(t, originOpts{signedIn: true}) }
 
-func originScenario(t *testing.T, signedIn bool) {
+// TestOriginThroughPgBouncer is the incident again with a real PgBouncer
+// (Debian 12's 1.18, transaction mode, pool of 6) between Shoebox (budget 8)
+// and PostgreSQL: Shoebox recognises the pooler, indexes and answers every
+// request, and PostgreSQL never sees more connections than the pool.
+func TestOriginThroughPgBouncer(t *testing.T) { originScenario(t, originOpts{pgbouncerPool: 6}) }
+
+type originOpts struct {
+	signedIn      bool
+	pgbouncerPool int // > 0: Shoebox reaches PostgreSQL through PgBouncer with this pool
+}
+
+func originScenario(t *testing.T, o originOpts) {
 	const budget = 8
+	signedIn := o.signedIn
 	cluster, dbURL := startCluster(t, map[string]string{"max_connections": "20"})
 	lib, files := makeLibrary(t, 64, 0)
 	if signedIn {
 		addUser(t, dbURL, "anna", annaPassword, true)
 	}
 
-	mon := monitorConns(t, pgConnect(t, cluster.URL("postgres")))
+	limit, monSQL := budget, shoeboxConnsSQL
+	if o.pgbouncerPool > 0 {
+		pgb := dbtest.StartPgBouncer(t, cluster, dbtest.PgBouncerOptions{PoolSize: o.pgbouncerPool})
+		dbURL = pgb.URL("shoebox")
+		limit, monSQL = o.pgbouncerPool, serverConnsSQL
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("pgbouncer log:\n%s", tail(pgb.Log(), 3000))
+			}
+		})
+	}
+	mon := monitorConnsBy(t, pgConnect(t, cluster.URL("postgres")), monSQL)
 	s := startServe(t, serveOpts{dbURL: dbURL, library: lib, budget: budget})
 	if signedIn {
 		if st, _, _, _ := s.get("/api/stats"); st != 401 {
@@ -144,16 +169,27 @@ func originScenario(t *testing.T, signedIn bool) {
 	}
 	max, samples, errs, lastErr := mon.result()
 	after := s.stats(t)
-	t.Logf("requests: %d (all 200: %v); pg_stat_activity samples: %d (errors %d), max shoebox connections: %d (budget %d); pool: %+v",
-		total, len(failures) == 0, samples, errs, max, budget, after.DB)
+	t.Logf("requests: %d (all 200: %v); pg_stat_activity samples: %d (errors %d), max connections seen: %d (limit %d, budget %d); pool: %+v",
+		total, len(failures) == 0, samples, errs, max, limit, budget, after.DB)
 	if samples < 10 {
 		t.Fatalf("only %d connection samples (errors %d, last %v): the budget was not observed", samples, errs, lastErr)
 	}
 	if max == 0 {
 		t.Fatalf("never saw a connection with application_name 'shoebox': the check is blind")
 	}
-	if max > budget {
-		t.Errorf("shoebox held %d connections at once, over its budget of %d", max, budget)
+	if max > limit {
+		t.Errorf("PostgreSQL saw %d connections at once, over the limit of %d (budget %d, pgbouncer pool %d)", max, limit, budget, o.pgbouncerPool)
+	}
+	if o.pgbouncerPool > 0 {
+		doc := startProc(t, "doctor", shoeboxEnv("DATABASE_URL="+dbURL), shoeboxBin, "doctor", "--data", t.TempDir())
+		if err := doc.wait(t, 60*time.Second); err != nil {
+			t.Fatalf("doctor through pgbouncer: %v\n%s%s", err, doc.stdout.String(), doc.stderr.String())
+		}
+		for _, want := range []string{"ok   pooler", "unsupported startup parameter", "cache_describe", "the job queue polls"} {
+			if !strings.Contains(doc.stdout.String(), want) {
+				t.Errorf("doctor output lacks %q:\n%s", want, doc.stdout.String())
+			}
+		}
 	}
 	if after.DB.MaxConns != budget {
 		t.Errorf("/api/stats db.max_conns = %d, want %d (SHOEBOX_DB_MAX_CONNS)", after.DB.MaxConns, budget)

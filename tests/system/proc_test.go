@@ -262,7 +262,18 @@ type connMonitor struct {
 
 const shoeboxConnsSQL = `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'shoebox'`
 
+// serverConnsSQL counts every client connection to database "shoebox"
+// but the monitor's own: what PostgreSQL sees, whoever opened it (behind a
+// pooler, the pooler's server connections).
+const serverConnsSQL = `SELECT count(*) FROM pg_stat_activity
+	WHERE datname = 'shoebox' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`
+
 func monitorConns(t *testing.T, conn *pgx.Conn) *connMonitor {
+	return monitorConnsBy(t, conn, shoeboxConnsSQL)
+}
+
+// monitorConnsBy samples sql (a count) every 20 ms until halted.
+func monitorConnsBy(t *testing.T, conn *pgx.Conn, sql string) *connMonitor {
 	m := &connMonitor{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(m.done)
@@ -271,7 +282,7 @@ func monitorConns(t *testing.T, conn *pgx.Conn) *connMonitor {
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			var n int
-			err := conn.QueryRow(ctx, shoeboxConnsSQL).Scan(&n)
+			err := conn.QueryRow(ctx, sql).Scan(&n)
 			cancel()
 			m.mu.Lock()
 			if err != nil {
