@@ -15,6 +15,7 @@ import (
 	"shoebox/internal/ai"
 	"shoebox/internal/config"
 	"shoebox/internal/database"
+	"shoebox/internal/jobs"
 	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
@@ -87,6 +88,10 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 		return nil, err
 	}
 	a.st, a.bg = storage.New(db), storage.New(db.Background())
+	if err := jobs.CarryOver(ctx, a.bg, log); err != nil {
+		a.close()
+		return nil, err
+	}
 	if a.budget, err = db.CheckBudget(ctx); err != nil {
 		a.close()
 		return nil, err

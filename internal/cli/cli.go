@@ -22,6 +22,8 @@ const usage = `Shoebox: a self-hosted photo library.
 
 Usage:
   shoebox serve  [flags]   index the libraries and serve the gallery
+  shoebox serve --no-index  serve only; jobs are queued for workers
+  shoebox worker [flags]   only run jobs (scans, processing, embedding, conversions)
   shoebox index  [flags]   index the libraries once, then exit
   shoebox stats  [flags]   print the library's figures
   shoebox doctor [flags]   check PostgreSQL, pgvector, the connection budget and libvips
@@ -43,7 +45,7 @@ Flags:
   --addr HOST:PORT  listen address (default 127.0.0.1:8080) SHOEBOX_ADDR
   --db-max-conns N  connection budget (default 10)     SHOEBOX_DB_MAX_CONNS
   --workers N       indexing workers (default: CPUs)   SHOEBOX_WORKERS
-  --rescan DUR      serve's rescan interval (default 1h, 0 = off) SHOEBOX_RESCAN_INTERVAL
+  --rescan DUR      rescan interval (default 1h, 0 = at start only) SHOEBOX_RESCAN_INTERVAL
   --clip-model NAME|PATH  CLIP model for search by meaning: an installed name or a folder
                     SHOEBOX_CLIP_MODEL
   --stay-inside     skip symlinks leading outside the libraries SHOEBOX_STAY_INSIDE=true
@@ -63,6 +65,7 @@ const warnEvery = 30 * time.Second
 
 var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger) error{
 	"serve":  serve,
+	"worker": worker,
 	"index":  index,
 	"stats":  stats,
 	"doctor": doctor,

@@ -30,7 +30,7 @@ func index(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.close()
-	runner := a.runner(nil)
+	runner := a.runner(nil, false)
 	roots := cfg.Libraries
 	if len(roots) == 0 { // every registered library (shoebox library add)
 		if roots, err = a.registeredRoots(ctx); err != nil {
@@ -163,11 +163,13 @@ func (a *app) skip() []string {
 }
 
 // runner builds the job runner for this app; m (nil in the index command)
-// counts its work for /metrics.
-func (a *app) runner(m *jobs.Metrics) *jobs.Runner {
-	return jobs.New(a.bg, a.store, jobs.Options{
+// counts its work for /metrics; rescan schedules the periodic rescan of
+// every library (serve and worker; index scans once).
+func (a *app) runner(m *jobs.Metrics, rescan bool) *jobs.Runner {
+	return jobs.New(a.db, a.store, jobs.Options{
 		Workers: a.cfg.Workers, Skip: a.skip(), StayInside: a.cfg.StayInside, MaxPixels: a.cfg.MaxPixels,
 		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed, Metrics: m,
 		TranscodeWorkers: a.cfg.TranscodeWorkers, Transcode: media.TranscodeOptions{TimeFactor: a.cfg.TranscodeLimit},
+		Rescan: rescan, RescanInterval: a.cfg.RescanInterval, Roots: a.registeredRoots,
 	})
 }

@@ -12,14 +12,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"shoebox/internal/config"
 	"shoebox/internal/jobs"
 	"shoebox/internal/media"
 	"shoebox/internal/web"
 )
 
-// serve indexes the libraries in the background (at start and every
-// rescan interval) and serves the gallery until interrupted.
+// serve serves the gallery until interrupted and, unless --no-index, runs
+// the jobs too (as `shoebox worker` does): scans at start and every rescan
+// interval, processing, embedding, conversions. With --no-index it runs no
+// job but still queues them (uploads, library scans, a rescan when an
+// original changed), for the workers on the same database.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	a, err := openIndexing(ctx, cfg, log)
 	if err != nil {
@@ -38,12 +43,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}); err != nil {
 		return err
 	}
-	runner := a.runner(jobs.NewMetrics(srv.Registerer()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); runner.Run(ctx) }()
+	if !cfg.NoIndex {
+		runner := a.runner(jobs.NewMetrics(srv.Registerer()), true)
+		wg.Add(1)
+		go func() { defer wg.Done(); runner.Run(ctx) }()
+	}
 	nudge := make(chan struct{}, 1)
 	srv.OnStaleOriginal(func() {
 		select {
@@ -51,9 +58,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		default: // one is pending already
 		}
 	})
-	go func() { defer wg.Done(); rescanLoop(ctx, a, runner.EnqueueScan, nudge) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); queueScans(ctx, a, nudge) }()
 	err = srv.Serve(ctx, cfg.Addr, func(addr string) {
-		log.Info("serving", "url", "http://"+addr+"/", "libraries", cfg.Libraries, "budget", cfg.DBMaxConns)
+		log.Info("serving", "url", "http://"+addr+"/", "libraries", cfg.Libraries, "budget", cfg.DBMaxConns, "indexing", !cfg.NoIndex)
 		fmt.Printf("Shoebox is serving http://%s/\n", addr)
 	})
 	cancel()
@@ -80,37 +88,38 @@ func checkExposure(ctx context.Context, a *app) error {
 	return nil
 }
 
-// rescanLoop enqueues a scan of every library now, then every
-// RescanInterval and whenever nudged (an original changed since it was
-// indexed), retrying while the database is unreachable. Every library is
-// those of --library and those registered in the database (shoebox library
-// add, or an earlier --library).
-func rescanLoop(ctx context.Context, a *app, enqueue func(context.Context, string) error, nudge <-chan struct{}) {
+// queueScans queues a scan of this process's --library folders at start
+// (registered libraries are rescanned by the workers' periodic rescan,
+// once for the deployment) and a rescan whenever nudged (an original
+// changed since it was indexed), retrying while the database is
+// unreachable. Queueing is all it does: whichever worker runs the queue
+// scans.
+func queueScans(ctx context.Context, a *app, nudge <-chan struct{}) {
+	todo := slices.Clone(a.cfg.Libraries)
 	for {
-		roots, err := a.registeredRoots(ctx)
-		ok := err == nil
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("list libraries", "err", err)
-		}
-		for _, root := range roots {
-			if err := enqueue(ctx, root); err != nil {
-				ok = false
-				if ctx.Err() == nil {
-					a.log.Warn("enqueue scan", "library", root, "err", err)
-				}
+		var retry <-chan time.Time
+		if len(todo) > 0 {
+			scans := make([]river.JobArgs, len(todo))
+			for i, root := range todo {
+				scans[i] = jobs.ScanJob(root)
 			}
-		}
-		var next <-chan time.Time // nil: no periodic rescan
-		if !ok {
-			next = time.After(5 * time.Second)
-		} else if a.cfg.RescanInterval > 0 {
-			next = time.After(a.cfg.RescanInterval)
+			if err := a.bg.Enqueue(ctx, scans...); err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn("enqueue scans", "libraries", todo, "err", err)
+				}
+				retry = time.After(5 * time.Second)
+			} else {
+				todo = nil
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-next:
+		case <-retry:
 		case <-nudge:
+			if err := a.bg.Enqueue(ctx, jobs.RescanJob()); err != nil && ctx.Err() == nil {
+				a.log.Warn("enqueue rescan", "err", err)
+			}
 		}
 	}
 }

@@ -53,8 +53,13 @@ type Config struct {
 	// many seconds of work per second of video (SHOEBOX_TRANSCODE_LIMIT).
 	// Default 10.
 	TranscodeLimit float64
-	// RescanInterval is how often `serve` rescans the libraries; 0 disables. Default 1h.
+	// RescanInterval is how often the libraries are rescanned (once for
+	// the whole deployment, by whichever worker leads); 0: only at start.
+	// Default 1h.
 	RescanInterval time.Duration
+	// NoIndex makes `serve` serve only (--no-index): it runs no jobs and
+	// schedules no rescans, but still queues work for `shoebox worker`.
+	NoIndex bool
 	// MaxPixels refuses images larger than this many pixels; 0 (the
 	// default) is media.DefaultMaxPixels, 200 MP.
 	MaxPixels int64
@@ -198,7 +203,8 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	fs.StringVar(&c.Addr, "addr", c.Addr, "HOST:PORT to listen on (env SHOEBOX_ADDR)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "connection budget of this process (env SHOEBOX_DB_MAX_CONNS)")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "indexing workers, 0 = one per CPU (env SHOEBOX_WORKERS)")
-	fs.DurationVar(&c.RescanInterval, "rescan", c.RescanInterval, "rescan interval for serve, 0 disables (env SHOEBOX_RESCAN_INTERVAL)")
+	fs.DurationVar(&c.RescanInterval, "rescan", c.RescanInterval, "rescan interval, 0 = at start only (env SHOEBOX_RESCAN_INTERVAL)")
+	fs.BoolVar(&c.NoIndex, "no-index", c.NoIndex, "serve only: run no jobs, leave indexing to `shoebox worker` processes")
 	fs.BoolVar(&c.StayInside, "stay-inside", c.StayInside, "skip symlinks that lead outside the library folders (env SHOEBOX_STAY_INSIDE=true)")
 	fs.StringVar(&c.ClipModel, "clip-model", c.ClipModel, "CLIP model for search by meaning: a folder, or the name of one installed by `shoebox model get` (env SHOEBOX_CLIP_MODEL)")
 	var words []string

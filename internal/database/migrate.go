@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed migrations/*.up.sql
@@ -51,7 +54,8 @@ func migrations() ([]migration, error) {
 }
 
 // Migrate applies pending migrations, each in its own transaction, under an
-// advisory lock so that two processes starting together don't race.
+// advisory lock so that two processes starting together don't race; then
+// River's (the job queue's tables), under the same lock.
 func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
@@ -92,5 +96,32 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate %s: %w", m.name, classify(err))
 		}
 	}
+	// River's migrations one at a time, each in its own transaction (a
+	// later one uses an enum value an earlier one adds) under our lock, so
+	// two processes starting together apply each once.
+	migrator, err := rivermigrate.New(riverpgxv5.New(db.Pool), &rivermigrate.Config{Logger: slog.New(warnOnly{db.log.Handler()})})
+	if err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	for applied := true; applied; {
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7061726)`); err != nil {
+				return err
+			}
+			res, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{MaxSteps: 1})
+			applied = err == nil && len(res.Versions) > 0
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate river: %w", classify(err))
+		}
+	}
 	return nil
+}
+
+// warnOnly passes a library's warnings and errors to our log, not its chatter.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }

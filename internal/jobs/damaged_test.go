@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"log/slog"
 	"testing"
 
 	"shoebox/internal/database"
+	"shoebox/internal/jobs"
+	"shoebox/internal/storage"
 )
 
 // A library indexed before damaged photos were shown has its truncated
@@ -40,13 +43,23 @@ func TestUpgradeRetriesFailedPhotos(t *testing.T) {
 		thumb_width = NULL WHERE id = $1`, trunc)
 	exec(`ALTER TABLE photos DROP COLUMN damage`)
 	exec(`DELETE FROM schema_migrations WHERE version = 4`)
+	// ... and the queue before River (016 moves it there).
+	exec(`ALTER TABLE legacy_jobs RENAME TO jobs`)
+	exec(`DELETE FROM schema_migrations WHERE version = 16`)
 	exec(`UPDATE photos SET indexed_at = '2001-01-01' WHERE id = $1`, good)
 
 	if err := e.db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.count(t, `SELECT count(*) FROM jobs WHERE kind = 'process' AND state = 'pending' AND key IN ('`+trunc+`', '`+notes+`')`); n != 2 {
+	// The old queue's live jobs are carried over into River, once.
+	if err := jobs.CarryOver(ctx, storage.New(e.db), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'process' AND state = 'available' AND args->>'id' IN ('`+trunc+`', '`+notes+`')`); n != 2 {
 		t.Fatalf("%d retries queued by the migration, want 2 (the failed photos)", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM pg_tables WHERE tablename IN ('jobs', 'legacy_jobs', 'workers')`); n != 0 {
+		t.Fatalf("%d tables of the old queue left after the carry-over", n)
 	}
 	e.run()
 	var state, damage, reason string

@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"os"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
@@ -23,71 +25,109 @@ func (r *Runner) prepareEmbeddings(ctx context.Context) {
 			r.log.Warn("jobs: vector index", "err", err)
 		}
 	}
-	n, err := r.st.EnqueueMissingEmbeddings(ctx, e.Name(), job(KindEmbed, "", nil))
+	ids, err := r.st.MissingEmbeddings(ctx, e.Name())
 	if err != nil {
 		r.log.Warn("jobs: enqueue embeddings", "err", err)
 		return
 	}
-	if n > 0 {
-		r.log.Info("jobs: photos to embed", "model", e.Name(), "photos", n)
+	for rest := ids; len(rest) > 0; {
+		n := min(len(rest), 1000)
+		jobs := make([]river.JobArgs, n)
+		for i, id := range rest[:n] {
+			jobs[i] = EmbedJob(id)
+		}
+		if err := r.st.Enqueue(ctx, jobs...); err != nil {
+			r.log.Warn("jobs: enqueue embeddings", "err", err)
+			return
+		}
+		rest = rest[n:]
+	}
+	if len(ids) > 0 {
+		r.log.Info("jobs: photos to embed", "model", e.Name(), "photos", len(ids))
 	}
 }
 
-// embed runs a batch of embed jobs: one model call for the batch's
+// embedJob embeds photo id and, in the same model call, up to
+// embedBatch-1 photos whose embed jobs are waiting: it takes their jobs
+// over (running, on this process's heartbeat), and completes them with
+// its own, or hands them back if it fails. A photo embedded since its job
+// was queued is not embedded again.
+func (r *Runner) embedJob(ctx context.Context, id string) error {
+	e := r.opts.Embedder
+	if done, err := r.st.HasEmbedding(ctx, e.Name(), id); err != nil {
+		return err
+	} else if done {
+		return nil
+	}
+	taken, err := r.st.TakeJobs(ctx, KindEmbed, r.id, embedBatch-1)
+	if err != nil {
+		r.log.Warn("jobs: take embed jobs for a batch", "err", err)
+		taken = nil
+	}
+	ids := []string{id}
+	tids := make([]int64, len(taken))
+	for i, t := range taken {
+		tids[i] = t.ID
+		if t.Key != id {
+			ids = append(ids, t.Key)
+		}
+	}
+	err = r.embed(ctx, ids)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if ferr := r.st.FinishTakenJobs(fctx, tids, err == nil && ctx.Err() == nil); ferr != nil {
+		r.log.Warn("jobs: finish embed batch", "err", ferr) // rescued as a dead worker's would be
+	}
+	return err
+}
+
+// embed embeds a batch of photos: one model call for the batch's
 // previews (made at index time: no second decode of the originals), one
-// transaction to save the vectors.
-func (r *Runner) embed(ctx context.Context, js []storage.Job) {
+// transaction to save the vectors. A photo without a preview (removed or
+// failed since) has nothing to embed.
+func (r *Runner) embed(ctx context.Context, ids []string) error {
 	e := r.opts.Embedder
 	var (
-		todo  []storage.Job
+		todo  []string
 		files []string
 	)
-	for _, j := range js {
-		p := r.store.Path(j.Key, thumbs.Preview)
-		if e == nil {
-			r.finish(ctx, j, nil, errors.New("no model configured in this process"))
-			continue
-		}
+	for _, id := range ids {
+		p := r.store.Path(id, thumbs.Preview)
 		if _, err := os.Stat(p); err != nil {
-			r.finish(ctx, j, nil, nil) // removed or failed since: nothing to embed
 			continue
 		}
-		todo = append(todo, j)
+		todo = append(todo, id)
 		files = append(files, p)
 	}
 	if len(todo) == 0 {
-		return
+		return nil
 	}
 	vecs, err := e.EmbedImages(ctx, files)
-	if err == nil {
-		es := make([]storage.Embedding, len(todo))
-		for i, j := range todo {
-			es[i] = storage.Embedding{PhotoID: j.Key, Vector: vecs[i]}
-		}
-		err = r.st.SaveEmbeddings(ctx, e.Name(), es)
-		if err == nil {
-			err = r.tag(ctx, es)
-		}
-		if err == nil {
-			// Regroup near-duplicates once the queue's embeddings are done.
-			err = r.st.Enqueue(ctx, job(KindDuplicates, e.Name(), nil))
-		}
+	if err != nil {
+		return err
 	}
-	if ctx.Err() != nil {
-		return
+	es := make([]storage.Embedding, len(todo))
+	for i, id := range todo {
+		es[i] = storage.Embedding{PhotoID: id, Vector: vecs[i]}
 	}
-	if err == nil && len(vecs) > 0 {
+	if err := r.st.SaveEmbeddings(ctx, e.Name(), es); err != nil {
+		return err
+	}
+	if err := r.tag(ctx, es); err != nil {
+		return err
+	}
+	// Regroup near-duplicates once the queue's embeddings are done.
+	if err := r.st.Enqueue(ctx, DuplicatesArgs{Model: e.Name()}); err != nil {
+		return err
+	}
+	if len(vecs) > 0 {
 		r.indexOnce.Do(func() {
 			if err := r.st.EnsureVectorIndex(ctx, len(vecs[0])); err != nil {
 				r.log.Warn("jobs: vector index", "err", err)
 			}
 		})
 	}
-	for _, j := range todo {
-		r.finish(ctx, j, nil, err)
-	}
-	if err == nil {
-		r.count(func(p *Progress) { p.Embedded += len(todo) })
-		r.met.embedded.Add(float64(len(todo)))
-	}
+	r.count(func(p *Progress) { p.Embedded += len(todo) })
+	r.met.embedded.Add(float64(len(todo)))
+	return nil
 }

@@ -1,63 +1,39 @@
-// Package jobs runs Shoebox's durable work: scanning libraries, processing
-// photos, embedding them and regrouping near-duplicates. Jobs live in PostgreSQL (see storage/job.go), are
-// claimed with a lease tied to the worker's heartbeat, and are idempotent, so
-// a process killed mid-job (kill -9) is resumed by the next one and every
-// photo ends up indexed exactly once. Workers hold a connection only for the
-// short statements of claiming and saving, never while decoding a photo, and
-// only within the background share of the connection budget.
+// Package jobs runs Shoebox's durable work on River (github.com/riverqueue/river):
+// scanning libraries, processing photos, embedding them, regrouping
+// near-duplicates and converting videos. Jobs live in PostgreSQL (river_job),
+// are inserted in the same transaction as the rows they belong to (see
+// storage/job.go), are unique per kind and key while live, retried with a
+// backoff, and idempotent, so a process killed mid-job (kill -9) has its jobs
+// rescued (see heartbeat) and every photo ends up indexed exactly once.
+// River runs on the process's own pool, so its connections count in the
+// budget; it polls (no LISTEN) unless told to listen. Workers hold a
+// connection only for the short statements of saving, never while decoding
+// a photo, and only within the background share of the connection budget.
 package jobs
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"shoebox/internal/ai"
+	"shoebox/internal/database"
 	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
-
-// Job kinds.
-const (
-	KindScan       = "scan"       // walk a library (key: its root)
-	KindProcess    = "process"    // decode a photo, thumbnails, metadata (key: photo id)
-	KindEmbed      = "embed"      // CLIP vector and tags (key: photo id)
-	KindDuplicates = "duplicates" // regroup near-duplicates (key: model name)
-	KindTranscode  = "transcode"  // convert a video for browsers (key: photo id), in its own lane
-)
-
-// Kinds are every job kind, so figures by kind show a drained queue as 0.
-var Kinds = []string{KindScan, KindProcess, KindEmbed, KindDuplicates, KindTranscode}
-
-// priority is the queue's order, in one place: lower runs first. A scan
-// finds the work, so it goes before the photos it queues; a photo is shown
-// once processed, so processing goes before embedding; duplicates are
-// regrouped once the embeddings are in.
-var priority = map[string]int{
-	KindScan:       0,
-	KindProcess:    1,
-	KindEmbed:      2,
-	KindDuplicates: 3,
-	KindTranscode:  4,
-}
-
-// job describes a job of kind to enqueue, with the kind's priority.
-func job(kind, key string, args any) storage.EnqueueParams {
-	p, ok := priority[kind]
-	if !ok {
-		panic("jobs: unknown kind " + kind)
-	}
-	return storage.EnqueueParams{Kind: kind, Key: key, Args: args, Priority: p}
-}
-
-// embedBatch is how many photos one embed run takes at once.
-const embedBatch = 16
 
 // Options configure the workers.
 type Options struct {
@@ -71,20 +47,42 @@ type Options struct {
 	// MaxPixels refuses larger images; 0 is media.DefaultMaxPixels.
 	MaxPixels int64
 	// Exclusive says this process owns the database alone (embedded
-	// cluster): jobs of earlier processes are resumed at once.
+	// cluster): jobs of earlier processes are resumed at once, and this
+	// process leads River at once.
 	Exclusive bool
-	// Poll is how often idle workers look for work. Default 500ms.
+	// Poll is how often idle workers look for work (River's
+	// FetchPollInterval). Default 500ms.
 	Poll time.Duration
-	// StaleAfter is how long a silent worker keeps its jobs. Default 30s.
+	// StaleAfter is how long a silent worker process keeps its running
+	// jobs before they are rescued. Default 30s.
 	StaleAfter time.Duration
+	// Pool is the pool River runs on; nil: the process's own pool (the
+	// database's), so River's connections count in the budget. A separate
+	// pool is for a direct connection when the main one goes through a
+	// pooler in transaction mode and Listen is on.
+	Pool *pgxpool.Pool
+	// Listen lets River LISTEN for new jobs and leadership changes instead
+	// of only polling. Default false: the database URL may be a pooler in
+	// transaction mode, where LISTEN does not work; polling every Poll
+	// costs one short query per queue.
+	Listen bool
+	// Rescan schedules scans of every library (Roots) at start and every
+	// RescanInterval (0: at start only), once for the whole deployment: a
+	// River periodic job, inserted by the elected leader only.
+	Rescan         bool
+	RescanInterval time.Duration
+	// Roots lists the libraries a rescan scans (needed with Rescan).
+	Roots func(context.Context) ([]string, error)
 	// Embedder, when set, embeds every indexed photo for search by meaning.
+	// Without one this process leaves embed and duplicates jobs to a
+	// process that has a model.
 	Embedder ai.Embedder
 	// DuplicateDistance is the cosine distance under which two photos are
 	// near-duplicates. Default 0.03.
 	DuplicateDistance float64
 	// TranscodeWorkers is how many videos are converted at once, in a
-	// lane of their own so that a queue of long conversions never holds
-	// up indexing. Default 1: one ffmpeg already uses every core.
+	// queue of their own so that long conversions never hold up indexing.
+	// Default 1: one ffmpeg already uses every core.
 	TranscodeWorkers int
 	// Transcode tunes and bounds each conversion (preset, time limit).
 	Transcode media.TranscodeOptions
@@ -93,12 +91,13 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// Runner claims and runs jobs.
+// Runner runs jobs: a River client with a worker for each kind.
 type Runner struct {
-	st    *storage.Storage
+	db    *database.DB
+	st    *storage.Storage // the background share
 	store thumbs.Store
 	opts  Options
-	id    string
+	id    string // River's client ID, also its heartbeat's
 	log   *slog.Logger
 	met   *Metrics
 
@@ -122,8 +121,8 @@ type Progress struct {
 	Embedded  int // photos embedded
 }
 
-// New returns a Runner over st (which should run on the background share).
-func New(st *storage.Storage, store thumbs.Store, o Options) *Runner {
+// New returns a Runner over db; its work runs on db's background share.
+func New(db *database.DB, store thumbs.Store, o Options) *Runner {
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
 	}
@@ -142,18 +141,25 @@ func New(st *storage.Storage, store thumbs.Store, o Options) *Runner {
 	if o.DuplicateDistance <= 0 {
 		o.DuplicateDistance = 0.03
 	}
+	if o.Pool == nil {
+		o.Pool = db.Pool
+	}
 	met := o.Metrics
 	if met == nil {
 		met = NewMetrics(nil)
 	}
-	b := make([]byte, 16)
+	b := make([]byte, 6)
 	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	id := fmt.Sprintf("%s-%s-%s-%s-%s", hex.EncodeToString(b[0:4]), hex.EncodeToString(b[4:6]),
-		hex.EncodeToString(b[6:8]), hex.EncodeToString(b[8:10]), hex.EncodeToString(b[10:]))
-	return &Runner{st: st, store: store, opts: o, id: id, log: o.Logger, met: met}
+	host, _ := os.Hostname()
+	if len(host) > 64 {
+		host = host[:64]
+	}
+	id := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	return &Runner{db: db, st: storage.New(db.Background()), store: store, opts: o, id: id, log: o.Logger, met: met}
 }
+
+// ID is the runner's River client ID.
+func (r *Runner) ID() string { return r.id }
 
 // Progress returns what this process has done so far.
 func (r *Runner) Progress() Progress {
@@ -176,14 +182,6 @@ const TrashKept = 30 * 24 * time.Hour
 func (r *Runner) EnqueueScan(ctx context.Context, root string) error {
 	return r.st.Enqueue(ctx, ScanJob(root))
 }
-
-// ScanJob is the job that scans library root: a command that adds a
-// library queues it, and whichever server runs the queue scans it.
-func ScanJob(root string) storage.EnqueueParams { return job(KindScan, root, scanArgs{Root: root}) }
-
-// ProcessJob is the job that indexes photo id (an upload saves its file
-// and this job in one transaction).
-func ProcessJob(id string) storage.EnqueueParams { return job(KindProcess, id, nil) }
 
 // PurgeTrash empties every trash of what was trashed more than age ago
 // and, in the same transaction, queues a scan of each upload library that
@@ -223,12 +221,41 @@ func enqueuePurgedScans(ctx context.Context, tx *storage.Storage) error {
 	return nil
 }
 
-// Run works until ctx is cancelled. It registers the worker, keeps its
-// heartbeat, takes over jobs of dead workers, and runs Workers jobs at once.
-// It retries its registration while the database is unreachable.
+// CarryOver moves the live jobs of the queue before River (kept by
+// migration 016) into River, once, in one transaction.
+func CarryOver(ctx context.Context, st *storage.Storage, log *slog.Logger) error {
+	n, err := st.CarryOverLegacyJobs(ctx, func(tx *storage.Storage, old []storage.LegacyJob) error {
+		var args []river.JobArgs
+		for _, j := range old {
+			a, err := legacyArgs(j)
+			if err != nil {
+				log.Warn("jobs: old job dropped", "kind", j.Kind, "key", j.Key, "err", err)
+				continue
+			}
+			args = append(args, a)
+		}
+		for len(args) > 0 {
+			n := min(len(args), 1000)
+			if err := tx.Enqueue(ctx, args[:n]...); err != nil {
+				return err
+			}
+			args = args[n:]
+		}
+		return nil
+	})
+	if n > 0 {
+		log.Info("jobs: live jobs of the old queue carried over to River", "jobs", n)
+	}
+	return err
+}
+
+// Run works until ctx is cancelled: it keeps this process's heartbeat,
+// rescues the jobs of dead worker processes, empties trashes, and runs
+// River's client with Workers jobs at once (TranscodeWorkers more for
+// conversions). It waits while the database is unreachable.
 func (r *Runner) Run(ctx context.Context) error {
 	for {
-		err := r.st.RegisterWorker(ctx, r.id)
+		err := r.st.Heartbeat(ctx, r.id)
 		if err == nil {
 			break
 		}
@@ -240,11 +267,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	if r.opts.Exclusive {
-		if err := r.st.ForgetOtherWorkers(ctx, r.id); err != nil {
+		if err := r.st.ForgetOtherClients(ctx, r.id); err != nil {
 			r.log.Warn("jobs: forget old workers", "err", err)
 		}
 	}
-	r.releaseDead(ctx)
+	r.rescueDead(ctx)
 	r.prepareEmbeddings(ctx)
 	if n := r.store.CleanTemp(time.Minute); n > 0 {
 		r.log.Info("jobs: removed half-written files of a stopped worker", "files", n)
@@ -254,26 +281,54 @@ func (r *Runner) Run(ctx context.Context) error {
 	} else if n > 0 {
 		r.log.Info("jobs: media files made private (0700 folders, 0600 files)", "entries", n)
 	}
+	client, err := r.client()
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); r.heartbeat(ctx) }()
-	for i := 0; i < r.opts.Workers; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); r.work(ctx, r.kinds()) }()
+	defer wg.Wait()
+	// River stops when we say, not when ctx ends: then running jobs are
+	// cancelled at once and go back to the queue (JobSnooze(0) in work).
+	for {
+		err = client.Start(context.WithoutCancel(ctx))
+		if err == nil {
+			break
+		}
+		r.log.Warn("jobs: cannot start; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
 	}
-	for i := 0; i < r.opts.TranscodeWorkers; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); r.work(ctx, []string{KindTranscode}) }()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := client.StopAndCancel(sctx); err != nil {
+		r.log.Warn("jobs: stop", "err", err)
 	}
-	wg.Wait()
 	return nil
 }
 
-func (r *Runner) releaseDead(ctx context.Context) {
-	n, err := r.st.ReleaseDeadWorkers(ctx, r.opts.StaleAfter, r.id)
+// The kill -9 rescue. River alone rescues a running job only once it has
+// run RescueStuckJobsAfter (default 1 h), whatever became of its process;
+// per-kind timeouts would not do either, as a scan of a large library or
+// a long conversion may rightly run for long. So each worker process keeps
+// a heartbeat (job_clients, keyed by River's client ID, which River writes
+// into a running job's attempted_by), and every worker process, every
+// StaleAfter/4, makes the running jobs of clients silent for StaleAfter
+// available again (one idempotent UPDATE: running it in several processes
+// at once is harmless, and it needs no leader, so rescue does not wait for
+// a dead leader's term to end). River's own rescuer is left as a backstop
+// after a day. An exclusive process (the embedded cluster, under the data
+// folder's lock) forgets every other client at start, so it resumes at once.
+func (r *Runner) rescueDead(ctx context.Context) {
+	n, err := r.st.RescueDeadClients(ctx, r.opts.StaleAfter, r.id)
 	if err != nil {
 		if ctx.Err() == nil {
-			r.log.Warn("jobs: release dead workers", "err", err)
+			r.log.Warn("jobs: rescue jobs of dead workers", "err", err)
 		}
 		return
 	}
@@ -293,10 +348,7 @@ func (r *Runner) heartbeat(ctx context.Context) {
 			if err := r.st.Heartbeat(ctx, r.id); err != nil && ctx.Err() == nil {
 				r.log.Warn("jobs: heartbeat", "err", err)
 			}
-			r.releaseDead(ctx)
-			if err := r.st.PruneJobs(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
-				r.log.Warn("jobs: prune", "err", err)
-			}
+			r.rescueDead(ctx)
 			if n, err := PurgeTrash(ctx, r.st, TrashKept); err != nil && ctx.Err() == nil {
 				r.log.Warn("jobs: empty trash", "err", err)
 			} else if n > 0 {
@@ -306,99 +358,122 @@ func (r *Runner) heartbeat(ctx context.Context) {
 	}
 }
 
-// work claims and runs jobs of kinds until ctx ends.
-func (r *Runner) work(ctx context.Context, kinds []string) {
-	for ctx.Err() == nil {
-		jobs, err := r.st.ClaimJobs(ctx, r.id, kinds, 1)
-		if err == nil && len(jobs) == 1 && jobs[0].Kind == KindEmbed {
-			// Embedding runs in batches: take the next ones along.
-			more, err := r.st.ClaimJobs(ctx, r.id, []string{KindEmbed}, embedBatch-1)
-			if err == nil {
-				start := time.Now()
-				r.embed(ctx, append(jobs, more...))
-				r.met.observeJob(KindEmbed, start)
-				continue
-			}
-		}
-		if err != nil || len(jobs) == 0 {
-			if err != nil && ctx.Err() == nil {
-				r.log.Warn("jobs: claim", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(r.opts.Poll):
-			}
-			continue
-		}
-		start := time.Now()
-		r.runJob(ctx, jobs[0])
-		r.met.observeJob(jobs[0].Kind, start)
-	}
-}
-
-func (r *Runner) kinds() []string {
+// client builds River's client: a worker per kind this process can run
+// (embedding only with a model), the default queue with Workers slots,
+// conversions in a queue of their own, and the periodic rescan.
+func (r *Runner) client() (*river.Client[pgx.Tx], error) {
+	ws := river.NewWorkers()
+	river.AddWorker(ws, &worker[ScanArgs]{r: r, fn: func(ctx context.Context, j *river.Job[ScanArgs]) (any, error) {
+		return r.scan(ctx, j.Args.Root)
+	}})
+	river.AddWorker(ws, &worker[ProcessArgs]{r: r, fn: func(ctx context.Context, j *river.Job[ProcessArgs]) (any, error) {
+		return nil, r.process(ctx, j.Args.ID)
+	}})
+	river.AddWorker(ws, &worker[TranscodeArgs]{r: r, fn: func(ctx context.Context, j *river.Job[TranscodeArgs]) (any, error) {
+		return r.transcode(ctx, j.Args, j.Attempt >= j.MaxAttempts)
+	}})
+	river.AddWorker(ws, &worker[RescanArgs]{r: r, fn: func(ctx context.Context, j *river.Job[RescanArgs]) (any, error) {
+		return r.rescan(ctx)
+	}})
 	if r.opts.Embedder != nil {
-		return []string{KindScan, KindProcess, KindEmbed, KindDuplicates}
+		river.AddWorker(ws, &worker[EmbedArgs]{r: r, fn: func(ctx context.Context, j *river.Job[EmbedArgs]) (any, error) {
+			return nil, r.embedJob(ctx, j.Args.ID)
+		}})
+		river.AddWorker(ws, &worker[DuplicatesArgs]{r: r, fn: func(ctx context.Context, j *river.Job[DuplicatesArgs]) (any, error) {
+			return nil, r.duplicates(ctx)
+		}})
 	}
-	return []string{KindScan, KindProcess}
+	var periodic []*river.PeriodicJob
+	if r.opts.Rescan {
+		var sched river.PeriodicSchedule = never{}
+		if r.opts.RescanInterval > 0 {
+			sched = river.PeriodicInterval(r.opts.RescanInterval)
+		}
+		periodic = append(periodic, river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) {
+			return RescanArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: KindRescan, RunOnStart: true}))
+	}
+	return river.NewClient(riverDriver(r.opts.Pool), &river.Config{
+		ID:                   r.id,
+		Logger:               slog.New(warnOnly{r.log.Handler()}),
+		PollOnly:             !r.opts.Listen,
+		FetchPollInterval:    r.opts.Poll,
+		FetchCooldown:        min(r.opts.Poll, river.FetchCooldownDefault),
+		FetchOnlyKnownKinds:  true,
+		JobTimeout:           -1, // conversions have their own limit; scans may rightly be long
+		RescueStuckJobsAfter: 24 * time.Hour,
+		MaxAttempts:          maxAttempts,
+		RetryPolicy:          backoff{},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: r.opts.Workers},
+			queueTranscode:     {MaxWorkers: r.opts.TranscodeWorkers},
+		},
+		Workers:      ws,
+		PeriodicJobs: periodic,
+	})
 }
 
-func (r *Runner) runJob(ctx context.Context, j storage.Job) {
-	var (
-		result any
-		err    error
-	)
-	switch j.Kind {
-	case KindScan:
-		result, err = r.scan(ctx, j)
-	case KindProcess:
-		err = r.process(ctx, j.Key)
-	case KindEmbed:
-		r.embed(ctx, []storage.Job{j})
-		return
-	case KindDuplicates:
-		err = r.duplicates(ctx)
-	case KindTranscode:
-		result, err = r.transcode(ctx, j)
-	default:
-		err = fmt.Errorf("unknown job kind %q", j.Kind)
-	}
+// worker runs jobs of one kind: it times them, keeps their result as the
+// job's output, and puts a job interrupted by a stop back in the queue
+// (its attempt not counted).
+type worker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	r  *Runner
+	fn func(context.Context, *river.Job[T]) (any, error)
+}
+
+func (w *worker[T]) Work(ctx context.Context, j *river.Job[T]) error {
+	start := time.Now()
+	res, err := w.fn(ctx, j)
+	w.r.met.observeJob(j.Kind, start)
 	if ctx.Err() != nil {
-		// Stopping: the job goes back to the queue as it was, for the next
-		// start (a restart would resume it anyway, but a job left running
-		// reads as work in progress meanwhile).
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := r.st.ReleaseJob(rctx, j.ID); err != nil {
-			r.log.Warn("jobs: put back on stop", "kind", j.Kind, "key", j.Key, "err", err)
-		}
-		return
+		return river.JobSnooze(0) // stopping: resumed by the next start
 	}
-	r.finish(ctx, j, result, err)
+	if err != nil {
+		w.r.log.Warn("jobs: attempt failed", "kind", j.Kind, "attempt", j.Attempt, "of", j.MaxAttempts, "err", err)
+		return err
+	}
+	if res != nil {
+		if err := river.RecordOutput(ctx, res); err != nil {
+			w.r.log.Warn("jobs: record output", "kind", j.Kind, "err", err)
+		}
+	}
+	return nil
 }
 
-// finish records a job's outcome: done, or retried after a backoff.
-func (r *Runner) finish(ctx context.Context, j storage.Job, result any, err error) {
+// backoff retries a failed job after attempt² seconds (1 s, 4 s, 9 s, 16 s):
+// a database restarting is back well within that, a file being copied is
+// whole.
+type backoff struct{}
+
+func (backoff) NextRetry(j *rivertype.JobRow) time.Time {
+	return time.Now().Add(time.Duration(j.Attempt*j.Attempt) * time.Second)
+}
+
+// never is the schedule of a rescan with no interval: at start only.
+type never struct{}
+
+func (never) Next(time.Time) time.Time { return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+// warnOnly passes River's warnings and errors to our log, not its chatter.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+// rescan queues a scan of every library, in one transaction.
+func (r *Runner) rescan(ctx context.Context) (any, error) {
+	if r.opts.Roots == nil {
+		return nil, errors.New("rescan: no libraries configured in this process")
+	}
+	roots, err := r.opts.Roots(ctx)
 	if err != nil {
-		r.log.Warn("jobs: attempt failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "err", err)
-		backoff := time.Duration(j.Attempts*j.Attempts) * time.Second
-		if rerr := r.st.RetryJob(ctx, j.ID, err.Error(), backoff); rerr != nil {
-			r.log.Error("jobs: record failure", "err", rerr)
-		}
-		return
+		return nil, err
 	}
-	for {
-		err := r.st.CompleteJob(ctx, j.ID, result)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		// The work is done and idempotent; if we cannot say so now (database
-		// restarting), keep trying rather than doing it again.
-		r.log.Warn("jobs: complete", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
+	scans := make([]river.JobArgs, len(roots))
+	for i, root := range roots {
+		scans[i] = ScanJob(root)
 	}
+	return map[string]any{"libraries": len(roots)}, r.st.Enqueue(ctx, scans...)
 }

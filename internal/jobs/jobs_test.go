@@ -59,7 +59,7 @@ func setup(t *testing.T) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.run = func() {
 		t.Helper()
-		r := jobs.New(storage.New(db.Background()), e.store, jobs.Options{Workers: e.workers, Poll: 20 * time.Millisecond, Logger: log})
+		r := jobs.New(db, e.store, jobs.Options{Workers: e.workers, Poll: 20 * time.Millisecond, Logger: log})
 		ctx, cancel := context.WithCancel(context.Background())
 		// The scan is queued before any worker starts, so what runs first
 		// is the queue's choice, not a race with the workers.
@@ -188,8 +188,8 @@ func TestIndexMoveChangeRemove(t *testing.T) {
 	}
 }
 
-// A worker killed mid-job leaves it 'running'; the next runner takes it
-// over once the dead worker's heartbeat is stale, and the photo is indexed
+// A worker killed mid-job leaves it 'running'; the next runner rescues it
+// once the dead worker's heartbeat is stale, and the photo is indexed
 // exactly once.
 func TestDeadWorkerJobsAreResumed(t *testing.T) {
 	e := setup(t)
@@ -198,16 +198,19 @@ func TestDeadWorkerJobsAreResumed(t *testing.T) {
 	e.run()
 	id := e.photoOf(t, "x.jpg")
 	// Simulate a crash: a dead worker holds the photo's job.
+	if err := e.st.Enqueue(ctx, jobs.ProcessJob(id)); err != nil {
+		t.Fatal(err)
+	}
 	err := e.db.Do(ctx, func(q database.Querier) error {
 		if _, err := q.Exec(ctx, `UPDATE photos SET state = 'pending' WHERE id = $1`, id); err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO workers (id, hostname, pid, heartbeat_at)
-			VALUES ('00000000-0000-4000-8000-000000000001', 'gone', 1, now() - interval '1 hour')`); err != nil {
+		if _, err := q.Exec(ctx, `INSERT INTO job_clients (id, hostname, pid, heartbeat_at)
+			VALUES ('gone-1-0', 'gone', 1, now() - interval '1 hour')`); err != nil {
 			return err
 		}
-		_, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, state, worker_id, attempts)
-			VALUES ('process', $1, 'running', '00000000-0000-4000-8000-000000000001', 1)`, id)
+		_, err := q.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(),
+			attempted_by = ARRAY['gone-1-0'] WHERE kind = 'process' AND args->>'id' = $1 AND state = 'available'`, id)
 		return err
 	})
 	if err != nil {
@@ -217,8 +220,11 @@ func TestDeadWorkerJobsAreResumed(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM photos WHERE state = 'ready'`); n != 1 {
 		t.Fatalf("%d ready photos, want 1", n)
 	}
-	if n := e.count(t, `SELECT count(*) FROM jobs WHERE state IN ('pending','running')`); n != 0 {
+	if n := e.count(t, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed')`); n != 0 {
 		t.Fatalf("%d jobs left", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'process' AND 'gone-1-0' = ANY(attempted_by) AND attempt = 2`); n != 1 {
+		t.Fatalf("the dead worker's job was not resumed by the next worker (%d)", n)
 	}
 }
 
@@ -232,7 +238,7 @@ func TestScanRunsFirst(t *testing.T) {
 	// Work queued before the scan: processing of photos that are gone by
 	// now (each is a quick no-op), as a library of pending photos would be.
 	for _, key := range []string{"gone1", "gone2", "gone3"} {
-		if err := e.st.Enqueue(ctx, storage.EnqueueParams{Kind: jobs.KindProcess, Key: key, Priority: 1}); err != nil {
+		if err := e.st.Enqueue(ctx, jobs.ProcessJob(key)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -240,7 +246,8 @@ func TestScanRunsFirst(t *testing.T) {
 	e.run()
 	var order []string
 	err := e.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT kind || ':' || key FROM jobs WHERE state = 'done' ORDER BY finished_at, id`)
+		rows, err := q.Query(ctx, `SELECT kind || ':' || coalesce(args->>'root', args->>'id') FROM river_job
+			WHERE state = 'completed' ORDER BY finalized_at, id`)
 		if err != nil {
 			return err
 		}

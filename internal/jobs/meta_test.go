@@ -53,9 +53,9 @@ func TestRescanRereadsOlderMetadata(t *testing.T) {
 		t.Fatal("thumbnail gone after re-reading metadata")
 	}
 	// Up to date: a further scan queues nothing.
-	before := e.count(t, `SELECT count(*) FROM jobs WHERE kind = 'process'`)
+	before := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'process'`)
 	e.run()
-	if after := e.count(t, `SELECT count(*) FROM jobs WHERE kind = 'process'`); after != before {
+	if after := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'process'`); after != before {
 		t.Fatalf("process jobs %d -> %d on an up-to-date library", before, after)
 	}
 }

@@ -100,7 +100,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 	r.count(func(p *Progress) { p.Processed++ })
 	r.met.indexed.Inc()
 	if r.opts.Embedder != nil {
-		return r.st.Enqueue(ctx, job(KindEmbed, id, nil))
+		return r.st.Enqueue(ctx, EmbedJob(id))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,15 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"shoebox/internal/library"
 	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
-
-type scanArgs struct {
-	Root string `json:"root"`
-}
 
 // ScanResult is what one scan found; it is kept as the job's result.
 type ScanResult struct {
@@ -38,11 +35,8 @@ const scanBatch = 64
 // batches (each enqueueing its new photos' processing in the same
 // transaction), then forgets what is gone. Unchanged files (same size and
 // modification time) are not read again, so a rescan is cheap.
-func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
-	var a scanArgs
-	if err := json.Unmarshal(j.Args, &a); err != nil {
-		return nil, fmt.Errorf("scan: args: %w", err)
-	}
+func (r *Runner) scan(ctx context.Context, root string) (*ScanResult, error) {
+	a := ScanArgs{Root: root}
 	res := &ScanResult{Root: a.Root}
 	libID, err := r.st.EnsureLibrary(ctx, a.Root)
 	if err != nil {
@@ -73,12 +67,11 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 			if newIDs, err = tx.SaveScanned(ctx, libID, batch); err != nil {
 				return err
 			}
-			for _, id := range newIDs {
-				if err := tx.Enqueue(ctx, job(KindProcess, id, nil)); err != nil {
-					return err
-				}
+			jobs := make([]river.JobArgs, len(newIDs))
+			for i, id := range newIDs {
+				jobs[i] = ProcessJob(id)
 			}
-			return nil
+			return tx.Enqueue(ctx, jobs...)
 		})
 		if err != nil {
 			return err
@@ -136,11 +129,22 @@ func (r *Runner) scan(ctx context.Context, j storage.Job) (*ScanResult, error) {
 	}
 	// Photos whose metadata an older reader extracted are read again
 	// (their files are unchanged, so nothing above queued them).
-	requeued, err := r.st.RequeueStaleMeta(ctx, libID, media.MetaVersion, job(KindProcess, "", nil))
+	stale, err := r.st.StaleMeta(ctx, libID, media.MetaVersion)
 	if err != nil {
 		return nil, err
 	}
-	res.Reread = int(requeued)
+	for len(stale) > 0 {
+		n := min(len(stale), 1000)
+		jobs := make([]river.JobArgs, n)
+		for i, id := range stale[:n] {
+			jobs[i] = ProcessJob(id)
+		}
+		if err := r.st.Enqueue(ctx, jobs...); err != nil {
+			return nil, err
+		}
+		res.Reread += n
+		stale = stale[n:]
+	}
 	var gone []string
 	for rel := range known {
 		if !seen[rel] {

@@ -2,31 +2,17 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"shoebox/internal/media"
-	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
-
-// transcodeArgs are a transcode job's: the video's duration, which sets
-// its time limit (known from indexing, so the job needs no query).
-type transcodeArgs struct {
-	Duration float64 `json:"duration"`
-}
 
 // transcodeResult is what a transcode job records.
 type transcodeResult struct {
 	Seconds float64 `json:"seconds,omitempty"` // how long ffmpeg took
 	Skipped string  `json:"skipped,omitempty"` // why nothing was made
-}
-
-// TranscodeJob is the job that converts video id for browsers.
-func TranscodeJob(id string, duration float64) storage.EnqueueParams {
-	return job(KindTranscode, id, transcodeArgs{Duration: duration})
 }
 
 // queueTranscode asks for video id to be converted unless it is already:
@@ -49,12 +35,8 @@ func (r *Runner) queueTranscode(ctx context.Context, id string, duration float64
 // with the reason (a retry would fail alike) and /video keeps answering
 // 415; other errors (the data folder) are retried. A shutdown kills
 // ffmpeg and returns ctx's error: the job goes back to the queue.
-func (r *Runner) transcode(ctx context.Context, j storage.Job) (any, error) {
-	id := j.Key
-	var args transcodeArgs
-	if err := json.Unmarshal(j.Args, &args); err != nil {
-		return nil, fmt.Errorf("transcode %s: %w", id, err)
-	}
+func (r *Runner) transcode(ctx context.Context, args TranscodeArgs, last bool) (any, error) {
+	id := args.ID
 	if r.store.Has(id, thumbs.Transcode) {
 		r.store.RemoveKind(id, thumbs.Converting)
 		return transcodeResult{Skipped: "already converted"}, nil
@@ -82,7 +64,7 @@ func (r *Runner) transcode(ctx context.Context, j storage.Job) (any, error) {
 		return transcodeResult{Skipped: reason(err, o.Real)}, nil
 	}
 	if err != nil {
-		if j.Last { // failing for good: /video says 415, not "being converted" forever
+		if last { // failing for good: /video says 415, not "being converted" forever
 			r.store.RemoveKind(id, thumbs.Converting)
 		}
 		return nil, err

@@ -16,7 +16,6 @@ import (
 	"shoebox/internal/jobs"
 	"shoebox/internal/media"
 	"shoebox/internal/media/videotest"
-	"shoebox/internal/storage"
 )
 
 // transcoders lists this process's ffmpeg children that are converting
@@ -64,17 +63,17 @@ func TestTranscodeJob(t *testing.T) {
 	if exists(e.store.Path(h264, "video.mp4")) {
 		t.Error("a playable video was converted")
 	}
-	if n := e.count(t, `SELECT count(*) FROM jobs WHERE kind = 'transcode' AND state = 'done'`); n != 1 {
+	if n := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'transcode' AND state = 'completed'`); n != 1 {
 		t.Errorf("%d transcode jobs done, want 1", n)
 	}
 	e.run()
-	if n := e.count(t, `SELECT count(*) FROM jobs WHERE kind = 'transcode'`); n != 1 {
+	if n := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'transcode'`); n != 1 {
 		t.Errorf("a rescan queued transcodes again: %d jobs", n)
 	}
 }
 
 // Shutdown mid-conversion kills ffmpeg (none left), leaves no file, and
-// puts the job back to pending with its attempt not counted; the next
+// puts the job back in the queue (available) with its attempt not counted; the next
 // start runs it again (here under a tiny time limit: killed, recorded
 // with its reason, the marker removed so /video says 415).
 func TestTranscodeShutdownRetried(t *testing.T) {
@@ -84,7 +83,7 @@ func TestTranscodeShutdownRetried(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := jobs.New(storage.New(e.db.Background()), e.store, jobs.Options{Workers: 1, Poll: 20 * time.Millisecond, Logger: log})
+	r := jobs.New(e.db, e.store, jobs.Options{Workers: 1, Poll: 20 * time.Millisecond, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.EnqueueScan(ctx, e.lib); err != nil {
 		t.Fatal(err)
@@ -105,7 +104,7 @@ func TestTranscodeShutdownRetried(t *testing.T) {
 		t.Errorf("ffmpeg left running after shutdown: %v", pids)
 	}
 	id := e.photoOf(t, "long.avi")
-	if n := e.count(t, `SELECT count(*) FROM jobs WHERE kind = 'transcode' AND state = 'pending' AND attempts = 0 AND worker_id IS NULL`); n != 1 {
+	if n := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'transcode' AND state = 'available' AND attempt = 0`); n != 1 {
 		t.Errorf("transcode job not back to pending (%d)", n)
 	}
 	if exists(e.store.Path(id, "video.mp4")) || !exists(e.store.Path(id, "converting")) {
@@ -116,13 +115,13 @@ func TestTranscodeShutdownRetried(t *testing.T) {
 		t.Errorf("half-written files left: %v", tmps)
 	}
 
-	r = jobs.New(storage.New(e.db.Background()), e.store, jobs.Options{Workers: 1, Poll: 20 * time.Millisecond, Logger: log,
+	r = jobs.New(e.db, e.store, jobs.Options{Workers: 1, Poll: 20 * time.Millisecond, Logger: log,
 		Transcode: media.TranscodeOptions{TimeFactor: 1e-9, MinTime: 200 * time.Millisecond}})
 	ctx, cancel = context.WithCancel(context.Background())
 	done = make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	for e.count(t, `SELECT count(*) FROM jobs WHERE kind = 'transcode' AND state = 'done'`) == 0 {
+	for e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'transcode' AND state = 'completed'`) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the job was not run again")
 		}
@@ -130,7 +129,7 @@ func TestTranscodeShutdownRetried(t *testing.T) {
 	}
 	var res string
 	e.db.Do(ctx, func(q database.Querier) error {
-		return q.QueryRow(ctx, `SELECT result::text FROM jobs WHERE kind = 'transcode'`).Scan(&res)
+		return q.QueryRow(ctx, `SELECT (metadata->'output')::text FROM river_job WHERE kind = 'transcode'`).Scan(&res)
 	})
 	if !strings.Contains(res, "time limit") || exists(e.store.Path(id, "converting")) || exists(e.store.Path(id, "video.mp4")) {
 		t.Errorf("after the time limit: result %s, marker %v", res, exists(e.store.Path(id, "converting")))

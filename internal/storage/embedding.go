@@ -61,21 +61,32 @@ func (s *Storage) EnsureVectorIndex(ctx context.Context, dim int) error {
 	return interpretError("vector index", err)
 }
 
-// EnqueueMissingEmbeddings enqueues a job (of job's Kind and Priority,
-// keyed by photo id) for every ready photo without an embedding from model:
-// after a model is installed or changed, and as a safety net after indexing.
-func (s *Storage) EnqueueMissingEmbeddings(ctx context.Context, model string, job EnqueueParams) (int64, error) {
-	var n int64
+// MissingEmbeddings lists the ready photos without an embedding from
+// model: after a model is installed or changed, and as a safety net after
+// indexing, each gets an embed job.
+func (s *Storage) MissingEmbeddings(ctx context.Context, model string) ([]string, error) {
+	var ids []string
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		tag, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, priority)
-			SELECT $2, p.id, $3 FROM photos p
+		rows, err := q.Query(ctx, `SELECT p.id FROM photos p
 			WHERE p.state = 'ready' AND NOT EXISTS (
 				SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = $1)
-			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, model, job.Kind, job.Priority)
-		n = tag.RowsAffected()
+			ORDER BY p.id`, model)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
-	return n, interpretError("enqueue embeddings", err)
+	return ids, interpretError("missing embeddings", err)
+}
+
+// HasEmbedding says whether photo id has a vector from model.
+func (s *Storage) HasEmbedding(ctx context.Context, model, id string) (bool, error) {
+	var ok bool
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		return q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM embeddings WHERE photo_id = $1 AND model = $2)`, id, model).Scan(&ok)
+	})
+	return ok, interpretError("has embedding", err)
 }
 
 // Embedding is one photo's vector.

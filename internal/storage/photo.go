@@ -455,23 +455,24 @@ func pairLive(ctx context.Context, q database.Querier, id, contentID string) err
 	return err
 }
 
-// RequeueStaleMeta queues a job (job's Kind and Priority, keyed by photo
-// id: processing) again for the ready photos of a library whose metadata
-// was read by a reader older than version, so an upgrade corrects the
-// library on the next scan. Thumbnails stay in place (and are served) until
-// the new ones are written. It returns how many were queued.
-func (s *Storage) RequeueStaleMeta(ctx context.Context, libraryID, version int, job EnqueueParams) (int64, error) {
-	var n int64
+// StaleMeta lists the ready photos of a library whose metadata was read
+// by a reader older than version, so an upgrade corrects the library on
+// the next scan (each is processed again; its thumbnails stay in place,
+// and are served, until the new ones are written).
+func (s *Storage) StaleMeta(ctx context.Context, libraryID, version int) ([]string, error) {
+	var ids []string
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		tag, err := q.Exec(ctx, `INSERT INTO jobs (kind, key, priority)
-			SELECT $3, p.id, $4 FROM photos p
+		rows, err := q.Query(ctx, `SELECT p.id FROM photos p
 			WHERE p.state = 'ready' AND p.meta_version < $2
 				AND EXISTS (SELECT 1 FROM files f WHERE f.photo_id = p.id AND f.library_id = $1)
-			ON CONFLICT (kind, key) WHERE state IN ('pending', 'running') DO NOTHING`, libraryID, version, job.Kind, job.Priority)
-		n = tag.RowsAffected()
+			ORDER BY p.id`, libraryID, version)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
-	return n, interpretError("requeue stale metadata", err)
+	return ids, interpretError("stale metadata", err)
 }
 
 // searchableMeta is the searchable text of the photo aliased p that is not

@@ -60,7 +60,7 @@ func (s *Storage) Stats(ctx context.Context, scope Scope) (*LibraryStats, error)
 				SELECT coalesce(camera_make, '') AS mk, coalesce(camera_model, '') AS md, count(*) AS n
 				FROM v WHERE camera_make IS NOT NULL OR camera_model IS NOT NULL
 				GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100) cameras),
-			(SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')),
+			(SELECT count(*) FROM river_job WHERE state IN `+liveStates+`),
 			(SELECT count(*) FROM (SELECT f.* FROM files f` + files + `) f LEFT JOIN photos p ON p.id = f.photo_id
 				WHERE f.error IS NOT NULL OR p.state = 'failed')`
 	err := s.db.Do(ctx, func(q database.Querier) error {
