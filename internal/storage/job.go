@@ -40,7 +40,8 @@ func insertClient() (*river.Client[pgx.Tx], error) {
 }
 
 // Enqueue inserts jobs in one transaction (a savepoint inside Tx). A job
-// whose kind is unique per key is not inserted again while one is live.
+// whose kind is unique per key is not inserted again while one is live
+// (one call must not carry the same job twice).
 func (s *Storage) Enqueue(ctx context.Context, jobs ...river.JobArgs) error {
 	if len(jobs) == 0 {
 		return nil
@@ -141,7 +142,7 @@ func (s *Storage) TakeJobs(ctx context.Context, kind, client string, n int) ([]T
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		rows, err := q.Query(ctx, `UPDATE river_job SET state = 'running', attempt = attempt + 1, attempted_at = now(),
 				attempted_by = array_append(attempted_by, $2::text)
-			WHERE id IN (SELECT id FROM river_job WHERE kind = $1 AND state = 'available' AND scheduled_at <= now()
+			WHERE id IN (SELECT id FROM river_job WHERE kind = $1 AND state = 'available'
 				ORDER BY priority, scheduled_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 			RETURNING id, coalesce(args->>'id', '')`, kind, client, n)
 		if err != nil {

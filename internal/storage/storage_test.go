@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"shoebox/internal/database/dbtest"
+	"shoebox/internal/jobs"
 	"shoebox/internal/storage"
 )
 
@@ -83,39 +84,6 @@ func TestTxCommitsOrRollsBack(t *testing.T) {
 	}
 }
 
-// A priority of 0 is kept, not taken for "unset": such jobs are claimed
-// before older jobs of priority 1.
-func TestClaimOrderFollowsPriority(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	st := dbtest.Storage(t)
-	kind := "test-" + newID(t)
-	for i, p := range []int{2, 1, 0, 1} {
-		if err := st.Enqueue(ctx, storage.EnqueueParams{Kind: kind, Key: string(rune('a' + i)), Priority: p}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var got string
-	for range 4 {
-		jobs, err := st.ClaimJobs(ctx, "00000000-0000-4000-8000-000000000001", []string{kind}, 1)
-		if err != nil || len(jobs) != 1 {
-			t.Fatalf("claim: %v %v", jobs, err)
-		}
-		got += jobs[0].Key
-	}
-	if got != "cbda" {
-		t.Fatalf("claimed in order %q, want cbda (priority 0, then 1 oldest first, then 2)", got)
-	}
-	// Enqueueing a live key again is a no-op.
-	if err := st.Enqueue(ctx, storage.EnqueueParams{Kind: kind, Key: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := st.CountJobs(ctx)
-	if err != nil || c.Pending != 4 {
-		t.Fatalf("count %+v %v, want 4 live jobs", c, err)
-	}
-}
-
 // Pages follow each other without gap or repeat, newest first, and the
 // summary carries the first path of the photo.
 func TestListPhotosPages(t *testing.T) {
@@ -178,15 +146,14 @@ func TestListPhotosPages(t *testing.T) {
 func TestRemoveFilesAndOrphans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := dbtest.Storage(t)
+	tx := dbtest.TestTx(t)
+	st := storage.InTx(tx)
 	lib := newLibrary(t, st)
 	id := addPhoto(t, st, lib, "a.jpg", time.Now())
 	keep := addPhoto(t, st, lib, "b.jpg", time.Now())
-	kind := "test-" + newID(t)
-	for _, k := range []string{id, keep} {
-		if err := st.Enqueue(ctx, storage.EnqueueParams{Kind: kind, Key: k}); err != nil {
-			t.Fatal(err)
-		}
+	kind := jobs.KindProcess
+	if err := st.Enqueue(ctx, jobs.ProcessJob(id), jobs.ProcessJob(keep)); err != nil {
+		t.Fatal(err)
 	}
 	if err := st.RemoveFiles(ctx, lib, []string{"a.jpg"}); err != nil {
 		t.Fatal(err)
@@ -206,9 +173,8 @@ func TestRemoveFilesAndOrphans(t *testing.T) {
 	if err != nil || len(orphans) != 1 || orphans[0] != id {
 		t.Fatalf("orphans %v %v, want [%s]", orphans, err, id)
 	}
-	jobs, err := st.ClaimJobs(ctx, "00000000-0000-4000-8000-000000000002", []string{kind}, 10)
-	if err != nil || len(jobs) != 1 || jobs[0].Key != keep {
-		t.Fatalf("jobs left %+v %v, want only %s's", jobs, err, keep)
+	if left := jobKeys(t, tx, kind); len(left) != 1 || left[0] != keep {
+		t.Fatalf("jobs left %v, want only %s's", left, keep)
 	}
 }
 

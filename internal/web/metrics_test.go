@@ -112,35 +112,17 @@ func TestMetricsRoutesPoolQueueAndRuntime(t *testing.T) {
 	if base != 0 {
 		t.Fatalf("newSite left %v process jobs pending, want none", base)
 	}
-	for _, k := range []string{"a", "b", "c"} {
-		if err := s.st.Enqueue(ctx, storage.EnqueueParams{Kind: "process", Key: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, k := range []string{"a", "b"} {
-		if err := s.st.Enqueue(ctx, storage.EnqueueParams{Kind: "embed", Key: k}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	worker := "6f1c2a4e-0000-4000-8000-000000000001"
-	if err := s.st.RegisterWorker(ctx, worker); err != nil {
+	if err := s.st.Enqueue(ctx, jobs.ProcessJob("a"), jobs.ProcessJob("b"), jobs.ProcessJob("c"),
+		jobs.EmbedJob("a"), jobs.EmbedJob("b"), jobs.ScanJob("/photos")); err != nil {
 		t.Fatal(err)
 	}
-	if js, err := s.st.ClaimJobs(ctx, worker, []string{"process"}, 1); err != nil || len(js) != 1 {
-		t.Fatalf("claim: %v %v", js, err)
-	}
-	if err := s.st.Enqueue(ctx, storage.EnqueueParams{Kind: "scan", Key: "/photos"}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		js, err := s.st.ClaimJobs(ctx, worker, []string{"scan"}, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(js) == 0 {
-			break // failed for good
-		}
-		if err := s.st.RetryJob(ctx, js[0].ID, "unreadable", 0); err != nil {
+	// One process job runs; the scan failed all its attempts (discarded).
+	for _, sql := range []string{
+		`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(), attempted_by = ARRAY['w1']
+			WHERE id = (SELECT min(id) FROM river_job WHERE kind = 'process')`,
+		`UPDATE river_job SET state = 'discarded', attempt = max_attempts, finalized_at = now() WHERE kind = 'scan'`,
+	} {
+		if _, err := s.db.Pool.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -290,7 +272,7 @@ func TestMetricsWithDatabaseDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := storage.New(db)
-	if err := st.Enqueue(ctx, storage.EnqueueParams{Kind: "process", Key: "x"}); err != nil {
+	if err := st.Enqueue(ctx, jobs.ProcessJob("x")); err != nil {
 		t.Fatal(err)
 	}
 	h, err := web.New(db, st, thumbs.Store{Dir: t.TempDir()}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -349,7 +331,7 @@ func TestMetricsCountIndexing(t *testing.T) {
 	}
 	srv := httptest.NewServer(h.Handler())
 	t.Cleanup(srv.Close)
-	r := jobs.New(storage.New(s.db.Background()), s.store, jobs.Options{Workers: 2, Poll: 20 * time.Millisecond,
+	r := jobs.New(s.db, s.store, jobs.Options{Workers: 2, Poll: 20 * time.Millisecond,
 		Metrics: jobs.NewMetrics(h.Registerer()), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
