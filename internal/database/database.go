@@ -98,7 +98,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	cfg.HealthCheckPeriod = 30 * time.Second
 	cfg.ConnConfig.ConnectTimeout = min(o.AcquireTimeout, 5*time.Second)
 	rp := cfg.ConnConfig.RuntimeParams
-	rp["application_name"] = "shoebox"
+	if rp["application_name"] == "" { // a URL may name the process's role (shoebox-worker)
+		rp["application_name"] = "shoebox"
+	}
 	rp["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
 	rp["idle_in_transaction_session_timeout"] = "60000"
 	rp["lock_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)

@@ -28,8 +28,9 @@ import (
 // "embedded" is the default users get (no DATABASE_URL): the data-folder
 // lock lets the second run take the killed run's jobs over at once, and
 // the embedded PostgreSQL must be stopped when index exits. "external"
-// uses DATABASE_URL: the killed worker's jobs are taken over once its
-// heartbeat is stale (30 s), so that subtest takes longer.
+// uses DATABASE_URL: the killed worker's running jobs are rescued once its
+// heartbeat is stale (30 s; River alone would wait an hour), so that
+// subtest takes longer.
 func TestKill9DuringIndexing(t *testing.T) {
 	t.Run("embedded", func(t *testing.T) { testKill9(t, false) })
 	t.Run("external", func(t *testing.T) { testKill9(t, true) })
@@ -81,8 +82,8 @@ func testKill9(t *testing.T, external bool) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM photos WHERE state <> 'pending'),
-			(SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')),
-			(SELECT count(*) FROM jobs WHERE state = 'running')`).Scan(&done, &live, &running)
+			(SELECT count(*) FROM river_job WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled')),
+			(SELECT count(*) FROM river_job WHERE state = 'running')`).Scan(&done, &live, &running)
 		cancel()
 		if err == nil && done >= 5 && live > 0 {
 			break
@@ -99,8 +100,8 @@ func testKill9(t *testing.T, external bool) {
 	var doneAtKill, pendingPhotos, liveJobs, runningJobs int
 	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM photos WHERE state <> 'pending'),
 		(SELECT count(*) FROM photos WHERE state = 'pending'),
-		(SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')),
-		(SELECT count(*) FROM jobs WHERE state = 'running')`).Scan(&doneAtKill, &pendingPhotos, &liveJobs, &runningJobs); err != nil {
+		(SELECT count(*) FROM river_job WHERE state IN ('available', 'pending', 'running', 'retryable', 'scheduled')),
+		(SELECT count(*) FROM river_job WHERE state = 'running')`).Scan(&doneAtKill, &pendingPhotos, &liveJobs, &runningJobs); err != nil {
 		t.Fatalf("after the kill: %v", err)
 	}
 	conn.Close(ctx)
@@ -222,7 +223,7 @@ func testKill9(t *testing.T, external bool) {
 		}
 	}
 	var jobStates []string
-	rows, err = conn.Query(ctx, `SELECT state || ' ' || kind || ': ' || count(*) FROM jobs GROUP BY state, kind ORDER BY 1`)
+	rows, err = conn.Query(ctx, `SELECT state || ' ' || kind || ': ' || count(*) FROM river_job GROUP BY state, kind ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func testKill9(t *testing.T, external bool) {
 		rows.Scan(&s)
 		jobStates = append(jobStates, s)
 	}
-	if n := queryInt(t, conn, `SELECT count(*) FROM jobs WHERE state IN ('pending', 'running', 'failed')`); n != 0 {
+	if n := queryInt(t, conn, `SELECT count(*) FROM river_job WHERE state NOT IN ('completed')`); n != 0 {
 		t.Errorf("%d jobs left pending/running/failed: %v", n, jobStates)
 	}
 	t.Logf("photos by state %v (%d distinct contents, %d files); jobs: %v", states, len(distinct), len(files), jobStates)
