@@ -23,12 +23,12 @@ func TestMigrateIsIdempotentAndCreatesSchema(t *testing.T) {
 	var tables, vec int
 	err := db.Do(ctx, func(q database.Querier) error {
 		if err := q.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables
-			WHERE table_name IN ('photos','files','libraries','jobs','workers')`).Scan(&tables); err != nil {
+			WHERE table_name IN ('photos','files','libraries','job_clients','river_job','river_leader')`).Scan(&tables); err != nil {
 			return err
 		}
 		return q.QueryRow(ctx, `SELECT count(*) FROM pg_extension WHERE extname = 'vector'`).Scan(&vec)
 	})
-	if err != nil || tables != 5 || vec != 1 {
+	if err != nil || tables != 6 || vec != 1 {
 		t.Fatalf("tables %d vector %d err %v", tables, vec, err)
 	}
 }
