@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +33,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv.SetAccess(web.Access{Listen: cfg.Addr, AllowedHosts: cfg.AllowedHosts, TrustedProxies: cfg.TrustedProxies})
-	if err := srv.SetUploads(web.UploadOptions{Dir: filepath.Join(cfg.DataDir, "uploads"), MaxBytes: cfg.UploadMaxBytes,
+	if err := srv.SetUploads(web.UploadOptions{Dir: cfg.UploadDir(), MaxBytes: cfg.UploadMaxBytes,
 		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}); err != nil {
 		return err
 	}

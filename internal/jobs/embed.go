@@ -3,7 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
-	"os"
+	"io/fs"
 
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
@@ -43,15 +43,20 @@ func (r *Runner) embed(ctx context.Context, js []storage.Job) {
 		files []string
 	)
 	for _, j := range js {
-		p := r.store.Path(j.Key, thumbs.Preview)
 		if e == nil {
 			r.finish(ctx, j, nil, errors.New("no model configured in this process"))
 			continue
 		}
-		if _, err := os.Stat(p); err != nil {
+		p, done, err := r.store.Local(ctx, j.Key, thumbs.Preview)
+		if errors.Is(err, fs.ErrNotExist) {
 			r.finish(ctx, j, nil, nil) // removed or failed since: nothing to embed
 			continue
 		}
+		if err != nil {
+			r.finish(ctx, j, nil, err) // the media store out of reach: retried
+			continue
+		}
+		defer done()
 		todo = append(todo, j)
 		files = append(files, p)
 	}
