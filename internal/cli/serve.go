@@ -37,6 +37,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}); err != nil {
 		return err
 	}
+	if cfg.Media.S3 != nil && cfg.Media.UploadDir == "" {
+		log.Warn("media are on S3 but uploads stay on this machine (" + cfg.UploadDir() + "): with several processes, set SHOEBOX_UPLOAD_DIR to a folder they all share")
+	}
 	runner := a.runner(jobs.NewMetrics(srv.Registerer()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
