@@ -142,18 +142,14 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (Info
 	return Info{Size: u.Size, ETag: u.ETag}, nil
 }
 
-// Get opens the object under key.
+// Get opens the object under key: one GET (the answer's headers carry
+// its size and version).
 func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
-	o, err := s.c.GetObject(ctx, s.bucket, s.name(key), minio.GetObjectOptions{})
+	r, st, _, err := minio.Core{Client: s.c}.GetObject(ctx, s.bucket, s.name(key), minio.GetObjectOptions{})
 	if err != nil {
 		return nil, Info{}, s.fail("get", key, err)
 	}
-	st, err := o.Stat() // the GET itself: headers of the answer
-	if err != nil {
-		o.Close()
-		return nil, Info{}, s.fail("get", key, err)
-	}
-	return o, Info{Size: st.Size, ETag: st.ETag}, nil
+	return r, Info{Size: st.Size, ETag: st.ETag}, nil
 }
 
 // Stat asks for the size and version of the object under key (HEAD).

@@ -75,6 +75,13 @@ func TestMediaOnS3(t *testing.T) {
 		}
 	}
 
+	// doctor reports the media store, reachable and writable, beside a
+	// running server (it shares the data folder).
+	out, err := shoeboxStdin(t, shoeboxEnv(append(append([]string{}, env...), "DATABASE_URL="+dbURL)...), "", "doctor", "--data", s1.dataDir)
+	if err != nil || !strings.Contains(out, "ok   media") || !strings.Contains(out, "s3://media/sys") || !strings.Contains(out, "writable") {
+		t.Errorf("doctor: %v\n%s", err, out)
+	}
+
 	// Bad settings stop a process at start, saying why.
 	for _, tc := range []struct{ env, want string }{
 		{"SHOEBOX_S3_SECRET_KEY=wrong", "credentials refused"},
