@@ -10,7 +10,8 @@
 #              testdata/corpus
 #   --test     also: chromium, wrk, nginx-light, time (GNU, peak memory), exiftool,
 #              pgbouncer (the scale-out tests), hyperfine (optional),
-#              nodejs/npm (if missing), e2e/node_modules (playwright-core)
+#              nodejs/npm (if missing), e2e/node_modules (playwright-core),
+#              SeaweedFS's weed (the shared-media tests' S3 server; built once)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
 # workplace allows are used (Debian apt, Go module proxy, npm registry), always
