@@ -332,7 +332,7 @@ if [ "$TEST" -eq 1 ]; then
     weed_src=$("$go_cmd" mod download -json "$WEED_MODULE@$WEED_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
     [ -d "$weed_src" ] || die "seaweedfs: go mod download $WEED_MODULE@$WEED_VERSION gave no folder"
     weed_tmp=$(mktemp -d)
-    (cd "$weed_src" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$go_cmd" build -o "$weed_tmp/weed" ./weed) ||
+    (cd "$weed_src" && GOFLAGS=-mod=mod "$go_cmd" build -o "$weed_tmp/weed" ./weed) ||
       die "seaweedfs: build failed"
     as_root mkdir -p "$WEED_HOME/weed-$WEED_VERSION"
     as_root install -m 0755 "$weed_tmp/weed" "$weed_bin"
