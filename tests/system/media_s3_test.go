@@ -23,6 +23,7 @@ import (
 // it had never served, with PostgreSQL stopped (no SQL behind media).
 func TestMediaOnS3(t *testing.T) {
 	s3 := s3test.Start(t)
+	t.Cleanup(atExit(s3.Stop)) // stopped even if the run is cut short
 	cluster, dbURL := startCluster(t, nil)
 	lib, _ := makeLibrary(t, 12, 0)
 	env := s3.Env("sys")
