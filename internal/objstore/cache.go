@@ -191,13 +191,12 @@ func (c *Cache) Open(ctx context.Context, key string) (*os.File, Info, error) {
 	if f, info, err, ok := c.fresh(key); ok {
 		return f, info, err
 	}
-	v, err, _ := c.flights.Do(key, func() (any, error) {
+	_, err, _ := c.flights.Do(key, func() (any, error) {
 		// Detached from one caller: the others wait for the same answer.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		defer cancel()
 		return nil, c.refresh(fctx, key)
 	})
-	_ = v
 	if err != nil {
 		return nil, Info{}, err
 	}
