@@ -118,6 +118,10 @@ func NewCache(b Bucket, o CacheOptions) (*Cache, error) {
 // TTL is how long a copy is served before it is revalidated.
 func (c *Cache) TTL() time.Duration { return c.o.TTL }
 
+// Now is the cache's clock (CacheOptions.Now): what a copy kept elsewhere
+// (the web's thumbnails in memory) measures its TTL with.
+func (c *Cache) Now() time.Time { return c.o.Now() }
+
 // Bucket is the store the cache reads through.
 func (c *Cache) Bucket() Bucket { return c.b }
 

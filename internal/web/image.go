@@ -49,7 +49,7 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 			return
 		}
 		if kind == thumbs.Thumb {
-			if im, ok := s.thumbs.get(id); ok && (im.until == 0 || time.Now().UnixNano() < im.until) {
+			if im, ok := s.thumbs.get(id); ok && (im.until == 0 || s.store.Cache().Now().UnixNano() < im.until) {
 				im.serve(w, r, nil, s.accountsExist())
 				return
 			}
@@ -76,7 +76,7 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 		}
 		im := &memImage{ctype: ctype, etag: []string{`"` + id + suffix}, length: []string{strconv.FormatInt(fi.Size(), 10)}}
 		if c := s.store.Cache(); c != nil {
-			im.until = time.Now().Add(c.TTL()).UnixNano()
+			im.until = c.Now().Add(c.TTL()).UnixNano()
 		}
 		if kind == thumbs.Thumb && fi.Size() <= maxCachedThumb {
 			b := make([]byte, fi.Size())

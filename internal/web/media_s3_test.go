@@ -183,6 +183,22 @@ func TestMediaFromS3(t *testing.T) {
 		t.Fatalf("missing preview: %d %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
 
+	// Rewritten by the worker (a re-processed photo): the web process
+	// serves the copy it has (memory and disk) until the TTL is up, then
+	// the new bytes.
+	if err := s.store.Write(s.ids[1], thumbs.Thumb, []byte("rewritten")); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, ws.URL+"/thumbnail/"+s.ids[1]); body != "webp-bytes-"+s.ids[1] {
+		t.Fatalf("within the TTL: %q", body)
+	}
+	mu.Lock()
+	now = now.Add(objstore.DefaultCacheTTL)
+	mu.Unlock()
+	if _, body := get(t, ws.URL+"/thumbnail/"+s.ids[1]); body != "rewritten" {
+		t.Fatalf("after the TTL: %q, want the rewritten thumbnail", body)
+	}
+
 	// The store stops: what was fetched is still served, even past the
 	// TTL (the store cannot say it changed); what never was is 503.
 	srv.Stop()
