@@ -10,7 +10,8 @@
 #              testdata/corpus
 #   --test     also: chromium, wrk, nginx-light, time (GNU, peak memory), exiftool,
 #              pgbouncer (the scale-out tests), hyperfine (optional),
-#              nodejs/npm (if missing), e2e/node_modules (playwright-core)
+#              nodejs/npm (if missing), e2e/node_modules (playwright-core),
+#              SeaweedFS's weed (the shared-media tests' S3 server; built once)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
 # workplace allows are used (Debian apt, Go module proxy, npm registry), always
@@ -311,6 +312,34 @@ if [ "$TEST" -eq 1 ]; then
     (cd e2e && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   fi
   log "e2e: ok (playwright-core $want_pw; browser $(command -v chromium))"
+fi
+
+# ---------------------------------------------------------------------------
+# 6. SeaweedFS (--test): the S3-compatible server the shared-media tests run
+# ---------------------------------------------------------------------------
+# Built from its Go module (go install refuses it: the module has replace
+# directives), once per version, into /usr/local/lib/shoebox/weed-VERSION/;
+# /usr/local/lib/shoebox/weed points at the current one. The tests find it
+# there or wherever SHOEBOX_TEST_WEED says.
+WEED_MODULE=github.com/seaweedfs/seaweedfs
+WEED_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+WEED_HOME=/usr/local/lib/shoebox
+if [ "$TEST" -eq 1 ]; then
+  weed_bin=$WEED_HOME/weed-$WEED_VERSION/weed
+  if [ ! -x "$weed_bin" ]; then
+    go_cmd=$(command -v go || echo /usr/local/go/bin/go)
+    log "seaweedfs: building weed $WEED_VERSION from its module (a few minutes)"
+    weed_src=$("$go_cmd" mod download -json "$WEED_MODULE@$WEED_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+    [ -d "$weed_src" ] || die "seaweedfs: go mod download $WEED_MODULE@$WEED_VERSION gave no folder"
+    weed_tmp=$(mktemp -d)
+    (cd "$weed_src" && GOFLAGS=-mod=mod "$go_cmd" build -o "$weed_tmp/weed" ./weed) ||
+      die "seaweedfs: build failed"
+    as_root mkdir -p "$WEED_HOME/weed-$WEED_VERSION"
+    as_root install -m 0755 "$weed_tmp/weed" "$weed_bin"
+    rm -rf "$weed_tmp"
+  fi
+  [ "$(readlink "$WEED_HOME/weed" 2>/dev/null)" = "$weed_bin" ] || as_root ln -sfn "$weed_bin" "$WEED_HOME/weed"
+  log "seaweedfs: ok ($WEED_HOME/weed -> $weed_bin)"
 fi
 
 log "done"

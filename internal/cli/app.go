@@ -57,6 +57,12 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 	default:
 		return nil, err
 	}
+	if exclusive { // the commands that index or serve media
+		if a.store, err = openMedia(ctx, cfg, cfg.MediaCacheDir()); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
 	url := cfg.DatabaseURL
 	if url == "" {
 		c, err := database.StartEmbedded(ctx, cfg.DataDir, log)

@@ -63,6 +63,7 @@ func doctor(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	checkPooler(ctx, a, check)
 	checkModel(ctx, a, check)
+	checkMedia(ctx, cfg, check)
 	for _, l := range cfg.Libraries {
 		ok := checkLibraries(&config.Config{Libraries: []string{l}}) == nil
 		check(ok, "library", l)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -39,9 +38,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv.SetAccess(web.Access{Listen: cfg.Addr, AllowedHosts: cfg.AllowedHosts, TrustedProxies: cfg.TrustedProxies})
-	if err := srv.SetUploads(web.UploadOptions{Dir: filepath.Join(cfg.DataDir, "uploads"), MaxBytes: cfg.UploadMaxBytes,
+	if err := srv.SetUploads(web.UploadOptions{Dir: cfg.UploadDir(), MaxBytes: cfg.UploadMaxBytes,
 		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}); err != nil {
 		return err
+	}
+	if cfg.Media.S3 != nil && cfg.Media.UploadDir == "" {
+		log.Warn("media are on S3 but uploads stay on this machine (" + cfg.UploadDir() + "): with several processes, set SHOEBOX_UPLOAD_DIR to a folder they all share")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -98,6 +98,9 @@ type Config struct {
 	// UploadQuotaBytes is how many bytes of uploads each user may keep
 	// (SHOEBOX_UPLOAD_QUOTA_BYTES; 507 beyond). Default 0: no quota.
 	UploadQuotaBytes int64
+	// Media says where thumbnails, previews, transcodes and uploads live
+	// (SHOEBOX_MEDIA_URL and friends: media.go).
+	Media Media
 }
 
 // Parse builds a Config from args (without the subcommand) and the
@@ -195,6 +198,9 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	if c.UploadQuotaBytes, err = envBytes(getenv, "SHOEBOX_UPLOAD_QUOTA_BYTES", 0); err != nil {
 		return nil, nil, err
 	}
+	if c.Media, err = parseMedia(getenv); err != nil {
+		return nil, nil, err
+	}
 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var libs multiFlag
@@ -290,9 +296,6 @@ func (c *Config) resolveModel(v string) (string, error) {
 // ModelsDir is where `shoebox model get` installs models, one folder per
 // name.
 func (c *Config) ModelsDir() string { return filepath.Join(c.DataDir, "models") }
-
-// ThumbDir is where thumbnails and previews live, named by photo id.
-func (c *Config) ThumbDir() string { return filepath.Join(c.DataDir, "media") }
 
 type multiFlag []string
 

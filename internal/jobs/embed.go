@@ -2,7 +2,8 @@ package jobs
 
 import (
 	"context"
-	"os"
+	"errors"
+	"io/fs"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -92,10 +93,14 @@ func (r *Runner) embed(ctx context.Context, ids []string) error {
 		files []string
 	)
 	for _, id := range ids {
-		p := r.store.Path(id, thumbs.Preview)
-		if _, err := os.Stat(p); err != nil {
-			continue
+		p, done, err := r.store.Local(ctx, id, thumbs.Preview)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed or failed since: nothing to embed
 		}
+		if err != nil {
+			return err // the media store out of reach: retried
+		}
+		defer done()
 		todo = append(todo, id)
 		files = append(files, p)
 	}

@@ -225,7 +225,7 @@ func (r *Runner) renote(id, abs string) {
 		f.Close()
 		return
 	}
-	if _, err := os.Stat(r.store.Path(id, thumbs.Thumb)); err != nil {
+	if !r.store.Has(id, thumbs.Thumb) {
 		return // not processed yet: processing writes the note
 	}
 	// The same content (the id is its hash): a video stays as playable.

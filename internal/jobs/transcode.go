@@ -54,7 +54,9 @@ func (r *Runner) transcode(ctx context.Context, args TranscodeArgs, last bool) (
 		return transcodeResult{Skipped: "plays as it is"}, nil
 	}
 	start := time.Now()
-	err = media.Transcode(ctx, f, args.Duration, r.store.Path(id, thumbs.Transcode), r.opts.Transcode)
+	err = r.store.WriteWith(id, thumbs.Transcode, func(path string) error {
+		return media.Transcode(ctx, f, args.Duration, path, r.opts.Transcode)
+	})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -71,7 +71,9 @@ func (s Store) WriteSource(id, path string, video *Video) error {
 // ReadSource reads the note of photo id. A note from an older Shoebox (the
 // bare path) comes back with Path only: see Verified.
 func (s Store) ReadSource(id string) (Original, error) {
-	b, err := os.ReadFile(s.Path(id, Source))
+	ctx, cancel := opContext()
+	defer cancel()
+	b, err := s.ReadFile(ctx, id, Source)
 	if err != nil {
 		return Original{}, err
 	}

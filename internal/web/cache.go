@@ -19,7 +19,9 @@ import (
 // bytes: a gallery's worth of them costs no file system call at all, and
 // when full the least recently used ones make room (a busy gallery keeps
 // its thumbnails however many other photos are looked at once). Thumbnails
-// are immutable for their id, so an entry can never be stale.
+// are immutable for their id, so an entry in a folder store's server can
+// never be stale; with a remote store an entry lives only for the media
+// cache's TTL (memImage.until), like the copy it came from.
 type thumbCache struct {
 	mu     sync.Mutex // Get moves an entry to the front: a write
 	lru    *lru.LRU[string, *memImage]
@@ -50,8 +52,11 @@ func (c *thumbCache) put(id string, im *memImage) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.lru.Contains(id) {
-		return // immutable: the one held is the same
+	if old, ok := c.lru.Peek(id); ok {
+		if old.until == 0 {
+			return // immutable: the one held is the same
+		}
+		c.lru.Remove(id) // expired: replaced
 	}
 	c.lru.Add(id, im)
 	c.size += len(im.body)

@@ -2,11 +2,12 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,7 +22,12 @@ import (
 // values made once (when it is read from disk), so a cached thumbnail costs
 // no allocation, formatting or file system call per request.
 type memImage struct {
-	body   []byte // nil: streamed from the file
+	body []byte // nil: streamed from the file
+	// until ends the entry's life in the thumbnail cache (unix ns): with
+	// media on a remote store, the cache's TTL, so that the memory copy
+	// keeps the staleness rule of objstore.Cache. 0: forever (a folder
+	// store: the bytes of an id never change).
+	until  int64
 	ctype  []string
 	etag   []string
 	length []string
@@ -43,15 +49,22 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 			return
 		}
 		if kind == thumbs.Thumb {
-			if im, ok := s.thumbs.get(id); ok {
+			if im, ok := s.thumbs.get(id); ok && (im.until == 0 || s.store.Cache().Now().UnixNano() < im.until) {
 				im.serve(w, r, nil, s.accountsExist())
 				return
 			}
 		}
-		f, err := os.Open(s.store.Path(id, kind))
+		f, err := s.store.Open(r.Context(), id, kind)
 		if err != nil {
-			// Not made yet (still indexing) or not a photo: don't let it be cached.
+			// Not made yet (still indexing) or not a photo, or the media
+			// store out of reach: don't let it be cached.
 			w.Header()["Cache-Control"] = noStore
+			if !errors.Is(err, fs.ErrNotExist) {
+				s.log.Warn("media store", "id", id, "kind", kind, "err", err)
+				w.Header().Set("Retry-After", "10")
+				http.Error(w, "media store unavailable", http.StatusServiceUnavailable)
+				return
+			}
 			http.NotFound(w, r)
 			return
 		}
@@ -62,6 +75,9 @@ func (s *Server) image(kind thumbs.Kind) http.HandlerFunc {
 			return
 		}
 		im := &memImage{ctype: ctype, etag: []string{`"` + id + suffix}, length: []string{strconv.FormatInt(fi.Size(), 10)}}
+		if c := s.store.Cache(); c != nil {
+			im.until = c.Now().Add(c.TTL()).UnixNano()
+		}
 		if kind == thumbs.Thumb && fi.Size() <= maxCachedThumb {
 			b := make([]byte, fi.Size())
 			if _, err := io.ReadFull(f, b); err == nil {

@@ -61,7 +61,7 @@ const transcodeRetry = 30 * time.Second
 
 // converted serves the conversion of video id, or says why there is none.
 func (s *Server) converted(w http.ResponseWriter, r *http.Request, id, mime string) {
-	f, err := os.Open(s.store.Path(id, thumbs.Transcode))
+	f, err := s.store.Open(r.Context(), id, thumbs.Transcode)
 	if err == nil {
 		defer f.Close()
 		fi, err := f.Stat()

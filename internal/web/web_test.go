@@ -37,6 +37,12 @@ type site struct {
 // has its own tests) and serves them.
 func newSite(t testing.TB, n int, budget int, name func(i int) string) *site {
 	t.Helper()
+	return newSiteIn(t, n, budget, name, thumbs.Store{Dir: t.TempDir()})
+}
+
+// newSiteIn is newSite with its media in store.
+func newSiteIn(t testing.TB, n int, budget int, name func(i int) string, store thumbs.Store) *site {
+	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, database.Options{URL: dbtest.NewDatabase(t), MaxConns: budget, AcquireTimeout: 500 * time.Millisecond})
 	if err != nil {
@@ -46,7 +52,7 @@ func newSite(t testing.TB, n int, budget int, name func(i int) string) *site {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := &site{db: db, st: storage.New(db), store: thumbs.Store{Dir: t.TempDir()}}
+	s := &site{db: db, st: storage.New(db), store: store}
 	lib, err := s.st.EnsureLibrary(ctx, "/photos")
 	if err != nil {
 		t.Fatal(err)

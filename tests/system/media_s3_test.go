@@ -1,0 +1,134 @@
+package system
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"shoebox/internal/objstore/s3test"
+)
+
+// TestMediaOnS3 runs `shoebox serve` with SHOEBOX_MEDIA_URL=s3://... on a
+// real S3 server (SeaweedFS): it indexes a library and serves its
+// thumbnails from S3 (none is written under its data folder but its
+// cache); a second serve process with its own data folder, on the same
+// database, serves the very same thumbnails, fetched from S3 — even ones
+// it had never served, with PostgreSQL stopped (no SQL behind media).
+func TestMediaOnS3(t *testing.T) {
+	s3 := s3test.Start(t)
+	t.Cleanup(atExit(s3.Stop)) // stopped even if the run is cut short
+	cluster, dbURL := startCluster(t, nil)
+	lib, _ := makeLibrary(t, 12, 0)
+	env := s3.Env("sys")
+	s1 := startServe(t, serveOpts{dbURL: dbURL, library: lib, budget: 8, env: env})
+	st := s1.waitIndexed(t, 3*time.Minute)
+	list := s1.photos(t)
+	if st.Photos == 0 || len(list.Photos) != st.Photos {
+		t.Fatalf("indexed %d photos, listed %d", st.Photos, len(list.Photos))
+	}
+
+	// The objects are on S3, under the prefix, one thumbnail per photo.
+	c, err := s3.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	kinds := map[string]int{}
+	for o := range c.ListObjects(ctx, s3.Bucket, minio.ListObjectsOptions{Prefix: "sys/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		kinds[o.Key[strings.LastIndexByte(o.Key, '.')+1:]]++
+	}
+	if kinds["webp"] != st.Photos || kinds["jpg"] != st.Photos || kinds["src"] != st.Photos {
+		t.Fatalf("objects on S3 by kind %v; want %d of each", kinds, st.Photos)
+	}
+	// And none in the data folder's media folder.
+	if n := countFiles(t, filepath.Join(s1.dataDir, "media")); n != 0 {
+		t.Fatalf("%d files under %s/media with media on S3", n, s1.dataDir)
+	}
+
+	thumbs := map[string][]byte{}
+	for i, p := range list.Photos {
+		if i%2 == 1 {
+			continue // the other half: asked of the second process only
+		}
+		_, b := s1.mustGet(t, "/thumbnail/"+p.ID, 200)
+		if !isWebP(b) {
+			t.Fatalf("thumbnail %s from the first process is not WebP", p.ID)
+		}
+		thumbs[p.ID] = b
+	}
+
+	// A second process on the same database and bucket, its own data
+	// folder, and a library of its own that is empty.
+	s2 := startServe(t, serveOpts{dbURL: dbURL, library: t.TempDir(), budget: 4, env: env})
+	for id, want := range thumbs {
+		if _, b := s2.mustGet(t, "/thumbnail/"+id, 200); !bytes.Equal(b, want) {
+			t.Fatalf("thumbnail %s: the second process serves other bytes", id)
+		}
+	}
+
+	// doctor reports the media store, reachable and writable, beside a
+	// running server (it shares the data folder).
+	out, err := shoeboxStdin(t, shoeboxEnv(append(append([]string{}, env...), "DATABASE_URL="+dbURL)...), "", "doctor", "--data", s1.dataDir)
+	if err != nil || !strings.Contains(out, "ok   media") || !strings.Contains(out, "s3://media/sys") || !strings.Contains(out, "writable") {
+		t.Errorf("doctor: %v\n%s", err, out)
+	}
+
+	// Bad settings stop a process at start, saying why.
+	for _, tc := range []struct{ env, want string }{
+		{"SHOEBOX_S3_SECRET_KEY=wrong", "credentials refused"},
+		{"SHOEBOX_MEDIA_URL=s3://no-such-bucket/sys", "no such bucket"},
+		{"SHOEBOX_MEDIA_URL=ftp://host/media", "unknown scheme"},
+		{"SHOEBOX_MEDIA_URL=media", "relative path"},
+		{"SHOEBOX_MEDIA_URL=/no/such/shared/folder", "not a folder here"},
+	} {
+		e := shoeboxEnv(append(append([]string{}, env...), tc.env, "DATABASE_URL="+dbURL)...)
+		out, err := shoeboxStdin(t, e, "", "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--library", t.TempDir())
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("serve with %s: %v, output %s; want an error saying %q", tc.env, err, tail(out, 400), tc.want)
+		}
+	}
+
+	// PostgreSQL stops: both keep serving thumbnails, the second one even
+	// those it never served before (fetched from S3 now: no SQL).
+	if err := cluster.Stop(ctx); err != nil {
+		t.Fatalf("stop cluster: %v", err)
+	}
+	for i, p := range list.Photos {
+		_, b := s2.mustGet(t, "/thumbnail/"+p.ID, 200)
+		if !isWebP(b) {
+			t.Fatalf("thumbnail %s with the database down: not WebP", p.ID)
+		}
+		if i%2 == 0 && !bytes.Equal(b, thumbs[p.ID]) {
+			t.Fatalf("thumbnail %s: other bytes with the database down", p.ID)
+		}
+		s2.mustGet(t, "/preview/"+p.ID, 200)
+	}
+	if n := countFiles(t, filepath.Join(s2.dataDir, "cache", "media")); n < 2*len(list.Photos) {
+		t.Fatalf("the second process's cache holds %d files after serving %d thumbnails and previews", n, 2*len(list.Photos))
+	}
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	if _, err := os.Stat(dir); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return n
+}
