@@ -2,7 +2,11 @@ package gen_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -223,4 +227,44 @@ func dot(a, b []float32) float64 {
 		s += float64(a[i]) * float64(b[i])
 	}
 	return s
+}
+
+// The real files are distinct JPEGs that Shoebox's reader takes the
+// camera and date from.
+func TestWriteJPEGsMakesDistinctPhotosWithExif(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "photos")
+	if err := gen.WriteJPEGs(context.Background(), dir, 1, 1200, 160, 120); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[32]byte]bool{}
+	count := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		seen[sha256.Sum256(body)] = true
+		count++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != 1200 || len(seen) != 1200 {
+		t.Fatalf("%d files, %d distinct; want 1200", count, len(seen))
+	}
+	_, taken, _ := gen.JPEG(1, 1001, 160, 120)
+	m, err := media.ReadMeta(filepath.Join(dir, "00001", "IMG_001001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Make == "" || m.Model == "" || !m.TakenAt.Equal(taken) {
+		t.Fatalf("EXIF read back: make %q model %q taken %v; want a camera and %v", m.Make, m.Model, m.TakenAt, taken)
+	}
+	if err := gen.WriteJPEGs(context.Background(), dir, 1, 10, 160, 120); err == nil {
+		t.Fatal("WriteJPEGs into a folder that is not empty: no error")
+	}
 }
