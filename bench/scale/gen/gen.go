@@ -386,7 +386,7 @@ func (l *Library) Photo(i int) Photo {
 	}
 	// Files: the owner's library, named as the camera names them.
 	ext := map[string]string{"jpeg": "JPG", "heif": "HEIC", "mp4": "MP4", "mov": "MOV"}[p.Format]
-	name := fmt.Sprintf("%s_%04d.%s", cam.prefix, 1+i%9999, ext)
+	name := fmt.Sprintf("%s_%07d.%s", cam.prefix, i, ext) // unique: two events may share a day's folder
 	if e.camera == noCamera {
 		name = fmt.Sprintf("scan-%07d.jpg", i)
 	}

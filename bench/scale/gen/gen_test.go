@@ -43,13 +43,19 @@ func TestGeneratedLibraryIsDeterministicAndShaped(t *testing.T) {
 	}
 
 	var weekend, holidayWeek, phones, none, gps, alice, recent, early, videos, both int
-	ids := map[string]bool{}
+	ids, paths := map[string]bool{}, map[gen.File]bool{}
 	for i := 0; i < n; i++ {
 		p := a.Photo(i)
 		if ids[p.ID] {
 			t.Fatalf("photo %d: id %s repeated", i, p.ID)
 		}
 		ids[p.ID] = true
+		for _, f := range p.Files {
+			if paths[f] {
+				t.Fatalf("photo %d: file %v repeated", i, f)
+			}
+			paths[f] = true
+		}
 		if y := p.TakenAt.Year(); y < gen.FirstYear || y > gen.LastYear+1 {
 			t.Fatalf("photo %d taken in %d", i, y)
 		}
