@@ -611,7 +611,7 @@ func startServe(ctx context.Context, bin, dbURL, data string) (*server, error) {
 	}
 	logf.Close()
 	s := &server{cmd: cmd, base: "http://" + addr, log: logPath}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(15 * time.Minute) // migrations first, on a big library
 	for {
 		resp, err := http.Get(s.base + "/readyz")
 		if err == nil {

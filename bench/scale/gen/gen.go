@@ -32,6 +32,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -411,6 +412,21 @@ func (l *Library) Photo(i int) Photo {
 	return p
 }
 
+// libs is photos.libs: the sorted ids of the libraries holding its files.
+func (p *Photo) libs(ids [2]int) []int32 {
+	var out []int32
+	for _, f := range p.Files {
+		id := int32(ids[f.Owner])
+		if !contains32(out, id) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func contains32(s []int32, v int32) bool { return slices.Contains(s, v) }
+
 // MetaText is what Shoebox keeps as the photo's metadata words
 // (storage.SavePhotoResult).
 func (p *Photo) MetaText() string {
@@ -552,7 +568,7 @@ func (l *Library) Fill(ctx context.Context, conn *pgx.Conn, passwordHash string)
 	res.Photos, err = rows("photos", []string{"id", "hash", "size", "state", "format", "width", "height", "thumb_width", "thumb_height",
 		"taken_at", "taken_offset", "taken_source", "camera_make", "camera_model", "lens", "lens_make", "exposure", "exposure_time",
 		"fnumber", "iso", "focal_length", "lat", "lon", "alt", "orientation", "meta_text", "search_text", "indexed_at", "meta_version",
-		"media_type", "duration", "video_codec", "audio_codec"},
+		"media_type", "duration", "video_codec", "audio_codec", "libs"},
 		func(p *Photo, emit func(...any)) {
 			media := "photo"
 			var dur any
@@ -566,7 +582,8 @@ func (l *Library) Fill(ctx context.Context, conn *pgx.Conn, passwordHash string)
 			emit(p.ID, p.Hash, p.Size, "ready", p.Format, int32(p.Width), int32(p.Height), int32(p.ThumbWidth), int32(p.ThumbHeight),
 				p.TakenAt, int32(p.Offset), "exif", nullStr(p.Make), nullStr(p.Model), nullStr(p.Lens), nullStr(p.LensMake),
 				nullStr(p.Exposure), nullF(p.ExposureSec), nullF(p.FNumber), nullI(p.ISO), nullF(p.Focal), lat, lon, alt, int16(1),
-				p.MetaText(), p.SearchText(), now, int32(l.cfg.MetaVersion), media, dur, nullStr(p.VideoCodec), nullStr(p.AudioCodec))
+				p.MetaText(), p.SearchText(), now, int32(l.cfg.MetaVersion), media, dur, nullStr(p.VideoCodec), nullStr(p.AudioCodec),
+				p.libs(res.Libraries))
 		})
 	if err != nil {
 		return res, err
@@ -614,6 +631,14 @@ func (l *Library) Fill(ctx context.Context, conn *pgx.Conn, passwordHash string)
 	}
 	if res.Embeddings, err = l.copyEmbeddings(ctx, conn); err != nil {
 		return res, err
+	}
+	// The triggers were skipped: the stats counters (migration 017) are
+	// computed once from the tables.
+	if _, err := conn.Exec(ctx, `RESET session_replication_role`); err != nil {
+		return res, err
+	}
+	if _, err := conn.Exec(ctx, `SELECT photo_counts_rebuild()`); err != nil {
+		return res, fmt.Errorf("counters: %w", err)
 	}
 	res.Took = time.Since(t0)
 	return res, nil

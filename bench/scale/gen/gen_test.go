@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -206,6 +207,21 @@ func TestFillWritesAConsistentDatabase(t *testing.T) {
 	}
 	if s.Photos != n || s.Files != wantFiles || len(s.Cameras) < 5 {
 		t.Fatalf("storage.Stats: %d photos, %d files, %d cameras", s.Photos, s.Files, len(s.Cameras))
+	}
+	// The counters behind it agree with counting, as alice sees it too.
+	for _, sc := range []storage.Scope{{}, storage.Only([]int32{int32(res.Libraries[0]), int32(res.Libraries[1])}).As(res.Users[0]),
+		storage.Only([]int32{int32(res.Libraries[1])}).As(res.Users[1])} {
+		got, err := st.Stats(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := st.StatsByCounting(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("counters %+v\ncounting %+v", *got, *want)
+		}
 	}
 	page, _, err := st.ListPhotos(ctx, storage.ListParams{Limit: 50, Terms: []string{"iphone"}})
 	if err != nil || len(page) == 0 {
