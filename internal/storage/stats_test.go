@@ -50,6 +50,27 @@ func TestStatsCountersAgreeWithCounting(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s, %s:\ncounters %+v\ncounting %+v", step, name, *got, *want)
 			}
+			gotTags, err := st.TagCounts(ctx, sc, 50)
+			if err != nil {
+				t.Fatalf("%s, %s: TagCounts: %v", step, name, err)
+			}
+			wantTags, err := st.TagCountsByCounting(ctx, sc, 50)
+			if err != nil {
+				t.Fatalf("%s, %s: TagCountsByCounting: %v", step, name, err)
+			}
+			if !reflect.DeepEqual(gotTags, wantTags) {
+				t.Fatalf("%s, %s: tags:\ncounters %v\ncounting %v", step, name, gotTags, wantTags)
+			}
+		}
+	}
+	tag := func(id string, labels ...string) {
+		t.Helper()
+		var ts []storage.Tag
+		for _, l := range labels {
+			ts = append(ts, storage.Tag{Label: l, Score: 0.3})
+		}
+		if err := st.SaveTags(ctx, "m", map[string][]storage.Tag{id: ts}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	save := func(lib int, rel, id string) {
@@ -87,12 +108,20 @@ func TestStatsCountersAgreeWithCounting(t *testing.T) {
 	}
 	check()
 
+	step = "tagged"
+	tag(p1, "beach", "dog")
+	tag(p2, "beach")
+	tag(p5, "dog", "cat")
+	tag(pending, "beach")
+	check()
+
 	step = "a photo in both libraries"
 	p6 := addPhoto(t, st, libA, "a/6.jpg", d2019)
 	hash6, _ := hex.DecodeString(p6)
 	if _, err := st.SaveScanned(ctx, libB, []storage.ScannedFile{{RelPath: "b/copy of 6.jpg", Size: 10, MTime: time.Now(), PhotoID: p6, Hash: hash6}}); err != nil {
 		t.Fatal(err)
 	}
+	tag(p6, "cat")
 	check()
 
 	step = "one of its files gone"
@@ -131,6 +160,11 @@ func TestStatsCountersAgreeWithCounting(t *testing.T) {
 	ready(pending, storage.PhotoResult{TakenAt: d2024, Make: "Apple", Model: "iPhone 8"})
 	check()
 
+	step = "tags given again"
+	tag(p1, "sea")
+	tag(p6, "dog", "cat", "sea")
+	check()
+
 	step = "restored from the trash"
 	if _, err := st.SetStates(ctx, scopes["A as u1"], []string{p1}, storage.StatePatch{Trashed: ptr(false)}); err != nil {
 		t.Fatal(err)
@@ -166,6 +200,9 @@ func TestStatsCountersAgreeWithCounting(t *testing.T) {
 	}
 	check()
 	got, _ := st.Stats(ctx, scopes["A as u1"])
+	if tags, _ := st.TagCounts(ctx, scopes["A as u1"], 50); len(tags) == 0 {
+		t.Fatal("no tags counted at the end")
+	}
 	if got.Photos == 0 || got.Files == 0 || got.Queue.Failed == 0 || len(got.Cameras) == 0 || got.Damaged != 0 {
 		t.Fatalf("A as u1 at the end: %+v (want photos, files, failures, cameras)", *got)
 	}

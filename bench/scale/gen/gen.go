@@ -597,10 +597,11 @@ func (l *Library) Fill(ctx context.Context, conn *pgx.Conn, passwordHash string)
 	if err != nil {
 		return res, err
 	}
-	res.Tags, err = rows("tags", []string{"photo_id", "label", "score", "model"},
+	res.Tags, err = rows("tags", []string{"photo_id", "label", "score", "model", "libs"},
 		func(p *Photo, emit func(...any)) {
+			libs := p.libs(res.Libraries)
 			for k, t := range p.Tags {
-				emit(p.ID, t, float32(0.3-0.02*float64(k)), l.cfg.Model)
+				emit(p.ID, t, float32(0.3-0.02*float64(k)), l.cfg.Model, libs)
 			}
 		})
 	if err != nil {

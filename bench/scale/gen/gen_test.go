@@ -222,6 +222,17 @@ func TestFillWritesAConsistentDatabase(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("counters %+v\ncounting %+v", *got, *want)
 		}
+		gotTags, err := st.TagCounts(ctx, sc, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTags, err := st.TagCountsByCounting(ctx, sc, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gotTags) == 0 || !reflect.DeepEqual(gotTags, wantTags) {
+			t.Fatalf("tag counters %v\ncounting %v", gotTags, wantTags)
+		}
 	}
 	page, _, err := st.ListPhotos(ctx, storage.ListParams{Limit: 50, Terms: []string{"iphone"}})
 	if err != nil || len(page) == 0 {
