@@ -50,6 +50,17 @@ func TestStatsCountersAgreeWithCounting(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s, %s:\ncounters %+v\ncounting %+v", step, name, *got, *want)
 			}
+			gotMonths, err := st.MonthCounts(ctx, sc)
+			if err != nil {
+				t.Fatalf("%s, %s: MonthCounts: %v", step, name, err)
+			}
+			wantMonths, err := st.MonthCountsByCounting(ctx, sc)
+			if err != nil {
+				t.Fatalf("%s, %s: MonthCountsByCounting: %v", step, name, err)
+			}
+			if !reflect.DeepEqual(gotMonths, wantMonths) {
+				t.Fatalf("%s, %s: months:\ncounters %v\ncounting %v", step, name, gotMonths, wantMonths)
+			}
 			gotTags, err := st.TagCounts(ctx, sc, 50)
 			if err != nil {
 				t.Fatalf("%s, %s: TagCounts: %v", step, name, err)
@@ -163,6 +174,18 @@ func TestStatsCountersAgreeWithCounting(t *testing.T) {
 	step = "tags given again"
 	tag(p1, "sea")
 	tag(p6, "dog", "cat", "sea")
+	check()
+
+	step = "a Live Photo: its movie leaves the timeline"
+	still, movie := newID(t), newID(t)
+	save(libA, "a/IMG_9.HEIC", still)
+	save(libA, "a/IMG_9.MOV", movie)
+	ready(movie, storage.PhotoResult{TakenAt: d2024, Make: "Apple", ContentID: "live-1", Video: &storage.VideoResult{Duration: 2, VideoCodec: "hevc"}})
+	ready(still, storage.PhotoResult{TakenAt: d2024, Make: "Apple", ContentID: "live-1"})
+	var paired string
+	if err := tx.QueryRow(ctx, `SELECT coalesce(live_video, '') FROM photos WHERE id = $1`, still).Scan(&paired); err != nil || paired != movie {
+		t.Fatalf("the still is paired with %q (%v), want the movie", paired, err)
+	}
 	check()
 
 	step = "restored from the trash"
