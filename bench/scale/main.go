@@ -708,7 +708,7 @@ func runIndex(ctx context.Context, c config, rep *report) error {
 		return err
 	}
 	defer cl.destroy()
-	var perPhoto []float64
+	var perPhoto, cpuPerPhoto []float64
 	for k, n := range c.index {
 		dir := filepath.Join(cl.tmp, fmt.Sprintf("photos-%d", n))
 		t0 := time.Now()
@@ -750,15 +750,17 @@ func runIndex(ctx context.Context, c config, rep *report) error {
 			return fmt.Errorf("shoebox index of %d files: %d photos ready", n, ready)
 		}
 		perPhoto = append(perPhoto, wall.Seconds()/float64(n))
+		cpuPerPhoto = append(cpuPerPhoto, cpu.Seconds()/float64(n))
 		rep.add(fmt.Sprintf("`shoebox index` of %s real JPEGs (320×240 with EXIF; written in %s)", thousands(n), secs(tWrite)),
 			fmt.Sprintf("%s: **%.2f ms a photo** wall (%.0f photos/s), %.2f ms shoebox CPU a photo", secs(wall),
 				1000*wall.Seconds()/float64(n), float64(n)/wall.Seconds(), 1000*cpu.Seconds()/float64(n)))
 		os.RemoveAll(dir)
 		os.RemoveAll(data)
 	}
-	if len(perPhoto) > 1 {
-		rep.add(fmt.Sprintf("indexing cost per photo, %s vs %s files", thousands(c.index[len(c.index)-1]), thousands(c.index[0])),
-			fmt.Sprintf("%.2f× (flat within 20%%: %v)", perPhoto[len(perPhoto)-1]/perPhoto[0], math.Abs(perPhoto[len(perPhoto)-1]/perPhoto[0]-1) <= 0.2))
+	if k := len(perPhoto) - 1; k > 0 {
+		wr, cr := perPhoto[k]/perPhoto[0], cpuPerPhoto[k]/cpuPerPhoto[0]
+		rep.add(fmt.Sprintf("indexing cost per photo, %s vs %s files", thousands(c.index[k]), thousands(c.index[0])),
+			fmt.Sprintf("wall %.2f×, shoebox CPU %.2f× (flat within 20%%: wall %v, CPU %v)", wr, cr, math.Abs(wr-1) <= 0.2, math.Abs(cr-1) <= 0.2))
 	}
 	return nil
 }
