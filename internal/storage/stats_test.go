@@ -188,6 +188,12 @@ func TestStatsCountersAgreeWithCounting(t *testing.T) {
 	}
 	check()
 
+	step = "the deltas folded"
+	if _, err := tx.Exec(ctx, `SELECT counters_compact()`); err != nil {
+		t.Fatal(err)
+	}
+	check()
+
 	step = "restored from the trash"
 	if _, err := st.SetStates(ctx, scopes["A as u1"], []string{p1}, storage.StatePatch{Trashed: ptr(false)}); err != nil {
 		t.Fatal(err)

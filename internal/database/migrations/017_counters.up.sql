@@ -8,8 +8,11 @@
 -- libraries (each photo is in exactly one set, so none is counted twice),
 -- corrected for the few photos that only an album shows or the asker has
 -- trashed (storage.Stats). library_counts holds each library's files.
--- Statement-level triggers apply the changes of a statement at once, in
--- key order (no deadlock between two statements).
+-- Statement-level triggers add the changes of a statement as rows of
+-- deltas: writers never update a shared row, so they never wait for each
+-- other (nor deadlock) however many index at once; readers sum. Now and
+-- then a statement (one at a time: a try-lock) folds the deltas into one
+-- row per key.
 
 ALTER TABLE photos ADD COLUMN libs int[] NOT NULL DEFAULT '{}';
 UPDATE photos p SET libs = l.libs
@@ -24,14 +27,31 @@ CREATE TABLE photo_counts (
     camera_model text NOT NULL,
     damaged      boolean NOT NULL,
     photos       bigint NOT NULL,
-    bytes        bigint NOT NULL,
-    PRIMARY KEY (libs, month, camera_make, camera_model, damaged)
+    bytes        bigint NOT NULL
 );
 
 CREATE TABLE library_counts (
-    library_id int PRIMARY KEY REFERENCES libraries ON DELETE CASCADE,
+    library_id int NOT NULL REFERENCES libraries ON DELETE CASCADE,
     files      bigint NOT NULL
 );
+CREATE INDEX library_counts_library ON library_counts (library_id);
+
+-- counters_compact folds the deltas into one row per key, when no other
+-- statement is doing it (never waiting for one).
+CREATE FUNCTION counters_compact() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(7061727) THEN
+        RETURN;
+    END IF;
+    WITH d AS (DELETE FROM photo_counts RETURNING *)
+    INSERT INTO photo_counts (libs, month, camera_make, camera_model, damaged, photos, bytes)
+        SELECT libs, month, camera_make, camera_model, damaged, sum(photos), sum(bytes) FROM d
+        GROUP BY 1, 2, 3, 4, 5 HAVING sum(photos) <> 0 OR sum(bytes) <> 0;
+    WITH d AS (DELETE FROM library_counts RETURNING *)
+    INSERT INTO library_counts (library_id, files)
+        SELECT library_id, sum(files) FROM d WHERE library_id IN (SELECT id FROM libraries)
+        GROUP BY 1 HAVING sum(files) <> 0;
+END $$;
 
 -- photo_counts_rebuild recomputes every counter from the tables (used here
 -- and by bulk loaders that skip triggers).
@@ -58,15 +78,13 @@ BEGIN
             SELECT libs, coalesce(date_trunc('month', taken_at AT TIME ZONE 'UTC')::date, '-infinity'),
                 coalesce(camera_make, ''), coalesce(camera_model, ''), damage IS NOT NULL, count(*), sum(size)
             FROM new_photos WHERE state = 'ready' GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-            ON CONFLICT (libs, month, camera_make, camera_model, damaged)
-            DO UPDATE SET photos = c.photos + excluded.photos, bytes = c.bytes + excluded.bytes;
+            ;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO photo_counts AS c (libs, month, camera_make, camera_model, damaged, photos, bytes)
             SELECT libs, coalesce(date_trunc('month', taken_at AT TIME ZONE 'UTC')::date, '-infinity'),
                 coalesce(camera_make, ''), coalesce(camera_model, ''), damage IS NOT NULL, -count(*), -sum(size)
             FROM old_photos WHERE state = 'ready' GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-            ON CONFLICT (libs, month, camera_make, camera_model, damaged)
-            DO UPDATE SET photos = c.photos + excluded.photos, bytes = c.bytes + excluded.bytes;
+            ;
     ELSE
         INSERT INTO photo_counts AS c (libs, month, camera_make, camera_model, damaged, photos, bytes)
             SELECT libs, month, mk, md, dmg, sum(n), sum(b) FROM (
@@ -79,8 +97,10 @@ BEGIN
                     coalesce(camera_make, ''), coalesce(camera_model, ''), damage IS NOT NULL, 1, size
                 FROM new_photos WHERE state = 'ready') d
             GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(b) <> 0 ORDER BY 1, 2, 3, 4, 5
-            ON CONFLICT (libs, month, camera_make, camera_model, damaged)
-            DO UPDATE SET photos = c.photos + excluded.photos, bytes = c.bytes + excluded.bytes;
+            ;
+    END IF;
+    IF random() < 0.02 THEN
+        PERFORM counters_compact();
     END IF;
     RETURN NULL;
 END $$;
@@ -109,8 +129,7 @@ BEGIN
     EXECUTE 'INSERT INTO library_counts AS c (library_id, files)
         SELECT library_id, sum(n) FROM (' || changed || ') ch
         WHERE library_id IN (SELECT id FROM libraries)
-        GROUP BY 1 HAVING sum(n) <> 0 ORDER BY 1
-        ON CONFLICT (library_id) DO UPDATE SET files = c.files + excluded.files';
+        GROUP BY 1 HAVING sum(n) <> 0';
     EXECUTE 'UPDATE photos p SET libs = coalesce((SELECT array_agg(DISTINCT f.library_id ORDER BY f.library_id)
             FROM files f WHERE f.photo_id = p.id), ''{}'')
         WHERE p.id IN (SELECT photo_id FROM (' || changed || ') ch WHERE photo_id IS NOT NULL)

@@ -13,9 +13,8 @@ UPDATE tags t SET libs = p.libs FROM photos p WHERE p.id = t.photo_id AND p.libs
 CREATE TABLE tag_counts (
     libs  int[] NOT NULL,
     label text NOT NULL,
-    tags  bigint NOT NULL,
-    PRIMARY KEY (libs, label)
-);
+    tags  bigint NOT NULL
+);  -- rows of deltas, summed by readers and folded now and then (as 017's)
 
 CREATE FUNCTION tags_libs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -37,8 +36,10 @@ BEGIN
     END IF;
     EXECUTE 'INSERT INTO tag_counts AS c (libs, label, tags)
         SELECT libs, label, sum(n) FROM (' || changed || ') ch
-        GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2
-        ON CONFLICT (libs, label) DO UPDATE SET tags = c.tags + excluded.tags';
+        GROUP BY 1, 2 HAVING sum(n) <> 0';
+    IF random() < 0.02 THEN
+        PERFORM counters_compact();
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -59,6 +60,25 @@ BEGIN
 END $$;
 CREATE TRIGGER tags_follow_libs AFTER UPDATE ON photos REFERENCING OLD TABLE AS old_photos NEW TABLE AS new_photos
     FOR EACH STATEMENT EXECUTE FUNCTION tags_follow_libs();
+
+-- Folding and rebuilding the photo counters does these too.
+CREATE OR REPLACE FUNCTION counters_compact() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(7061727) THEN
+        RETURN;
+    END IF;
+    WITH d AS (DELETE FROM photo_counts RETURNING *)
+    INSERT INTO photo_counts (libs, month, camera_make, camera_model, damaged, photos, bytes)
+        SELECT libs, month, camera_make, camera_model, damaged, sum(photos), sum(bytes) FROM d
+        GROUP BY 1, 2, 3, 4, 5 HAVING sum(photos) <> 0 OR sum(bytes) <> 0;
+    WITH d AS (DELETE FROM library_counts RETURNING *)
+    INSERT INTO library_counts (library_id, files)
+        SELECT library_id, sum(files) FROM d WHERE library_id IN (SELECT id FROM libraries)
+        GROUP BY 1 HAVING sum(files) <> 0;
+    WITH d AS (DELETE FROM tag_counts RETURNING *)
+    INSERT INTO tag_counts (libs, label, tags)
+        SELECT libs, label, sum(tags) FROM d GROUP BY 1, 2 HAVING sum(tags) <> 0;
+END $$;
 
 -- Rebuilding the photo counters rebuilds these too.
 CREATE OR REPLACE FUNCTION photo_counts_rebuild() RETURNS void LANGUAGE plpgsql AS $$
