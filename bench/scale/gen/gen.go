@@ -799,7 +799,7 @@ func (s *photoRows) Next() bool {
 }
 
 func (s *photoRows) Values() ([]any, error) { return s.row, nil }
-func (s *photoRows) Err() error              { return nil }
+func (s *photoRows) Err() error             { return nil }
 
 func nullStr(s string) any {
 	if s == "" {
