@@ -3,7 +3,8 @@
 #   make build   build bin/shoebox (cgo: libvips)
 #   make run     index testdata/corpus and serve it at http://127.0.0.1:8080
 #   make test    setup --test, build, go vet, go test, e2e (if present)
-#   make bench   setup --test, build, bench/run.sh
+#   make bench   setup --test, build, bench/run.sh (and the other bench programs)
+#   make bench-scale N=1000000 INDEX=0   bench/scale at other sizes (outside CI)
 #   make clean   remove build/test outputs; `make distclean` also fetched data
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -16,7 +17,7 @@ BIN     ?= bin/shoebox
 LIBRARY ?= testdata/corpus
 GO      ?= go
 
-.PHONY: all build setup setup-test run test vet e2e bench lint-compose clean distclean
+.PHONY: all build setup setup-test run test vet e2e bench bench-scale lint-compose clean distclean
 
 all: build
 
@@ -58,9 +59,19 @@ bench:
 	bash bench/run.sh
 	go run ./bench/vector -n 100000
 	go run ./bench/timeline -n 100000 -month 5000
+	go run ./bench/scale -n 10000,100000 -index 1000,10000
 	go run ./bench/video
 	bash bench/ai.sh
 	bash bench/upload.sh
+
+# bench/scale at sizes outside `make bench`: a million photos (the HNSW
+# build alone takes ~15-30 minutes on 2 cores), or indexing 100,000 files.
+N     ?= 1000000
+INDEX ?= 0
+bench-scale:
+	scripts/setup.sh --test
+	$(MAKE) --no-print-directory build
+	go run ./bench/scale -n $(N) -index $(INDEX)
 
 # Validate docker-compose.yml and the Dockerfile with whatever is available:
 #   docker compose config   the reference check (schema, interpolation); needs

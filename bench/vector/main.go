@@ -14,7 +14,7 @@
 //   - p50/p99 latency of storage.Nearest (Limit 10), one search at a time
 //     after a warm-up pass over the same queries, and recall@10 against an exact brute-force search done here in Go;
 //   - recall and latency at other hnsw.ef_search values (the same SQL as
-//     storage.Nearest, which fixes ef_search at 100), to show the trade-off;
+//     storage.Nearest, which picks ef_search by the table's size: storage.EfSearchFor), to show the trade-off;
 //   - C goroutines searching at once through storage.Nearest on the same
 //     pool (budget B): throughput, p50/p99, errors (ErrBusy counted apart)
 //     and the most connections held (pool figures, and pg_stat_activity

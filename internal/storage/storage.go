@@ -27,15 +27,18 @@ type Executor interface {
 }
 
 // Storage is the SQL of Shoebox.
-type Storage struct{ db Executor }
+type Storage struct {
+	db  Executor
+	ann *annSize // the vector table's size, for HNSW's ef_search (embedding.go)
+}
 
 // New returns a Storage that runs on db.
-func New(db Executor) *Storage { return &Storage{db: db} }
+func New(db Executor) *Storage { return &Storage{db: db, ann: &annSize{}} }
 
 // InTx returns a Storage whose every statement runs in tx; its own
 // transactions (Tx, and methods that need one) become savepoints. The
 // caller commits or rolls back tx: tests use it to undo all they did.
-func InTx(tx pgx.Tx) *Storage { return &Storage{db: txExecutor{tx}} }
+func InTx(tx pgx.Tx) *Storage { return &Storage{db: txExecutor{tx}, ann: &annSize{}} }
 
 // Tx runs fn in one transaction: every method of tx runs in it, and it is
 // committed when fn returns nil, rolled back otherwise. Inside a Tx, a
@@ -43,7 +46,7 @@ func InTx(tx pgx.Tx) *Storage { return &Storage{db: txExecutor{tx}} }
 // job that belongs to it are saved together or not at all.
 func (s *Storage) Tx(ctx context.Context, fn func(tx *Storage) error) error {
 	return s.db.Tx(ctx, func(q database.Querier) error {
-		return fn(&Storage{db: txExecutor{q}})
+		return fn(&Storage{db: txExecutor{q}, ann: s.ann})
 	})
 }
 

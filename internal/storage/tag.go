@@ -35,17 +35,43 @@ func (s *Storage) SaveTags(ctx context.Context, model string, tags map[string][]
 	return interpretError("save tags", err)
 }
 
-// TagCounts counts the photos in scope per tag, for the limit most common.
+// TagCounts counts the photos in scope per tag, for the limit most common:
+// from the counters of migration 018 (tag_counts, by set of libraries and
+// label), plus the tags of photos only an album of the asker shows.
+// TagCountsByCounting counts the tags themselves.
 func (s *Storage) TagCounts(ctx context.Context, scope Scope, limit int) (map[string]int, error) {
-	out := map[string]int{}
+	args := []any{limit}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	counted := `SELECT label, tags FROM tag_counts WHERE tags <> 0`
+	extra := ""
+	if scope.Limited() {
+		libs := arg(scope.libraries) + "::int[]"
+		counted += " AND libs && " + libs
+		if scope.user != 0 {
+			extra = ` UNION ALL SELECT t.label, 1 FROM tags t WHERE NOT (t.libs && ` + libs + `)
+				AND EXISTS (SELECT 1 FROM album_photos vap WHERE vap.photo_id = t.photo_id AND vap.album_id IN (` + albumsOfSQL(arg(scope.user)) + `))`
+		}
+	}
+	return s.tagCounts(ctx, `SELECT label, sum(n)::bigint FROM (`+counted+extra+`) d (label, n)
+		GROUP BY label HAVING sum(n) <> 0 ORDER BY 2 DESC, 1 LIMIT $1`, args)
+}
+
+// TagCountsByCounting is TagCounts counted from the tags of every photo in
+// scope: the truth the counters are tested against.
+func (s *Storage) TagCountsByCounting(ctx context.Context, scope Scope, limit int) (map[string]int, error) {
 	args := []any{limit}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	where := ""
 	if v := scope.visibleSQL(arg); v != "" {
 		where = " WHERE " + strings.ReplaceAll(v, "p.id", "t.photo_id")
 	}
+	return s.tagCounts(ctx, `SELECT label, count(*) FROM tags t`+where+` GROUP BY label ORDER BY 2 DESC, 1 LIMIT $1`, args)
+}
+
+func (s *Storage) tagCounts(ctx context.Context, sql string, args []any) (map[string]int, error) {
+	out := map[string]int{}
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT label, count(*) FROM tags t`+where+` GROUP BY label ORDER BY 2 DESC, 1 LIMIT $1`, args...)
+		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
