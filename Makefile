@@ -84,16 +84,16 @@ bench-scale:
 lint-compose:
 	@ran=0; \
 	if docker compose version >/dev/null 2>&1; then \
-	  docker compose -f docker-compose.yml config -q; \
-	  echo "docker-compose.yml: docker compose config ok"; ran=1; \
+	  for f in docker-compose.yml docker-compose.scale.yml; do \
+	    docker compose -f $$f config -q; echo "$$f: docker compose config ok"; done; ran=1; \
 	else echo "docker compose: not installed; skipped"; fi; \
 	if docker info >/dev/null 2>&1 && docker buildx version >/dev/null 2>&1; then \
 	  docker build --check .; \
 	  echo "Dockerfile: docker build --check ok"; ran=1; \
 	else echo "docker build --check: no Docker engine; skipped"; fi; \
 	if command -v npx >/dev/null; then \
-	  npx --yes dclint@3.1.0 docker-compose.yml; \
-	  echo "docker-compose.yml: dclint ok"; \
+	  npx --yes dclint@3.1.0 docker-compose.yml docker-compose.scale.yml; \
+	  echo "docker-compose.yml docker-compose.scale.yml: dclint ok"; \
 	  npx --yes dockerfilelint@1.8.0 Dockerfile; \
 	  ran=1; \
 	else echo "npx: not installed; dclint and dockerfilelint skipped"; fi; \

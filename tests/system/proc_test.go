@@ -354,8 +354,12 @@ func startServe(t *testing.T, o serveOpts) *server {
 	if o.budget > 0 {
 		env = append(env, "SHOEBOX_DB_MAX_CONNS="+strconv.Itoa(o.budget))
 	}
-	p := startProc(t, "shoebox serve", env, append([]string{shoeboxBin, "serve", "--library", o.library,
-		"--data", o.dataDir, "--addr", "127.0.0.1:0", "--rescan", "0"}, o.args...)...)
+	argv := []string{shoeboxBin, "serve"}
+	if o.library != "" {
+		argv = append(argv, "--library", o.library)
+	}
+	argv = append(argv, "--data", o.dataDir, "--addr", "127.0.0.1:0", "--rescan", "0")
+	p := startProc(t, "shoebox serve", env, append(argv, o.args...)...)
 	s := &server{proc: p, dataDir: o.dataDir, client: newClient(30 * time.Second)}
 	re := regexp.MustCompile(`Shoebox is serving (http://127\.0\.0\.1:\d+)/`)
 	deadline := time.Now().Add(90 * time.Second)
