@@ -81,7 +81,7 @@ func (s *Storage) Stats(ctx context.Context, scope Scope) (*LibraryStats, error)
 			(SELECT coalesce(json_agg(json_build_object('make', mk, 'model', md, 'photos', n) ORDER BY n DESC, mk, md), '[]') FROM (
 				SELECT mk, md, sum(photos) AS n FROM d WHERE mk <> '' OR md <> ''
 				GROUP BY 1, 2 HAVING sum(photos) <> 0 ORDER BY 3 DESC, 1, 2 LIMIT 100) cameras),
-			(SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')),
+			(SELECT count(*) FROM river_job WHERE state IN `+liveStates+`),
 			(SELECT count(*) FROM (
 				SELECT library_id, rel_path FROM files WHERE error IS NOT NULL` + failedFiles + `
 				UNION SELECT f.library_id, f.rel_path FROM photos p JOIN files f ON f.photo_id = p.id
