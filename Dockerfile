@@ -40,7 +40,7 @@ FROM debian:bookworm-slim
 # dependencies bring the JPEG/PNG/WebP/TIFF/HEIF decoders. ca-certificates
 # lets DATABASE_URL use sslmode=verify-full against a managed PostgreSQL.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libvips42 ca-certificates \
+ && apt-get install -y --no-install-recommends libvips42 ca-certificates ffmpeg \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed, unprivileged uid/gid, so volume ownership is predictable and
@@ -51,8 +51,8 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 shoebox \
  && useradd --system --uid 10001 --gid shoebox --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin shoebox \
- && mkdir -p /data /photos \
- && chown shoebox:shoebox /data
+ && mkdir -p /data /photos /uploads \
+ && chown shoebox:shoebox /data /uploads
 
 COPY --from=build /out/shoebox /usr/local/bin/shoebox
 
