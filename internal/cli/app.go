@@ -80,9 +80,16 @@ func openApp(ctx context.Context, cfg *config.Config, log *slog.Logger, exclusiv
 			a.unwatch = func() { cancel(); <-done }
 		}
 	}
+	// Only a process that runs jobs (serve, worker, index; not serve
+	// --no-index) keeps a connection of its budget on the direct URL, for
+	// River's LISTEN.
+	direct := ""
+	if exclusive && !cfg.NoIndex {
+		direct = cfg.DirectDatabaseURL
+	}
 	db, err := database.Open(ctx, database.Options{
 		URL: url, MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.AcquireTimeout,
-		StatementTimeout: cfg.StatementTimeout, Pooler: cfg.DBPooler, Logger: log,
+		StatementTimeout: cfg.StatementTimeout, Pooler: cfg.DBPooler, DirectURL: direct, Logger: log,
 	})
 	if err != nil {
 		a.close()

@@ -117,12 +117,28 @@ func checkPooler(ctx context.Context, a *app, check func(bool, string, string)) 
 		}
 		check(true, "pooler", detail)
 	}
+	// What the job queue of serve and worker does (doctor itself opens no
+	// direct connection): see database.Session and jobs.Options.Listen.
+	budget := a.cfg.DBMaxConns
 	switch {
 	case a.cfg.DirectDatabaseURL != "":
 		why, err := database.CheckDirect(ctx, a.cfg.DirectDatabaseURL)
-		check(err == nil, "direct database", "SHOEBOX_DIRECT_DATABASE_URL: "+why+errText(err))
+		detail := "SHOEBOX_DIRECT_DATABASE_URL: " + why + errText(err)
+		switch {
+		case err != nil:
+			detail += "; the job queue polls while it cannot reach it"
+		case budget < database.MinSessionBudget:
+			detail += fmt.Sprintf("; left unused: a budget of %d cannot spare a connection, so the job queue polls", budget)
+		default:
+			detail += fmt.Sprintf("; the job queue (serve, worker) LISTENs there on 1 connection of the budget of %d (the pool gets %d)", budget, budget-1)
+		}
+		check(err == nil, "direct database", detail)
 	case pooled:
 		check(true, "direct database", "none (SHOEBOX_DIRECT_DATABASE_URL unset): the job queue polls instead of listening")
+	case budget < database.MinSessionBudget:
+		check(true, "direct database", fmt.Sprintf("not needed (DATABASE_URL is PostgreSQL itself), but a budget of %d cannot spare a connection: the job queue polls", budget))
+	default:
+		check(true, "direct database", fmt.Sprintf("not needed (DATABASE_URL is PostgreSQL itself): the job queue (serve, worker) LISTENs on 1 of the pool's %d connections", budget))
 	}
 }
 

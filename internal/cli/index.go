@@ -171,5 +171,6 @@ func (a *app) runner(m *jobs.Metrics, rescan bool) *jobs.Runner {
 		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed, Metrics: m,
 		TranscodeWorkers: a.cfg.TranscodeWorkers, Transcode: media.TranscodeOptions{TimeFactor: a.cfg.TranscodeLimit},
 		Rescan: rescan, RescanInterval: a.cfg.RescanInterval, Roots: a.registeredRoots,
+		Listen: true, // where the database gives a session (database.Session), else polls
 	})
 }

@@ -32,7 +32,8 @@ type Config struct {
 	DatabaseURL string
 	// DirectDatabaseURL (SHOEBOX_DIRECT_DATABASE_URL) reaches PostgreSQL
 	// itself when DatabaseURL is a pooler in transaction mode: what needs a
-	// session (the job queue's LISTEN) uses it, within the same budget.
+	// session (the job queue's LISTEN) uses it, within the same budget (a
+	// process that runs jobs keeps one of its DBMaxConns connections there).
 	// Empty: such work polls through DatabaseURL instead.
 	DirectDatabaseURL string
 	// DBPooler (SHOEBOX_DB_POOLER) says what DatabaseURL leads to: auto

@@ -29,7 +29,7 @@ func (b Budget) String() string {
 
 // CheckBudget reads max_connections, the reserved slots and current use.
 func (db *DB) CheckBudget(ctx context.Context) (Budget, error) {
-	b := Budget{Budget: int(db.Pool.Config().MaxConns)}
+	b := Budget{Budget: db.budget}
 	err := db.Do(ctx, func(q Querier) error {
 		return q.QueryRow(ctx, `SELECT current_setting('server_version'),
 			current_setting('max_connections')::int,
@@ -45,6 +45,9 @@ func (db *DB) CheckBudget(ctx context.Context) (Budget, error) {
 	// Our own idle pooled connections count as in use by "others" above;
 	// take them back out so a restart of the check doesn't misreport.
 	b.InUse -= int(db.Pool.Stat().TotalConns()) - 1
+	if db.direct != nil {
+		b.InUse -= int(db.direct.Stat().TotalConns())
+	}
 	if b.InUse < 0 {
 		b.InUse = 0
 	}

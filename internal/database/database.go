@@ -43,12 +43,21 @@ type Options struct {
 	// at the first connection), PoolerNone or PoolerTransaction (see
 	// pooler.go for what changes behind one).
 	Pooler string
+	// DirectURL (SHOEBOX_DIRECT_DATABASE_URL) reaches PostgreSQL itself
+	// when URL is a pooler, for the one connection that needs a session
+	// (the job queue's LISTEN). It is taken out of the budget: the pool
+	// gets MaxConns-1, the direct pool 1, so the process never opens more
+	// than MaxConns. Ignored (with a warning) under a budget of 3, which
+	// could not spare it. Empty: no direct pool.
+	DirectURL string
 	Logger *slog.Logger
 }
 
 // DB is the process's pool with the budget's rules around it.
 type DB struct {
 	Pool           *pgxpool.Pool
+	direct         *pgxpool.Pool // nil without Options.DirectURL; one connection
+	budget         int           // Options.MaxConns: Pool and direct together
 	acquireTimeout time.Duration
 	maxWaiters     int64
 	waiters        atomic.Int64
@@ -81,17 +90,26 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.StatementTimeout == 0 {
 		o.StatementTimeout = 30 * time.Second
 	}
-	if o.BackgroundShare <= 0 {
-		o.BackgroundShare = max(1, o.MaxConns/2)
-	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.DirectURL != "" && o.MaxConns < MinSessionBudget {
+		o.Logger.Warn("SHOEBOX_DIRECT_DATABASE_URL left unused: a budget under 3 cannot spare a connection for it; the job queue polls",
+			"budget", o.MaxConns)
+		o.DirectURL = ""
+	}
+	poolSize := o.MaxConns
+	if o.DirectURL != "" {
+		poolSize--
+	}
+	if o.BackgroundShare <= 0 {
+		o.BackgroundShare = max(1, poolSize/2)
 	}
 	cfg, err := pgxpool.ParseConfig(o.URL)
 	if err != nil {
 		return nil, fmt.Errorf("database: parse DATABASE_URL: %w", err)
 	}
-	cfg.MaxConns = int32(o.MaxConns)
+	cfg.MaxConns = int32(poolSize)
 	cfg.MinConns = 0
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.MaxConnLifetime = time.Hour
@@ -109,12 +127,23 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, err
 	}
 	cfg.BeforeConnect = pl.beforeConnect
+	var direct *pgxpool.Pool
+	if o.DirectURL != "" {
+		if direct, err = openDirect(ctx, o, rp); err != nil {
+			return nil, err
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		if direct != nil {
+			direct.Close()
+		}
 		return nil, fmt.Errorf("database: pool: %w", err)
 	}
 	return &DB{
 		Pool:           pool,
+		direct:         direct,
+		budget:         o.MaxConns,
 		acquireTimeout: o.AcquireTimeout,
 		maxWaiters:     int64(o.MaxConns) * 64,
 		background:     make(chan struct{}, o.BackgroundShare),
@@ -123,8 +152,68 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}, nil
 }
 
-// Close closes the pool, waiting for connections in use to come back.
-func (db *DB) Close() { db.Pool.Close() }
+// openDirect is the pool of one connection on o.DirectURL, with the main
+// pool's startup parameters (PostgreSQL itself takes them all). It does not
+// connect either.
+func openDirect(ctx context.Context, o Options, params map[string]string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(o.DirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: parse SHOEBOX_DIRECT_DATABASE_URL: %w", err)
+	}
+	cfg.MaxConns, cfg.MinConns = 1, 0
+	cfg.ConnConfig.ConnectTimeout = min(o.AcquireTimeout, 5*time.Second)
+	rp := cfg.ConnConfig.RuntimeParams
+	for k, v := range params {
+		if k != "application_name" || rp[k] == "" {
+			rp[k] = v
+		}
+	}
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: direct pool: %w", err)
+	}
+	return p, nil
+}
+
+// MinSessionBudget is the smallest budget that spares a connection for a
+// session (LISTEN): two stay for queries, one for pages and one for
+// background work.
+const MinSessionBudget = 3
+
+// Session returns the pool that work needing a session of its own (the job
+// queue's LISTEN) takes its one connection from, holding it within that
+// pool's size, and says which it is. It is the direct pool when
+// SHOEBOX_DIRECT_DATABASE_URL is set; else the pool itself when
+// DATABASE_URL is PostgreSQL itself (learned at the first connection) and
+// the budget can spare one; else nil: DATABASE_URL is a pooler in
+// transaction mode, where a session is not ours to keep, or not known yet.
+func (db *DB) Session() (*pgxpool.Pool, string) {
+	if db.direct != nil {
+		return db.direct, "SHOEBOX_DIRECT_DATABASE_URL (its own connection, one of the budget)"
+	}
+	pooled, known, _ := db.Pooler()
+	switch {
+	case !known:
+		return nil, "DATABASE_URL not reached yet"
+	case pooled:
+		return nil, "DATABASE_URL is a pooler and SHOEBOX_DIRECT_DATABASE_URL is unset"
+	case db.budget < MinSessionBudget:
+		return nil, fmt.Sprintf("a budget of %d cannot spare a connection", db.budget)
+	}
+	return db.Pool, "DATABASE_URL, PostgreSQL itself (one of the pool's connections)"
+}
+
+// Budget is the process's connection budget: the pool and the direct
+// connection together.
+func (db *DB) Budget() int { return db.budget }
+
+// Close closes the pools, waiting for connections in use to come back.
+func (db *DB) Close() {
+	db.Pool.Close()
+	if db.direct != nil {
+		db.direct.Close()
+	}
+}
 
 // Acquire gets a connection within the acquire deadline. Errors are
 // ErrBusy (deadline passed, or too many already waiting), ErrUnavailable

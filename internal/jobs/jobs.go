@@ -6,7 +6,10 @@
 // backoff, and idempotent, so a process killed mid-job (kill -9) has its jobs
 // rescued (see heartbeat) and every photo ends up indexed exactly once.
 // River runs on the process's own pool, so its connections count in the
-// budget; it polls (no LISTEN) unless told to listen. Workers hold a
+// budget; told to listen, it LISTENs on one connection of the budget where
+// the database gives a session (database.Session: the direct URL, or
+// DATABASE_URL when it is PostgreSQL itself) and polls otherwise (a pooler
+// in transaction mode without a direct URL). Workers hold a
 // connection only for the short statements of saving, never while decoding
 // a photo, and only within the background share of the connection budget.
 package jobs
@@ -21,11 +24,13 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
 	"shoebox/internal/ai"
@@ -56,15 +61,12 @@ type Options struct {
 	// StaleAfter is how long a silent worker process keeps its running
 	// jobs before they are rescued. Default 30s.
 	StaleAfter time.Duration
-	// Pool is the pool River runs on; nil: the process's own pool (the
-	// database's), so River's connections count in the budget. A separate
-	// pool is for a direct connection when the main one goes through a
-	// pooler in transaction mode and Listen is on.
-	Pool *pgxpool.Pool
-	// Listen lets River LISTEN for new jobs and leadership changes instead
-	// of only polling. Default false: the database URL may be a pooler in
-	// transaction mode, where LISTEN does not work; polling every Poll
-	// costs one short query per queue.
+	// Listen lets River LISTEN for new jobs and leadership changes, as
+	// well as poll, where the database gives a session (database.Session):
+	// one connection of the budget, held while River runs. Where it gives
+	// none (DATABASE_URL is a pooler in transaction mode and
+	// SHOEBOX_DIRECT_DATABASE_URL is unset), or the session cannot be
+	// reached when River starts, River only polls. Default false: poll only.
 	Listen bool
 	// Rescan schedules scans of every library (Roots) at start and every
 	// RescanInterval (0: at start only), once for the whole deployment: a
@@ -100,6 +102,8 @@ type Runner struct {
 	id    string // River's client ID, also its heartbeat's
 	log   *slog.Logger
 	met   *Metrics
+
+	listening atomic.Bool // River started with a listener
 
 	mu        sync.Mutex
 	progress  Progress
@@ -140,9 +144,6 @@ func New(db *database.DB, store thumbs.Store, o Options) *Runner {
 	}
 	if o.DuplicateDistance <= 0 {
 		o.DuplicateDistance = 0.03
-	}
-	if o.Pool == nil {
-		o.Pool = db.Pool
 	}
 	met := o.Metrics
 	if met == nil {
@@ -281,19 +282,24 @@ func (r *Runner) Run(ctx context.Context) error {
 	} else if n > 0 {
 		r.log.Info("jobs: media files made private (0700 folders, 0600 files)", "entries", n)
 	}
-	client, err := r.client()
-	if err != nil {
-		return err
-	}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); r.heartbeat(ctx) }()
 	defer wg.Wait()
+	hctx, stopHeartbeat := context.WithCancel(ctx)
+	defer stopHeartbeat() // before the wait: on an error return too
+	wg.Add(1)
+	go func() { defer wg.Done(); r.heartbeat(hctx) }()
 	// River stops when we say, not when ctx ends: then running jobs are
 	// cancelled at once and go back to the queue (JobSnooze(0) in work).
+	var client *river.Client[pgx.Tx]
 	for {
+		session := r.session(ctx)
+		var err error
+		if client, err = r.client(session); err != nil {
+			return err
+		}
 		err = client.Start(context.WithoutCancel(ctx))
 		if err == nil {
+			r.listening.Store(session != nil)
 			break
 		}
 		r.log.Warn("jobs: cannot start; retrying", "err", err)
@@ -309,8 +315,36 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := client.StopAndCancel(sctx); err != nil {
 		r.log.Warn("jobs: stop", "err", err)
 	}
+	r.listening.Store(false)
 	return nil
 }
+
+// session is the pool River listens from, or nil to poll only: without
+// Listen, where the database gives no session, or where it cannot be
+// reached now (then River polls until this process restarts; a session
+// lost later is River's to reconnect, polling meanwhile).
+func (r *Runner) session(ctx context.Context) *pgxpool.Pool {
+	if !r.opts.Listen {
+		return nil
+	}
+	pool, where := r.db.Session()
+	if pool == nil {
+		r.log.Info("jobs: polling for new jobs, not listening", "every", r.opts.Poll, "why", where)
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		r.log.Warn("jobs: cannot reach the connection to listen on; polling instead", "on", where, "every", r.opts.Poll, "err", err)
+		return nil
+	}
+	r.log.Info("jobs: listening for new jobs", "on", where)
+	return pool
+}
+
+// Listening says whether River runs with a listener (LISTEN on a session
+// of its own) besides polling; false until it has started.
+func (r *Runner) Listening() bool { return r.listening.Load() }
 
 // The kill -9 rescue. River alone rescues a running job only once it has
 // run RescueStuckJobsAfter (default 1 h), whatever became of its process;
@@ -360,8 +394,10 @@ func (r *Runner) heartbeat(ctx context.Context) {
 
 // client builds River's client: a worker per kind this process can run
 // (embedding only with a model), the default queue with Workers slots,
-// conversions in a queue of their own, and the periodic rescan.
-func (r *Runner) client() (*river.Client[pgx.Tx], error) {
+// conversions in a queue of their own, and the periodic rescan. It
+// listens on a connection of session (see listen.go), or only polls when
+// session is nil.
+func (r *Runner) client(session *pgxpool.Pool) (*river.Client[pgx.Tx], error) {
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &worker[ScanArgs]{r: r, fn: func(ctx context.Context, j *river.Job[ScanArgs]) (any, error) {
 		return r.scan(ctx, j.Args.Root)
@@ -393,10 +429,14 @@ func (r *Runner) client() (*river.Client[pgx.Tx], error) {
 			return RescanArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: KindRescan, RunOnStart: true}))
 	}
-	return river.NewClient(riverDriver(r.opts.Pool), &river.Config{
+	var driver riverdriver.Driver[pgx.Tx] = riverDriver(r.db.Pool)
+	if session != nil {
+		driver = listenDriver{Driver: riverDriver(r.db.Pool), session: session}
+	}
+	return river.NewClient(driver, &river.Config{
 		ID:                   r.id,
 		Logger:               slog.New(warnOnly{r.log.Handler()}),
-		PollOnly:             !r.opts.Listen,
+		PollOnly:             session == nil,
 		FetchPollInterval:    r.opts.Poll,
 		FetchCooldown:        min(r.opts.Poll, river.FetchCooldownDefault),
 		FetchOnlyKnownKinds:  true,
