@@ -50,7 +50,7 @@ type Options struct {
 	// than MaxConns. Ignored (with a warning) under a budget of 3, which
 	// could not spare it. Empty: no direct pool.
 	DirectURL string
-	Logger *slog.Logger
+	Logger    *slog.Logger
 }
 
 // DB is the process's pool with the budget's rules around it.
