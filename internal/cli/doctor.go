@@ -136,9 +136,9 @@ func checkPooler(ctx context.Context, a *app, check func(bool, string, string)) 
 	case pooled:
 		check(true, "direct database", "none (SHOEBOX_DIRECT_DATABASE_URL unset): the job queue polls instead of listening")
 	case budget < database.MinSessionBudget:
-		check(true, "direct database", fmt.Sprintf("not needed (DATABASE_URL is PostgreSQL itself), but a budget of %d cannot spare a connection: the job queue polls", budget))
+		check(true, "direct database", fmt.Sprintf("not needed (the database is PostgreSQL itself), but a budget of %d cannot spare a connection: the job queue polls", budget))
 	default:
-		check(true, "direct database", fmt.Sprintf("not needed (DATABASE_URL is PostgreSQL itself): the job queue (serve, worker) LISTENs on 1 of the pool's %d connections", budget))
+		check(true, "direct database", fmt.Sprintf("not needed (the database is PostgreSQL itself): the job queue (serve, worker) LISTENs on 1 of the pool's %d connections", budget))
 	}
 }
 
