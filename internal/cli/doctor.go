@@ -130,7 +130,7 @@ func checkPooler(ctx context.Context, a *app, check func(bool, string, string)) 
 		case budget < database.MinSessionBudget:
 			detail += fmt.Sprintf("; left unused: a budget of %d cannot spare a connection, so the job queue polls", budget)
 		default:
-			detail += fmt.Sprintf("; the job queue (serve, worker) LISTENs there on 1 connection of the budget of %d (the pool gets %d)", budget, budget-1)
+			detail += fmt.Sprintf("; the job queue (serve, worker, index) LISTENs there on 1 connection of the budget of %d (the pool gets %d)", budget, budget-1)
 		}
 		check(err == nil, "direct database", detail)
 	case pooled:
@@ -138,7 +138,7 @@ func checkPooler(ctx context.Context, a *app, check func(bool, string, string)) 
 	case budget < database.MinSessionBudget:
 		check(true, "direct database", fmt.Sprintf("not needed (the database is PostgreSQL itself), but a budget of %d cannot spare a connection: the job queue polls", budget))
 	default:
-		check(true, "direct database", fmt.Sprintf("not needed (the database is PostgreSQL itself): the job queue (serve, worker) LISTENs on 1 of the pool's %d connections", budget))
+		check(true, "direct database", fmt.Sprintf("not needed (the database is PostgreSQL itself): the job queue (serve, worker, index) LISTENs on 1 of the pool's %d connections", budget))
 	}
 }
 
