@@ -203,10 +203,6 @@ func (db *DB) Session() (*pgxpool.Pool, string) {
 	return db.Pool, "DATABASE_URL, PostgreSQL itself (one of the pool's connections)"
 }
 
-// Budget is the process's connection budget: the pool and the direct
-// connection together.
-func (db *DB) Budget() int { return db.budget }
-
 // Close closes the pools, waiting for connections in use to come back.
 func (db *DB) Close() {
 	db.Pool.Close()
