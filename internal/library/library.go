@@ -48,7 +48,7 @@ type Entry struct {
 	RelPath string // slash-separated, relative to the library root
 	Size    int64
 	MTime   time.Time
-	Err     error // set when the file cannot be used (unreadable, bad name)
+	Err     error  // set when the file cannot be used (unreadable, bad name)
 	ETag    string // an object's version (Objects); "" for a file
 }
 

@@ -111,7 +111,9 @@ func (s Store) ReadSource(id string) (Original, error) {
 }
 
 // Verified says whether the note carries the identity of its file.
-func (o Original) Verified() bool { return o.Real != "" && o.Ino != 0 || o.Object != "" && o.ETag != "" }
+func (o Original) Verified() bool {
+	return o.Real != "" && o.Ino != 0 || o.Object != "" && o.ETag != ""
+}
 
 // OpenSource opens the original of photo id if, and only if, it is still
 // the file indexed: opened without following a link in its last component

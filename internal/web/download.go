@@ -3,8 +3,8 @@ package web
 import (
 	"archive/zip"
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"net/http"
 	"path"
 	"sort"
