@@ -39,12 +39,14 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		local := p
 		if library.IsObjects(p) {
 			f, err := r.fetch(ctx, p)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				perr = err
+			if errors.Is(err, objstore.ErrNotFound) {
+				perr = err // gone, as a file can be
 				continue
+			}
+			if err != nil {
+				// The store out of reach, or this process not set up for
+				// it: retried (here, or by a worker that can reach it).
+				return err
 			}
 			defer os.Remove(f.path)
 			obj, local = f, f.path

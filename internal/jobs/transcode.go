@@ -46,6 +46,9 @@ func (r *Runner) transcode(ctx context.Context, args TranscodeArgs, last bool) (
 		return transcodeResult{Skipped: "already converted"}, nil
 	}
 	src, o, err := r.store.OpenSource(ctx, id)
+	if err != nil && o.Object != "" && !errors.Is(err, thumbs.ErrChanged) && !errors.Is(err, os.ErrNotExist) {
+		return nil, err // the store out of reach: retried
+	}
 	if err != nil {
 		// Gone or changed since indexed: the next scan indexes what is
 		// there now (a changed file is another id).

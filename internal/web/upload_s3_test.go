@@ -36,7 +36,8 @@ import (
 // upload through tus ends as an object of the bucket, nothing of it left
 // under the data folder; the library's root says it is on S3; the process
 // job indexes it from the bucket (thumbnail made); its original downloads
-// byte for byte through /original (ranges too), a video plays through
+// byte for byte through /original (ranges too; a rewritten object is not
+// served as the photo indexed), a video plays through
 // /video and one browsers do not play is converted from the bucket; the
 // same content again stores nothing; a rescan finds the objects unchanged;
 // and emptying the trash deletes the object.
@@ -246,6 +247,16 @@ func TestUploadToS3(t *testing.T) {
 	}
 	if resp, body := get(t, ws.URL+"/original/"+other.Photo); resp.StatusCode != http.StatusOK || len(body) == 0 {
 		t.Fatalf("/original of the second upload after a rescan: %d", resp.StatusCode)
+	}
+
+	// An object rewritten behind Shoebox's back is not served as the
+	// photo indexed (the note's ETag no longer matches).
+	otherKey := "sb/uploads/local/" + month + "/IMG 1-2.jpg"
+	if _, err := mc.PutObject(ctx, srv.Bucket, otherKey, strings.NewReader("swapped"), 7, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, ws.URL+"/original/"+other.Photo); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "swapped") {
+		t.Fatalf("/original of a rewritten object: %d %q, want 404", resp.StatusCode, body)
 	}
 
 	// Trashed, then the trash emptied: the object goes.
