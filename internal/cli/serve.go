@@ -15,6 +15,7 @@ import (
 
 	"shoebox/internal/config"
 	"shoebox/internal/jobs"
+	"shoebox/internal/library"
 	"shoebox/internal/media"
 	"shoebox/internal/web"
 )
@@ -38,12 +39,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv.SetAccess(web.Access{Listen: cfg.Addr, AllowedHosts: cfg.AllowedHosts, TrustedProxies: cfg.TrustedProxies})
-	if err := srv.SetUploads(web.UploadOptions{Dir: cfg.UploadDir(), MaxBytes: cfg.UploadMaxBytes,
-		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}); err != nil {
-		return err
+	uo := web.UploadOptions{Dir: cfg.UploadDir(), MaxBytes: cfg.UploadMaxBytes,
+		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}
+	if cfg.UploadsOnS3() {
+		uo.Bucket = a.store.Cache().Bucket()
 	}
-	if cfg.Media.S3 != nil && cfg.Media.UploadDir == "" {
-		log.Warn("media are on S3 but uploads stay on this machine (" + cfg.UploadDir() + "): with several processes, set SHOEBOX_UPLOAD_DIR to a folder they all share")
+	if err := srv.SetUploads(uo); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -129,12 +131,21 @@ func queueScans(ctx context.Context, a *app, nudge <-chan struct{}) {
 // registeredRoots are the folders to scan: the --library flags, then every
 // library registered in the database. A registered folder that is gone
 // (an unplugged disk) is left out with a warning: a scan would find
-// nothing there, which is not a deletion.
+// nothing there, which is not a deletion. An upload library on S3 is
+// scanned where media are on S3 (the bucket is checked at start).
 func (a *app) registeredRoots(ctx context.Context) ([]string, error) {
 	all := slices.Clone(a.cfg.Libraries)
 	roots, err := a.st.LibraryRoots(ctx)
 	for _, root := range roots {
 		if slices.Contains(all, root) {
+			continue
+		}
+		if library.IsObjects(root) {
+			if a.store.Cache() == nil {
+				a.log.Warn("library on S3 but media are not (SHOEBOX_MEDIA_URL); not scanned", "library", root)
+				continue
+			}
+			all = append(all, root)
 			continue
 		}
 		if fi, err := os.Stat(root); err != nil || !fi.IsDir() {

@@ -26,7 +26,8 @@ type Media struct {
 	// asked whether it changed (SHOEBOX_MEDIA_CACHE_TTL). Default 1m.
 	CacheTTL time.Duration
 	// UploadDir, when set (SHOEBOX_UPLOAD_DIR, absolute), is where uploads
-	// live instead of the default (<data>/uploads, or <Dir>/uploads).
+	// live instead of the default (<data>/uploads, or <Dir>/uploads, or
+	// for finished ones, with media on S3, the bucket's uploads/).
 	UploadDir string
 }
 
@@ -122,10 +123,14 @@ func (c *Config) ThumbDir() string {
 // MediaCacheDir holds this process's copies of media kept on S3.
 func (c *Config) MediaCacheDir() string { return filepath.Join(c.DataDir, "cache", "media") }
 
-// UploadDir is where uploads live: tus's uploads in progress and each
-// user's upload library. SHOEBOX_UPLOAD_DIR, else under a shared media
-// folder, else <data>/uploads (with media on S3 too: see the README's
-// "Shared media" on what several processes need then).
+// UploadsOnS3 says whether finished uploads are kept as objects in the
+// media bucket: media on S3 and no SHOEBOX_UPLOAD_DIR. tus's uploads in
+// progress stay in UploadDir all the same.
+func (c *Config) UploadsOnS3() bool { return c.Media.S3 != nil && c.Media.UploadDir == "" }
+
+// UploadDir is where uploads live: tus's uploads in progress and, unless
+// UploadsOnS3, each user's upload library. SHOEBOX_UPLOAD_DIR, else under
+// a shared media folder, else <data>/uploads.
 func (c *Config) UploadDir() string {
 	switch {
 	case c.Media.UploadDir != "":

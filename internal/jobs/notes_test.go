@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ func TestScanKeepsOriginalNotes(t *testing.T) {
 	id := e.photoOf(t, "x.jpg")
 	opens := func() error {
 		t.Helper()
-		f, _, err := e.store.OpenSource(id)
+		f, _, err := e.store.OpenSource(context.Background(), id)
 		if err == nil {
 			f.Close()
 		}

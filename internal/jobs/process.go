@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"shoebox/internal/library"
 	"shoebox/internal/media"
+	"shoebox/internal/objstore"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
@@ -31,18 +33,36 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		res  *media.Result
 		perr error
 		src  string
+		obj  *fetched // src is an upload on S3, read from this copy
 	)
 	for _, p := range sources {
-		if _, err := os.Stat(p); err != nil {
+		local := p
+		if library.IsObjects(p) {
+			f, err := r.fetch(ctx, p)
+			if errors.Is(err, objstore.ErrNotFound) {
+				perr = err // gone, as a file can be
+				continue
+			}
+			if err != nil {
+				// The store out of reach, or this process not set up for
+				// it: retried (here, or by a worker that can reach it).
+				return err
+			}
+			defer os.Remove(f.path)
+			obj, local = f, f.path
+		} else if _, err := os.Stat(p); err != nil {
 			perr = err
 			continue
 		}
 		src = p
 		opt := media.Options{MaxPixels: r.opts.MaxPixels}
 		if library.IsVideo(p) {
-			res, perr = media.ProcessVideo(ctx, p, opt)
+			res, perr = media.ProcessVideo(ctx, local, opt)
 		} else {
-			res, perr = media.Process(ctx, p, opt)
+			res, perr = media.Process(ctx, local, opt)
+		}
+		if perr != nil && obj != nil { // named as the object, not its copy
+			perr = errors.New(strings.ReplaceAll(strings.TrimPrefix(perr.Error(), "media: "+local+": "), local, path.Base(p)))
 		}
 		break
 	}
@@ -73,7 +93,12 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		note = &thumbs.Video{Playable: v.Playable(), MIME: v.MIME()}
 		video = &storage.VideoResult{Duration: v.Duration, VideoCodec: v.VideoCodec, AudioCodec: v.AudioCodec}
 	}
-	if err := r.store.WriteSource(id, src, note); err != nil {
+	if obj != nil {
+		err = r.store.WriteSourceObject(id, src, obj.key, obj.info, note)
+	} else {
+		err = r.store.WriteSource(id, src, note)
+	}
+	if err != nil {
 		return err
 	}
 	m := res.Meta
@@ -103,6 +128,27 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		return r.st.Enqueue(ctx, EmbedJob(id))
 	}
 	return nil
+}
+
+// fetched is a temporary copy of an original kept as an object.
+type fetched struct {
+	key  string
+	info objstore.Info // the version copied
+	path string        // the copy; the caller removes it
+}
+
+// fetch copies the object at url (an upload library's file on S3) into
+// the media cache's folder, for the decoders that read files by name.
+func (r *Runner) fetch(ctx context.Context, url string) (*fetched, error) {
+	key, err := library.KeyOf(r.bucket(), url)
+	if err != nil {
+		return nil, err
+	}
+	p, info, err := library.Fetch(ctx, r.bucket(), key, r.store.Cache().Dir())
+	if err != nil {
+		return nil, err
+	}
+	return &fetched{key: key, info: info, path: p}, nil
 }
 
 // reason is a failure as shown next to the file's path: without the path

@@ -2,10 +2,7 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 
 	"shoebox/internal/library"
 	"shoebox/internal/media"
+	"shoebox/internal/objstore"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
 )
@@ -38,11 +36,15 @@ const scanBatch = 64
 func (r *Runner) scan(ctx context.Context, root string) (*ScanResult, error) {
 	a := ScanArgs{Root: root}
 	res := &ScanResult{Root: a.Root}
+	src, err := library.Open(a.Root, r.bucket())
+	if err != nil {
+		return nil, err
+	}
 	libID, err := r.st.EnsureLibrary(ctx, a.Root)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.deletePurged(ctx, libID, a.Root); err != nil {
+	if err := r.deletePurged(ctx, libID, src); err != nil {
 		return nil, err
 	}
 	known, err := r.st.LibraryFiles(ctx, libID)
@@ -77,11 +79,11 @@ func (r *Runner) scan(ctx context.Context, root string) (*ScanResult, error) {
 			return err
 		}
 		res.New += len(newIDs)
-		r.relinkSources(a.Root, batch, newIDs)
+		r.relinkSources(ctx, src, batch, newIDs)
 		batch = batch[:0]
 		return nil
 	}
-	err = library.Walk(ctx, a.Root, library.WalkOptions{Skip: r.opts.Skip, StayInside: r.opts.StayInside}, func(e library.Entry) error {
+	err = src.Walk(ctx, library.WalkOptions{Skip: r.opts.Skip, StayInside: r.opts.StayInside}, func(e library.Entry) error {
 		if e.RelPath == "" {
 			return nil
 		}
@@ -95,14 +97,14 @@ func (r *Runner) scan(ctx context.Context, root string) (*ScanResult, error) {
 			r.count(func(p *Progress) { p.Unchanged++ })
 			r.met.unchanged.Inc()
 			if firstScan {
-				r.renote(k.PhotoID, filepath.Join(a.Root, filepath.FromSlash(e.RelPath)))
+				r.renote(ctx, k.PhotoID, src, e.RelPath, e.ETag)
 			}
 			return nil
 		}
 		f := storage.ScannedFile{RelPath: e.RelPath, Size: e.Size, MTime: e.MTime}
 		if e.Err != nil {
 			f.Error = e.Err.Error()
-		} else if id, sum, err := library.Hash(filepath.Join(a.Root, filepath.FromSlash(e.RelPath))); err != nil {
+		} else if id, sum, err := src.Hash(ctx, e.RelPath); err != nil {
 			f.Error = err.Error()
 		} else {
 			f.PhotoID, f.Hash = id, sum
@@ -183,8 +185,8 @@ func (r *Runner) scan(ctx context.Context, root string) (*ScanResult, error) {
 // owner emptied from the trash: uploads are the only files Shoebox ever
 // deletes (PurgedUploads lists nothing for a folder library). The walk
 // that follows no longer finds them, so their rows and orphaned photos go
-// as for any file removed.
-func (r *Runner) deletePurged(ctx context.Context, libID int, root string) error {
+// as for any file removed. An upload library on S3 loses the objects.
+func (r *Runner) deletePurged(ctx context.Context, libID int, src library.Source) error {
 	rels, err := r.st.PurgedUploads(ctx, libID)
 	if err != nil {
 		return err
@@ -193,10 +195,19 @@ func (r *Runner) deletePurged(ctx context.Context, libID int, root string) error
 		if !filepath.IsLocal(filepath.FromSlash(rel)) {
 			continue // never outside the library, whatever a row says
 		}
-		if err := os.Remove(filepath.Join(root, filepath.FromSlash(rel))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := src.Remove(ctx, rel); err != nil {
 			return fmt.Errorf("delete purged upload: %w", err)
 		}
-		r.log.Info("purged upload deleted", "root", root, "file", rel)
+		r.log.Info("purged upload deleted", "root", src.Root(), "file", rel)
+	}
+	return nil
+}
+
+// bucket is the media bucket, where upload libraries on S3 live; nil when
+// media are in a folder.
+func (r *Runner) bucket() objstore.Bucket {
+	if c := r.store.Cache(); c != nil {
+		return c.Bucket()
 	}
 	return nil
 }
@@ -205,22 +216,28 @@ func (r *Runner) deletePurged(ctx context.Context, libID int, root string) error
 // file just found to hold it when the note no longer names the file indexed
 // (moved, replaced, or noted by an older Shoebox without the file's
 // identity), so /original keeps working without a query.
-func (r *Runner) relinkSources(root string, batch []storage.ScannedFile, newIDs []string) {
+func (r *Runner) relinkSources(ctx context.Context, src library.Source, batch []storage.ScannedFile, newIDs []string) {
 	isNew := make(map[string]bool, len(newIDs))
 	for _, id := range newIDs {
 		isNew[id] = true
 	}
 	for _, f := range batch {
 		if f.PhotoID != "" && !isNew[f.PhotoID] {
-			r.renote(f.PhotoID, filepath.Join(root, filepath.FromSlash(f.RelPath)))
+			r.renote(ctx, f.PhotoID, src, f.RelPath, "")
 		}
 	}
 }
 
-// renote notes abs as the original of photo id unless the note still names
-// the file indexed.
-func (r *Runner) renote(id, abs string) {
-	f, o, err := r.store.OpenSource(id)
+// renote notes rel of src as the original of photo id unless the note
+// still names the file indexed. For an object, etag is the version listed
+// ("": asked of the store if the note must change).
+func (r *Runner) renote(ctx context.Context, id string, src library.Source, rel, etag string) {
+	if obj, ok := src.(library.Objects); ok {
+		r.renoteObject(ctx, id, obj, rel, etag)
+		return
+	}
+	abs := filepath.Join(src.Root(), filepath.FromSlash(rel))
+	f, o, err := r.store.OpenSource(ctx, id)
 	if err == nil {
 		f.Close()
 		return
@@ -230,6 +247,33 @@ func (r *Runner) renote(id, abs string) {
 	}
 	// The same content (the id is its hash): a video stays as playable.
 	if err := r.store.WriteSource(id, abs, o.Video); err != nil {
+		r.log.Warn("relink original", "id", id, "err", err)
+	}
+}
+
+// renoteObject is renote for an upload kept as an object: the note is
+// compared with what the listing said, not opened.
+func (r *Runner) renoteObject(ctx context.Context, id string, src library.Objects, rel, etag string) {
+	key := src.Key(rel)
+	o, err := r.store.ReadSource(id)
+	if err == nil {
+		if o.Object == key && etag != "" {
+			if o.ETag == etag {
+				return
+			}
+		} else if f, _, err := r.store.OpenSource(ctx, id); err == nil {
+			f.Close() // the note names an original still as indexed
+			return
+		}
+	}
+	if !r.store.Has(id, thumbs.Thumb) {
+		return
+	}
+	info, err := r.bucket().Stat(ctx, key)
+	if err == nil {
+		err = r.store.WriteSourceObject(id, src.B.URL(key), key, info, o.Video)
+	}
+	if err != nil {
 		r.log.Warn("relink original", "id", id, "err", err)
 	}
 }

@@ -3,6 +3,10 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
 	"time"
 
 	"shoebox/internal/media"
@@ -41,17 +45,28 @@ func (r *Runner) transcode(ctx context.Context, args TranscodeArgs, last bool) (
 		r.store.RemoveKind(id, thumbs.Converting)
 		return transcodeResult{Skipped: "already converted"}, nil
 	}
-	f, o, err := r.store.OpenSource(id)
+	src, o, err := r.store.OpenSource(ctx, id)
+	if err != nil && o.Object != "" && !errors.Is(err, thumbs.ErrChanged) && !errors.Is(err, os.ErrNotExist) {
+		return nil, err // the store out of reach: retried
+	}
 	if err != nil {
 		// Gone or changed since indexed: the next scan indexes what is
 		// there now (a changed file is another id).
 		r.store.RemoveKind(id, thumbs.Converting)
 		return transcodeResult{Skipped: err.Error()}, nil
 	}
-	defer f.Close()
+	defer src.Close()
 	if o.Video == nil || o.Video.Playable {
 		r.store.RemoveKind(id, thumbs.Converting)
 		return transcodeResult{Skipped: "plays as it is"}, nil
+	}
+	f, ok := src.(*os.File)
+	if !ok { // an object: ffmpeg reads a copy on this machine's disk
+		if f, err = r.copyOriginal(src, o); err != nil {
+			return nil, err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
 	}
 	start := time.Now()
 	err = r.store.WriteWith(id, thumbs.Transcode, func(path string) error {
@@ -75,4 +90,23 @@ func (r *Runner) transcode(ctx context.Context, args TranscodeArgs, last bool) (
 	took := time.Since(start)
 	r.log.Info("video converted for browsers", "path", o.Path, "seconds", took.Seconds(), "duration", args.Duration)
 	return transcodeResult{Seconds: took.Seconds()}, nil
+}
+
+// copyOriginal copies an original read from the bucket into a temporary
+// file in the media cache's folder, opened at its start; the caller closes
+// and removes it.
+func (r *Runner) copyOriginal(src io.Reader, o thumbs.Original) (*os.File, error) {
+	f, err := os.CreateTemp(r.store.Cache().Dir(), ".orig-*"+path.Ext(o.Path))
+	if err != nil {
+		return nil, fmt.Errorf("copy original: %w", err)
+	}
+	if _, err = io.Copy(f, src); err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("copy original %s: %w", o.Path, err)
+	}
+	return f, nil
 }

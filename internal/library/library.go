@@ -1,8 +1,9 @@
 // Package library finds photos in library folders: a recursive walk that
 // follows symlinked folders without looping (and, if asked, never out of
 // the library), and content hashing that gives
-// each distinct photo its id. It only ever reads: a library is read-only to
-// Shoebox.
+// each distinct photo its id. It only ever reads a library folder: those
+// are read-only to Shoebox. An upload library may be a folder of objects
+// on S3 instead (source.go), and its files are the only ones ever removed.
 package library
 
 import (
@@ -47,7 +48,8 @@ type Entry struct {
 	RelPath string // slash-separated, relative to the library root
 	Size    int64
 	MTime   time.Time
-	Err     error // set when the file cannot be used (unreadable, bad name)
+	Err     error  // set when the file cannot be used (unreadable, bad name)
+	ETag    string // an object's version (Objects); "" for a file
 }
 
 // WalkOptions say what Walk leaves out.

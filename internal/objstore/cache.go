@@ -122,6 +122,10 @@ func (c *Cache) TTL() time.Duration { return c.o.TTL }
 // (the web's thumbnails in memory) measures its TTL with.
 func (c *Cache) Now() time.Time { return c.o.Now() }
 
+// Dir is the folder of the copies: a place on this machine's disk for
+// temporary files too (they are named so that a restart removes any left).
+func (c *Cache) Dir() string { return c.o.Dir }
+
 // Bucket is the store the cache reads through.
 func (c *Cache) Bucket() Bucket { return c.b }
 

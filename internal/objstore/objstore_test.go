@@ -174,6 +174,61 @@ func TestS3(t *testing.T) {
 		}
 	})
 
+	// What upload libraries on S3 need: Create never over another object,
+	// List under a prefix (in order, keys relative to the bucket's prefix),
+	// Open reads anywhere in one version only, URL names a key.
+	t.Run("Objects", func(t *testing.T) {
+		ctx := context.Background()
+		b, err := objstore.OpenS3(ctx, srv.Options("objects"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := "0123456789abcdefghij"
+		info, err := b.Create(ctx, "up/a/2024/05/x.jpg", strings.NewReader(body), int64(len(body)))
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if _, err := b.Create(ctx, "up/a/2024/05/x.jpg", strings.NewReader("other"), 5); !errors.Is(err, objstore.ErrExists) {
+			t.Fatalf("create over an object: %v, want ErrExists", err)
+		}
+		b.Put(ctx, "up/a/2024/05/y.jpg", strings.NewReader("y"), 1)
+		b.Put(ctx, "up/ab/z.jpg", strings.NewReader("z"), 1) // not under "up/a/"
+		var keys []string
+		err = b.List(ctx, "up/a/", func(o objstore.Object) error {
+			keys = append(keys, o.Key)
+			if o.Key == "up/a/2024/05/x.jpg" && (o.Size != int64(len(body)) || o.ETag != info.ETag || o.Modified.IsZero()) {
+				t.Errorf("listed %+v, created %+v", o, info)
+			}
+			return nil
+		})
+		if err != nil || strings.Join(keys, " ") != "up/a/2024/05/x.jpg up/a/2024/05/y.jpg" {
+			t.Fatalf("list: %q %v", keys, err)
+		}
+		st, _ := b.Stat(ctx, "up/a/2024/05/x.jpg")
+		if !st.Modified.Equal(info.Modified) && !info.Modified.IsZero() {
+			t.Errorf("stat says modified %v, create %v", st.Modified, info.Modified)
+		}
+		r, _, err := b.Open(ctx, "up/a/2024/05/x.jpg", info.ETag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Seek(10, io.SeekStart)
+		if got, _ := io.ReadAll(r); string(got) != "abcdefghij" {
+			t.Fatalf("read from 10: %q", got)
+		}
+		r.Close()
+		b.Put(ctx, "up/a/2024/05/x.jpg", strings.NewReader("rewritten"), 9)
+		if _, _, err := b.Open(ctx, "up/a/2024/05/x.jpg", info.ETag); !errors.Is(err, objstore.ErrChanged) {
+			t.Fatalf("open a rewritten object: %v, want ErrChanged", err)
+		}
+		if _, _, err := b.Open(ctx, "up/a/nothing.jpg", ""); !errors.Is(err, objstore.ErrNotFound) {
+			t.Fatalf("open none: %v", err)
+		}
+		if u := b.URL("up/a"); u != "s3://"+srv.Bucket+"/objects/up/a" {
+			t.Fatalf("url %s", u)
+		}
+	})
+
 	t.Run("BadSettings", func(t *testing.T) {
 		ctx := context.Background()
 		o := srv.Options("x")

@@ -23,12 +23,28 @@ import (
 // ErrNotFound says there is no object under a key.
 var ErrNotFound = errors.New("objstore: not found")
 
+// ErrExists says there is an object under the key Create was given.
+var ErrExists = errors.New("objstore: exists")
+
+// ErrChanged says the object under a key is no longer the version asked
+// for (Open with an ETag): it was rewritten since.
+var ErrChanged = errors.New("objstore: object changed")
+
 // Info is what is known of an object without reading it.
 type Info struct {
 	Size int64
 	// ETag is the store's version of the object's content: a rewrite
 	// changes it, which is how caches learn of one (see Cache).
 	ETag string
+	// Modified is when the object was written, to the second (what a
+	// listing and a HEAD agree on).
+	Modified time.Time
+}
+
+// Object is one object found by List.
+type Object struct {
+	Key string // relative to the bucket's prefix, like the keys of Put
+	Info
 }
 
 // Bucket is where objects are kept: what the cache reads through and the
@@ -37,12 +53,27 @@ type Bucket interface {
 	// Put stores r (size bytes; -1: unknown) under key and says the
 	// version stored.
 	Put(ctx context.Context, key string, r io.Reader, size int64) (Info, error)
+	// Create is Put only where there is no object under key yet
+	// (ErrExists otherwise): never over another, even when two race.
+	Create(ctx context.Context, key string, r io.Reader, size int64) (Info, error)
 	// Get opens an object; ErrNotFound when there is none.
 	Get(ctx context.Context, key string) (io.ReadCloser, Info, error)
 	// Stat asks for an object's size and version; ErrNotFound when there is none.
 	Stat(ctx context.Context, key string) (Info, error)
 	// Remove deletes an object; removing none is no error.
 	Remove(ctx context.Context, key string) error
+	// Open opens an object for reading anywhere in it (each read or seek
+	// past the buffer is a ranged GET, so nothing is copied first: what a
+	// player seeking in a video needs). With etag set it opens only that
+	// version, and fails with ErrChanged otherwise, mid-way included.
+	// ErrNotFound when there is none. The reader lives as long as ctx.
+	Open(ctx context.Context, key, etag string) (io.ReadSeekCloser, Info, error)
+	// List calls fn for every object whose key starts with prefix, in key
+	// order.
+	List(ctx context.Context, prefix string, fn func(Object) error) error
+	// URL is the s3://bucket/prefix/key address of key: how a key is
+	// named where every process must read it the same (a library's root).
+	URL(key string) string
 }
 
 // S3Options say where a bucket is and how to sign in to it.
@@ -139,7 +170,23 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (Info
 	if err != nil {
 		return Info{}, fmt.Errorf("objstore: put %s: %w", key, explain(err))
 	}
-	return Info{Size: u.Size, ETag: u.ETag}, nil
+	return Info{Size: u.Size, ETag: u.ETag, Modified: second(u.LastModified)}, nil
+}
+
+func second(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// Create stores r under key if no object is there (If-None-Match: *).
+func (s *S3) Create(ctx context.Context, key string, r io.Reader, size int64) (Info, error) {
+	var o minio.PutObjectOptions
+	o.SetMatchETagExcept("*")
+	u, err := s.c.PutObject(ctx, s.bucket, s.name(key), r, size, o)
+	if err != nil {
+		if e := minio.ToErrorResponse(err); e.Code == "PreconditionFailed" || e.StatusCode == http.StatusPreconditionFailed {
+			return Info{}, ErrExists
+		}
+		return Info{}, fmt.Errorf("objstore: create %s: %w", key, explain(err))
+	}
+	return Info{Size: u.Size, ETag: u.ETag, Modified: second(u.LastModified)}, nil
 }
 
 // Get opens the object under key: one GET (the answer's headers carry
@@ -149,7 +196,7 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Info, error) {
 	if err != nil {
 		return nil, Info{}, s.fail("get", key, err)
 	}
-	return r, Info{Size: st.Size, ETag: st.ETag}, nil
+	return r, Info{Size: st.Size, ETag: st.ETag, Modified: second(st.LastModified)}, nil
 }
 
 // Stat asks for the size and version of the object under key (HEAD).
@@ -158,8 +205,75 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, s.fail("stat", key, err)
 	}
-	return Info{Size: st.Size, ETag: st.ETag}, nil
+	return Info{Size: st.Size, ETag: st.ETag, Modified: second(st.LastModified)}, nil
 }
+
+// Open opens the object under key (version etag when set) for ranged reads.
+func (s *S3) Open(ctx context.Context, key, etag string) (io.ReadSeekCloser, Info, error) {
+	var o minio.GetObjectOptions
+	if etag != "" {
+		if err := o.SetMatchETag(etag); err != nil {
+			return nil, Info{}, fmt.Errorf("objstore: open %s: %w", key, err)
+		}
+	}
+	obj, err := s.c.GetObject(ctx, s.bucket, s.name(key), o)
+	if err != nil {
+		return nil, Info{}, s.fail("open", key, err)
+	}
+	st, err := obj.Stat() // the first GET: whether it is there, and which
+	if err != nil {
+		obj.Close()
+		return nil, Info{}, s.fail("open", key, err)
+	}
+	if etag != "" && strings.Trim(st.ETag, `"`) != strings.Trim(etag, `"`) {
+		obj.Close()
+		return nil, Info{}, ErrChanged
+	}
+	return changed{obj}, Info{Size: st.Size, ETag: st.ETag, Modified: second(st.LastModified)}, nil
+}
+
+// changed reads an object opened for one version, turning the store's
+// "precondition failed" (rewritten mid-way) into ErrChanged.
+type changed struct{ *minio.Object }
+
+func (c changed) Read(b []byte) (int, error) {
+	n, err := c.Object.Read(b)
+	return n, precondition(err)
+}
+
+func (c changed) Seek(off int64, whence int) (int64, error) {
+	n, err := c.Object.Seek(off, whence)
+	return n, precondition(err)
+}
+
+func precondition(err error) error {
+	if err != nil && minio.ToErrorResponse(err).Code == "PreconditionFailed" {
+		return ErrChanged
+	}
+	return err
+}
+
+// List calls fn for every object under prefix, in key order.
+func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the listing when fn ends it early
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.name(prefix), Recursive: true}) {
+		if o.Err != nil {
+			return fmt.Errorf("objstore: list %s: %w", prefix, explain(o.Err))
+		}
+		key := o.Key
+		if s.prefix != "" {
+			key = strings.TrimPrefix(key, s.prefix+"/")
+		}
+		if err := fn(Object{Key: key, Info: Info{Size: o.Size, ETag: o.ETag, Modified: second(o.LastModified)}}); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// URL is s3://bucket/prefix/key.
+func (s *S3) URL(key string) string { return "s3://" + path.Join(s.bucket, s.name(key)) }
 
 // Remove deletes the object under key.
 func (s *S3) Remove(ctx context.Context, key string) error {
@@ -172,6 +286,8 @@ func (s *S3) Remove(ctx context.Context, key string) error {
 func (s *S3) fail(op, key string, err error) error {
 	if r := minio.ToErrorResponse(err); r.StatusCode == http.StatusNotFound || r.Code == minio.NoSuchKey {
 		return ErrNotFound
+	} else if r.Code == "PreconditionFailed" || r.StatusCode == http.StatusPreconditionFailed {
+		return ErrChanged
 	}
 	return fmt.Errorf("objstore: %s %s: %w", op, key, explain(err))
 }

@@ -1,12 +1,16 @@
 package thumbs
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"shoebox/internal/objstore"
 )
 
 // Original is the note kept for a photo: where its original lives and which
@@ -20,6 +24,11 @@ type Original struct {
 	Ino   uint64 `json:"ino"`
 	Size  int64  `json:"size"`
 	MTime int64  `json:"mtime_ns"`
+	// Object, for an original kept as an object in the media bucket (an
+	// upload, with media on S3), is its key; Path is then its s3:// URL,
+	// and ETag the version indexed, which alone is served.
+	Object string `json:"object,omitempty"`
+	ETag   string `json:"etag,omitempty"`
 	// Video is set when the original is a video: how /video serves it,
 	// decided at index time so that serving needs no database.
 	Video *Video `json:"video,omitempty"`
@@ -68,6 +77,20 @@ func (s Store) WriteSource(id, path string, video *Video) error {
 	return s.Write(id, Source, b)
 }
 
+// WriteSourceObject notes the object at key in the media bucket (version
+// info, address url) as the original of photo id; video as in WriteSource.
+func (s Store) WriteSourceObject(id, url, key string, info objstore.Info, video *Video) error {
+	if s.remote == nil {
+		return fmt.Errorf("thumbs: note original %s: an object, but media are not on S3", url)
+	}
+	o := Original{Path: url, Object: key, ETag: info.ETag, Size: info.Size, MTime: info.Modified.UnixNano(), Video: video}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("thumbs: note original: %w", err)
+	}
+	return s.Write(id, Source, b)
+}
+
 // ReadSource reads the note of photo id. A note from an older Shoebox (the
 // bare path) comes back with Path only: see Verified.
 func (s Store) ReadSource(id string) (Original, error) {
@@ -88,7 +111,9 @@ func (s Store) ReadSource(id string) (Original, error) {
 }
 
 // Verified says whether the note carries the identity of its file.
-func (o Original) Verified() bool { return o.Real != "" && o.Ino != 0 }
+func (o Original) Verified() bool {
+	return o.Real != "" && o.Ino != 0 || o.Object != "" && o.ETag != ""
+}
 
 // OpenSource opens the original of photo id if, and only if, it is still
 // the file indexed: opened without following a link in its last component
@@ -96,13 +121,33 @@ func (o Original) Verified() bool { return o.Real != "" && o.Ino != 0 }
 // FIFO fails), and the same device, inode, size and modification time as
 // noted. Otherwise: ErrChanged or ErrUnverified, or the error of reading
 // the note or opening the file (os.ErrNotExist when either is gone).
-func (s Store) OpenSource(id string) (*os.File, Original, error) {
+//
+// An original kept as an object is read from the bucket as it is sent
+// (ranged GETs, nothing copied here first), and only the version noted:
+// ErrChanged when it was rewritten, os.ErrNotExist when it is gone. The
+// reader lives as long as ctx. A file opened is an *os.File.
+func (s Store) OpenSource(ctx context.Context, id string) (io.ReadSeekCloser, Original, error) {
 	o, err := s.ReadSource(id)
 	if err != nil {
 		return nil, o, err
 	}
 	if !o.Verified() {
 		return nil, o, ErrUnverified
+	}
+	if o.Object != "" {
+		if s.remote == nil {
+			return nil, o, fmt.Errorf("thumbs: original %s is an object, but media are not on S3: %w", o.Path, os.ErrNotExist)
+		}
+		r, _, err := s.remote.Bucket().Open(ctx, o.Object, o.ETag)
+		switch {
+		case errors.Is(err, objstore.ErrChanged):
+			return nil, o, ErrChanged
+		case errors.Is(err, objstore.ErrNotFound):
+			return nil, o, fmt.Errorf("thumbs: open original: %w", os.ErrNotExist)
+		case err != nil:
+			return nil, o, fmt.Errorf("thumbs: open original: %w", err)
+		}
+		return r, o, nil
 	}
 	f, err := os.OpenFile(o.Real, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {

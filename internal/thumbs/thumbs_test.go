@@ -1,6 +1,7 @@
 package thumbs_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -91,7 +92,7 @@ func setupOriginal(t *testing.T) (thumbs.Store, string) {
 
 func readOriginal(t *testing.T, s thumbs.Store) (string, error) {
 	t.Helper()
-	f, _, err := s.OpenSource(id)
+	f, _, err := s.OpenSource(context.Background(), id)
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 // Package upload is Shoebox's side of uploads that is not HTTP: where an
 // uploaded file goes (each user's upload library under <data>/uploads/,
-// YYYY/MM folders, a safe unique name), the check of its content before it
+// or under uploads/ in the media bucket when media are on S3; YYYY/MM
+// folders, a safe unique name), the check of its content before it
 // is kept, and a tus client for `shoebox upload` (client.go).
 //
 // Uploaded files are the only files Shoebox ever deletes: the scan of an
@@ -12,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,12 +24,17 @@ import (
 
 	"shoebox/internal/library"
 	"shoebox/internal/media"
+	"shoebox/internal/objstore"
 )
 
 // TusDir is the folder, under the uploads folder, where tus keeps uploads
 // in progress. It is hidden, so no scan ever walks it, and on the same
 // filesystem as the libraries, so a finished upload is moved by rename.
 const TusDir = ".tus"
+
+// BucketFolder is the folder of objects, in the media bucket, that holds
+// the upload libraries when media are on S3.
+const BucketFolder = "uploads"
 
 // LocalFolder is the folder of the local user's uploads (no accounts).
 const LocalFolder = "local"
@@ -174,4 +181,55 @@ func Place(src, root string, when time.Time, name string) (string, error) {
 		return filepath.ToSlash(filepath.Join(month, n)), nil
 	}
 	return "", fmt.Errorf("place upload: no free name for %s", name)
+}
+
+// PlaceObject stores the finished upload src as an object of the upload
+// library whose objects are under prefix in b (a key, no trailing slash),
+// in the folder of the month of when, under name or name-2, name-3…:
+// never over another object (created only where none is, so two uploads
+// racing for one name each get their own). It returns the path under the
+// library's root and the object stored. src stays: the caller removes it.
+func PlaceObject(ctx context.Context, b objstore.Bucket, src, prefix string, when time.Time, name string) (string, objstore.Info, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return "", objstore.Info{}, fmt.Errorf("place upload: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", objstore.Info{}, fmt.Errorf("place upload: %w", err)
+	}
+	month := when.Format("2006") + "/" + when.Format("01")
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	for i := 1; i < 10000; i++ {
+		n := name
+		if i > 1 {
+			n = base + "-" + strconv.Itoa(i) + ext
+		}
+		rel := month + "/" + n
+		key := prefix + "/" + rel
+		// A HEAD first: taken names cost no upload of the bytes.
+		if _, err := b.Stat(ctx, key); err == nil {
+			continue
+		} else if !errors.Is(err, objstore.ErrNotFound) {
+			return "", objstore.Info{}, fmt.Errorf("place upload: %w", err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return "", objstore.Info{}, fmt.Errorf("place upload: %w", err)
+		}
+		if _, err := b.Create(ctx, key, f, fi.Size()); errors.Is(err, objstore.ErrExists) {
+			continue // taken meanwhile
+		} else if err != nil {
+			return "", objstore.Info{}, fmt.Errorf("place upload: %w", err)
+		}
+		// Its size, version and time as a listing gives them (the scan
+		// of the library compares them with the row).
+		info, err := b.Stat(ctx, key)
+		if err != nil {
+			return "", objstore.Info{}, fmt.Errorf("place upload: %w", err)
+		}
+		return rel, info, nil
+	}
+	return "", objstore.Info{}, fmt.Errorf("place upload: no free name for %s", name)
 }

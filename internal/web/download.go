@@ -2,7 +2,9 @@ package web
 
 import (
 	"archive/zip"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path"
 	"sort"
@@ -53,13 +55,13 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, ids []string) 
 	h.Set("Content-Type", "application/zip")
 	h.Set("Content-Disposition", `attachment; filename="shoebox-`+time.Now().Format("2006-01-02")+`.zip"`)
 	h["Cache-Control"] = noStore
-	s.writeZip(w, names)
+	s.writeZip(r.Context(), w, names)
 }
 
 // writeZip streams the originals of names (id → file path) into a zip on
 // w, in name order. A file no longer the one indexed is left out and
 // listed in NOT-INCLUDED.txt.
-func (s *Server) writeZip(w http.ResponseWriter, names map[string]string) {
+func (s *Server) writeZip(ctx context.Context, w http.ResponseWriter, names map[string]string) {
 	ids := make([]string, 0, len(names))
 	for id := range names {
 		ids = append(ids, id)
@@ -69,7 +71,7 @@ func (s *Server) writeZip(w http.ResponseWriter, names map[string]string) {
 	used := map[string]bool{}
 	var missing []string
 	for _, id := range ids {
-		f, o, err := s.store.OpenSource(id)
+		f, o, err := s.store.OpenSource(ctx, id)
 		if err != nil {
 			missing = append(missing, fmt.Sprintf("%s (%s): %v", id, path.Base(names[id]), err))
 			if o.Path != "" {
@@ -80,7 +82,7 @@ func (s *Server) writeZip(w http.ResponseWriter, names map[string]string) {
 		name := zipName(names[id], id, path.Ext(o.Path), used)
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: time.Unix(0, o.MTime)})
 		if err == nil {
-			_, err = f.WriteTo(fw)
+			_, err = io.Copy(fw, f)
 		}
 		f.Close()
 		if err != nil { // the client went away, or the disk failed mid-file

@@ -159,7 +159,7 @@ func (s *Server) original(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, o, err := s.store.OpenSource(id)
+	f, o, err := s.store.OpenSource(r.Context(), id)
 	if err != nil {
 		if o.Path != "" { // a photo whose file is gone or changed: let a scan settle it
 			s.originalChanged(id, err)

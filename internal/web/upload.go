@@ -25,6 +25,7 @@ import (
 	"shoebox/internal/jobs"
 	"shoebox/internal/library"
 	"shoebox/internal/media"
+	"shoebox/internal/objstore"
 	"shoebox/internal/storage"
 	"shoebox/internal/upload"
 )
@@ -42,6 +43,11 @@ type UploadOptions struct {
 	Quota int64
 	// Media bounds the content check (pixels, video time limits).
 	Media media.Options
+	// Bucket, when set (media on S3, no SHOEBOX_UPLOAD_DIR), keeps each
+	// user's upload library as objects under upload.BucketFolder in it, so
+	// that every process reaches it; tus's uploads in progress stay in
+	// Dir, on this machine (see the README's "Uploads").
+	Bucket objstore.Bucket
 }
 
 // uploads is the tus side of the server (SetUploads).
@@ -289,27 +295,30 @@ func (s *Server) uploadFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
 		done()
 		return tus.HTTPResponse{}, err
 	}
-	libID, root, err := s.st.UploadLibrary(ctx, user, filepath.Join(u.opts.Dir, upload.Folder(info.MetaData[metaName], user)))
+	folder := upload.Folder(info.MetaData[metaName], user)
+	want := filepath.Join(u.opts.Dir, folder)
+	if u.opts.Bucket != nil {
+		want = u.opts.Bucket.URL(upload.BucketFolder + "/" + folder)
+	}
+	// A library made before goes on where it is (a folder made before
+	// media moved to S3 stays a folder).
+	libID, root, err := s.st.UploadLibrary(ctx, user, want)
 	if err != nil {
 		return tus.HTTPResponse{}, err
 	}
 	if taken.IsZero() || taken.Year() < 1900 || taken.After(time.Now().Add(48*time.Hour)) {
 		taken = time.Now()
 	}
-	rel, err := upload.Place(path, root, taken, upload.SafeName(filename))
+	rel, size, mtime, err := u.place(ctx, path, root, taken, upload.SafeName(filename))
 	if err != nil {
 		return tus.HTTPResponse{}, err
 	}
 	done()
 	// The file is in its library now: were the row not saved, the next
 	// scan of the library would index it.
-	fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
-	if err != nil {
-		return tus.HTTPResponse{}, fmt.Errorf("upload: %w", err)
-	}
 	err = s.st.Tx(ctx, func(tx *storage.Storage) error {
-		added, err := tx.SaveScanned(ctx, libID, []storage.ScannedFile{{RelPath: rel, Size: fi.Size(),
-			MTime: fi.ModTime().UTC().Truncate(time.Microsecond), PhotoID: id, Hash: sum}})
+		added, err := tx.SaveScanned(ctx, libID, []storage.ScannedFile{{RelPath: rel, Size: size,
+			MTime: mtime, PhotoID: id, Hash: sum}})
 		if err != nil {
 			return err
 		}
@@ -324,8 +333,31 @@ func (s *Server) uploadFinish(hook tus.HookEvent) (tus.HTTPResponse, error) {
 		s.log.Warn("upload kept; indexed by the next scan of its library", "file", rel, "err", err)
 		s.nudgeScan()
 	}
-	s.log.Info("upload kept", "user", user, "file", rel, "photo", id, "bytes", fi.Size())
+	s.log.Info("upload kept", "user", user, "library", root, "file", rel, "photo", id, "bytes", size)
 	return answer, nil
+}
+
+// place keeps the checked upload at path in the upload library at root:
+// a folder (moved there), or a folder of objects in the media bucket
+// (stored, path left for done to remove). It says where under root, and
+// the size and time the scan of the library will find.
+func (u *uploads) place(ctx context.Context, path, root string, taken time.Time, name string) (rel string, size int64, mtime time.Time, err error) {
+	if library.IsObjects(root) {
+		prefix, err := library.KeyOf(u.opts.Bucket, root)
+		if err != nil {
+			return "", 0, time.Time{}, fmt.Errorf("upload: %w", err)
+		}
+		rel, info, err := upload.PlaceObject(ctx, u.opts.Bucket, path, prefix, taken, name)
+		return rel, info.Size, info.Modified, err
+	}
+	if rel, err = upload.Place(path, root, taken, name); err != nil {
+		return "", 0, time.Time{}, err
+	}
+	fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return "", 0, time.Time{}, fmt.Errorf("upload: %w", err)
+	}
+	return rel, fi.Size(), fi.ModTime().UTC().Truncate(time.Microsecond), nil
 }
 
 // nudgeScan asks for a rescan soon (an upload whose row could not be saved).

@@ -1,8 +1,8 @@
 package web
 
 import (
+	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -44,7 +44,7 @@ func (s *Server) video(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this video carries its metadata (place, date), which this link hides: it cannot be played here", http.StatusForbidden)
 		return
 	}
-	f, o, err := s.store.OpenSource(id)
+	f, o, err := s.store.OpenSource(r.Context(), id)
 	if err != nil {
 		if o.Path != "" {
 			s.originalChanged(id, err)
@@ -80,7 +80,7 @@ func (s *Server) converted(w http.ResponseWriter, r *http.Request, id, mime stri
 }
 
 // serveVideo sends f with Range support.
-func serveVideo(w http.ResponseWriter, r *http.Request, f *os.File, mime, etag string, mod time.Time) {
+func serveVideo(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, mime, etag string, mod time.Time) {
 	h := w.Header()
 	h.Set("Content-Type", mime)
 	h.Set("Cache-Control", "private, max-age=86400")

@@ -3,9 +3,11 @@ package system
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +75,51 @@ func TestMediaOnS3(t *testing.T) {
 	for id, want := range thumbs {
 		if _, b := s2.mustGet(t, "/thumbnail/"+id, 200); !bytes.Equal(b, want) {
 			t.Fatalf("thumbnail %s: the second process serves other bytes", id)
+		}
+	}
+
+	// An upload taken by the first process becomes an object of the
+	// bucket, nothing of it kept under its data folder; once indexed, the
+	// second process (a data folder of its own) serves its original.
+	extra := corpusPhotos(t, 13)[12] // not in the library
+	content, err := os.ReadFile(extra.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliEnv := append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir(), "HOME="+t.TempDir())
+	if out, code := uploadCLI(t, cliEnv, "--server", s1.base, "--key", "unused without accounts", extra.path); code != 0 || !strings.Contains(out, "1 uploaded") {
+		t.Fatalf("shoebox upload: exit %d\n%s", code, out)
+	}
+	var uploaded []string
+	for o := range c.ListObjects(ctx, s3.Bucket, minio.ListObjectsOptions{Prefix: "sys/uploads/local/", Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		uploaded = append(uploaded, o.Key)
+	}
+	if len(uploaded) != 1 || !regexp.MustCompile(`^sys/uploads/local/\d{4}/\d{2}/[^/]+$`).MatchString(uploaded[0]) {
+		t.Fatalf("upload objects %v; want one, under sys/uploads/local/YYYY/MM/", uploaded)
+	}
+	filepath.WalkDir(s1.dataDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if b, _ := os.ReadFile(p); bytes.Equal(b, content) {
+				t.Errorf("the upload is also on disk: %s", p)
+			}
+		}
+		return nil
+	})
+	sum, _ := hex.DecodeString(extra.sum)
+	upID := photoIDOf(sum)
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		code, _, b, err := s2.get("/original/" + upID)
+		if err == nil && code == 200 {
+			if !bytes.Equal(b, content) {
+				t.Fatalf("/original of the upload from the second process: %d bytes, want the %d uploaded", len(b), len(content))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/original of the upload from the second process: %d %v after 2 minutes", code, err)
 		}
 	}
 
