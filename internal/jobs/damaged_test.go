@@ -2,10 +2,10 @@ package jobs_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"log/slog"
 	"testing"
 
 	"shoebox/internal/database"

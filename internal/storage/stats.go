@@ -81,7 +81,7 @@ func (s *Storage) Stats(ctx context.Context, scope Scope) (*LibraryStats, error)
 			(SELECT coalesce(json_agg(json_build_object('make', mk, 'model', md, 'photos', n) ORDER BY n DESC, mk, md), '[]') FROM (
 				SELECT mk, md, sum(photos) AS n FROM d WHERE mk <> '' OR md <> ''
 				GROUP BY 1, 2 HAVING sum(photos) <> 0 ORDER BY 3 DESC, 1, 2 LIMIT 100) cameras),
-			(SELECT count(*) FROM river_job WHERE state IN `+liveStates+`),
+			(SELECT count(*) FROM river_job WHERE state IN ` + liveStates + `),
 			(SELECT count(*) FROM (
 				SELECT library_id, rel_path FROM files WHERE error IS NOT NULL` + failedFiles + `
 				UNION SELECT f.library_id, f.rel_path FROM photos p JOIN files f ON f.photo_id = p.id
@@ -119,7 +119,7 @@ func (s *Storage) StatsByCounting(ctx context.Context, scope Scope) (*LibrarySta
 				SELECT coalesce(camera_make, '') AS mk, coalesce(camera_model, '') AS md, count(*) AS n
 				FROM v WHERE camera_make IS NOT NULL OR camera_model IS NOT NULL
 				GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 100) cameras),
-			(SELECT count(*) FROM river_job WHERE state IN `+liveStates+`),
+			(SELECT count(*) FROM river_job WHERE state IN ` + liveStates + `),
 			(SELECT count(*) FROM (SELECT f.* FROM files f` + files + `) f LEFT JOIN photos p ON p.id = f.photo_id
 				WHERE f.error IS NOT NULL OR p.state = 'failed')`
 	err := s.db.Do(ctx, func(q database.Querier) error {
