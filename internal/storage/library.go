@@ -284,7 +284,7 @@ func (s *Storage) VisibilitySince(ctx context.Context, m VisibilityMark) (Visibi
 		// had committed by then, so its files are read now; one not older
 		// is read again next round.
 		var xmin string
-		if err := q.QueryRow(ctx, `SELECT (SELECT epoch FROM visibility), pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&c.Mark.Epoch, &xmin); err != nil {
+		if err := q.QueryRow(ctx, `SELECT visibility_epoch(), pg_snapshot_xmin(pg_current_snapshot())::text`).Scan(&c.Mark.Epoch, &xmin); err != nil {
 			return err
 		}
 		x, err := strconv.ParseUint(xmin, 10, 64)

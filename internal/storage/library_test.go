@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"shoebox/internal/database"
 	"shoebox/internal/database/dbtest"
 	"shoebox/internal/storage"
 )
@@ -203,4 +204,75 @@ func hashOf(t *testing.T, id string) []byte {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// Changes that move the visibility epoch never wait for each other: a
+// transaction that added a library (moving the epoch) and has not
+// committed does not hold up another adding a user, an album member or a
+// library (it once held the epoch's one row until it committed, and two
+// such transactions deadlocked when one then locked what the other held,
+// AddFirstAdmin's LOCK TABLE users among them). The epoch moves when they
+// commit, by one for each change, folded or not.
+func TestVisibilityChangesDoNotWaitForEachOther(t *testing.T) {
+	ctx := context.Background()
+	db := dbtest.Open(t, 4)
+	st := storage.New(db)
+	before, err := st.VisibilitySince(ctx, storage.VisibilityMark{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback(ctx)
+	if _, err := storage.InTx(first).EnsureLibrary(ctx, "/lib/"+newID(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The second gives up at once on any lock it would have to wait for.
+	second, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Rollback(ctx)
+	if _, err := second.Exec(ctx, `SET LOCAL lock_timeout = '1ms'`); err != nil {
+		t.Fatal(err)
+	}
+	st2 := storage.InTx(second)
+	if _, err := st2.AddUser(ctx, "ann-"+newID(t)[:8], "x", false); err != nil {
+		t.Fatalf("adding a user beside an open transaction that added a library: %v", err)
+	}
+	if _, err := st2.EnsureLibrary(ctx, "/lib/"+newID(t)); err != nil {
+		t.Fatalf("adding a library beside it: %v", err)
+	}
+	if mid, err := st.VisibilitySince(ctx, before.Mark); err != nil || mid.Full || mid.Mark.Epoch != before.Mark.Epoch {
+		t.Fatalf("epoch before either commits: %d (full %v, %v), want %d", mid.Mark.Epoch, mid.Full, err, before.Mark.Epoch)
+	}
+	if err := second.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := st.VisibilitySince(ctx, before.Mark)
+	if err != nil || !after.Full || after.Mark.Epoch != before.Mark.Epoch+3 {
+		t.Fatalf("epoch after both committed: %d (full %v, %v), want %d", after.Mark.Epoch, after.Full, err, before.Mark.Epoch+3)
+	}
+	// Folding the bumps (a few percent of them fold, one at a time) keeps
+	// the sum.
+	if err := db.Do(ctx, func(q database.Querier) error {
+		_, err := q.Exec(ctx, `SELECT visibility_move() FROM generate_series(1, 1000)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var epoch, rows int64
+	if err := db.Do(ctx, func(q database.Querier) error {
+		return q.QueryRow(ctx, `SELECT visibility_epoch(), (SELECT count(*) FROM visibility_bumps)`).Scan(&epoch, &rows)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if epoch != after.Mark.Epoch+1000 || rows >= 1003 {
+		t.Fatalf("after 1,000 more moves: epoch %d (%d rows of bumps), want %d and some folded", epoch, rows, after.Mark.Epoch+1000)
+	}
 }

@@ -140,8 +140,8 @@ func TestPhotoStates(t *testing.T) {
 }
 
 // The first admin inherits the local user's state (user 0). Not in
-// parallel: AddFirstAdmin locks the users table, and the other tests'
-// transactions hold the visibility row that adding a user moves.
+// parallel: AddFirstAdmin locks the users table, which waits for every
+// other test's transaction that added a user.
 func TestFirstAdminAdoptsLocalState(t *testing.T) {
 	ctx := context.Background()
 	st := dbtest.Storage(t)
