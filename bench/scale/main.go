@@ -4,7 +4,8 @@
 //	go run ./bench/scale -n 10000,100000 -index 1000,10000   # make bench: ~5 minutes on 2 cores
 //	go run ./bench/scale -n 1000000 -index 0                  # outside CI: ~40 minutes on 2 cores, mostly the HNSW build
 //	go run ./bench/scale -n 0 -index 1000,100000              # indexing cost at 100k real files: ~30 minutes
-//	go run ./bench/scale gen -n 1000000 -url URL [-media DIR] # fill a migrated database, for trying by hand
+//	go run ./bench/scale gen -n 1000000 -url URL [-media DIR] [-vectors=false] # fill a migrated database, for trying by hand
+//	go run ./bench/scale search -url URL                       # metadata search on it through shoebox serve, p50/p99 per query
 //	go run ./bench/scale files -n 100000 DIR                  # write N small real JPEGs
 //
 // For each size it starts a throwaway PostgreSQL (database.NewCluster),
@@ -84,13 +85,16 @@ type config struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "gen" || os.Args[1] == "files") {
+	if len(os.Args) > 1 && (os.Args[1] == "gen" || os.Args[1] == "files" || os.Args[1] == "search") {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		var err error
-		if os.Args[1] == "gen" {
+		switch os.Args[1] {
+		case "gen":
 			err = genCmd(ctx, os.Args[2:])
-		} else {
+		case "search":
+			err = searchCmd(ctx, os.Args[2:])
+		default:
 			err = filesCmd(ctx, os.Args[2:])
 		}
 		if err != nil {
@@ -357,22 +361,11 @@ func runSize(ctx context.Context, c config, n int, rep *report) error {
 	}
 	rep.add(label("GET /api/timeline (the scrubber's months), uncached: p50 / p99"), pcts(ds))
 
-	// Metadata search: a camera, a year, a tag, a folder word, two filters.
-	queries := []string{"camera:canon", "year:2019", "tag:beach", "paris", "camera:iphone year:2021", "tag:dog christmas"}
-	var all []time.Duration
-	var per []string
-	for _, q := range queries {
-		ds, err := measure(max(10, c.runs/len(queries)), func(i int) error {
-			_, err := get(cli, fmt.Sprintf("%s/search?q=%s&b=%d", srv.base, url.QueryEscape(q), i))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		all = append(all, ds...)
-		per = append(per, fmt.Sprintf("`%s` %s", q, ms(pct(ds, 99))))
+	all, per, err := metadataSearch(cli, srv.base, max(10, c.runs/len(searchQueries)))
+	if err != nil {
+		return err
 	}
-	rep.add(label("metadata search GET /search?q=, uncached: p50 / p99 of all"), pcts(all)+" ("+strings.Join(per, ", ")+" p99)")
+	rep.add(label("metadata search GET /search?q=, uncached: p50 / p99 of all"), pcts(all)+" ("+strings.Join(per, ", ")+" p50 / p99)")
 	if ds, err = measure(max(10, c.runs/10), func(i int) error { _, err := get(cli, fmt.Sprintf("%s/stats?b=%d", srv.base, i)); return err }); err != nil {
 		return err
 	}
@@ -381,6 +374,64 @@ func runSize(ctx context.Context, c config, n int, rep *report) error {
 
 	// ------------------------------------------------ search by meaning --
 	return vectorSearch(ctx, c, lib, n, st, rep, label)
+}
+
+// searchQueries are the metadata searches measured: a camera, a year, a
+// tag, a folder word, two filters at once.
+var searchQueries = []string{"camera:canon", "year:2019", "tag:beach", "paris", "camera:iphone year:2021", "tag:dog christmas"}
+
+// metadataSearch times runs uncached GET /search?q= of each of
+// searchQueries: all the durations, and each query's p50 / p99.
+func metadataSearch(cli *http.Client, base string, runs int) (all []time.Duration, per []string, err error) {
+	for _, q := range searchQueries {
+		ds, err := measure(runs, func(i int) error {
+			_, err := get(cli, fmt.Sprintf("%s/search?q=%s&b=%d", base, url.QueryEscape(q), i))
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, ds...)
+		per = append(per, fmt.Sprintf("`%s` %s / %s", q, ms(pct(ds, 50)), ms(pct(ds, 99))))
+	}
+	return all, per, nil
+}
+
+// searchCmd measures metadata search through `shoebox serve` on a
+// database gen filled, as alice: the figures of a size, without making
+// the library again.
+func searchCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("search", flag.ExitOnError)
+	u := fs.String("url", os.Getenv("DATABASE_URL"), "database URL (one gen filled)")
+	runs := fs.Int("runs", 50, "measured requests of each query")
+	bin := fs.String("bin", filepath.Join(benchrun.ModuleRoot(), "bin", "shoebox"), "the shoebox binary")
+	fs.Parse(args)
+	if *u == "" || *runs < 10 {
+		return errors.New("search: -url (or DATABASE_URL) and -runs >= 10")
+	}
+	data, err := os.MkdirTemp("", "shoebox-scale-search-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(data)
+	srv, err := startServe(ctx, *bin, *u, data)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	cli, err := signIn(srv.base, gen.Names[gen.Alice])
+	if err != nil {
+		return err
+	}
+	all, per, err := metadataSearch(cli, srv.base, *runs)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("metadata search GET /search?q=, uncached, %d runs each: p50 / p99 of all %s\n", *runs, pcts(all))
+	for _, p := range per {
+		fmt.Println("  " + p)
+	}
+	return nil
 }
 
 // vectorSearch measures storage.Nearest against exact search.
@@ -777,6 +828,7 @@ func genCmd(ctx context.Context, args []string) error {
 	u := fs.String("url", os.Getenv("DATABASE_URL"), "database URL (a superuser's; an empty database)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	data := fs.String("media", "", "data folder whose media/ gets every photo's thumbnail and preview (hard links)")
+	vectors := fs.Bool("vectors", true, "write embeddings and build their HNSW index (false: neither, for metadata figures only)")
 	fs.Parse(args)
 	if *u == "" || *n < 1 {
 		return errors.New("gen: -url (or DATABASE_URL) and -n >= 1")
@@ -794,7 +846,7 @@ func genCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	lib := gen.New(gen.Config{N: *n, Seed: *seed, MetaVersion: media.MetaVersion})
+	lib := gen.New(gen.Config{N: *n, Seed: *seed, MetaVersion: media.MetaVersion, NoVectors: !*vectors})
 	hash, err := auth.HashPassword(gen.Password)
 	if err != nil {
 		return err
@@ -807,11 +859,13 @@ func genCmd(ctx context.Context, args []string) error {
 	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE)`); err != nil {
 		return err
 	}
-	t0 := time.Now()
-	if err := storage.New(db.Background()).EnsureVectorIndex(ctx, 512); err != nil {
-		return err
+	if *vectors {
+		t0 := time.Now()
+		if err := storage.New(db.Background()).EnsureVectorIndex(ctx, 512); err != nil {
+			return err
+		}
+		prog.Logf("HNSW index built in %s", secs(time.Since(t0)))
 	}
-	prog.Logf("HNSW index built in %s", secs(time.Since(t0)))
 	if *data != "" {
 		tmp, err := os.MkdirTemp("", "shoebox-scale-media-")
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -138,6 +140,59 @@ func TestListPhotosPages(t *testing.T) {
 	ps, _, err := st.ListPhotos(ctx, storage.ListParams{Terms: []string{"nowhere-" + newID(t)}})
 	if err != nil || len(ps) != 0 {
 		t.Fatalf("search for an absent word: %d photos, %v", len(ps), err)
+	}
+}
+
+// A search by words lists the same pages, newest first, whether its
+// matches are among the newest photos (found by looking at those first)
+// or far behind them (found through the trigram index): 10,100 photos of
+// 2100 all hold one word, every thousandth and 70 photos of 2090 another.
+func TestSearchFindsMatchesFarBehindTheNewest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tx := dbtest.TestTx(t)
+	st := storage.InTx(tx)
+	prefix, common, rare := newID(t)[:16], "common"+newID(t)[:8], "rare"+newID(t)[:8]
+	const newer, older = 10100, 70
+	if _, err := tx.Exec(ctx, `INSERT INTO photos (id, hash, size, state, taken_at, search_text)
+		SELECT $1::text || i, decode(md5($1::text || i), 'hex'), 1, 'ready',
+			CASE WHEN i < $4::int THEN timestamptz '2100-01-01 00:00Z' + i * interval '1 minute'
+				ELSE timestamptz '2090-01-01 00:00Z' + i * interval '1 second' END,
+			CASE WHEN i >= $4::int THEN $3::text WHEN i % 1000 = 0 THEN $2::text || ' ' || $3::text ELSE $2::text END
+		FROM generate_series(0, $4::int + $5::int - 1) i`, prefix, common, rare, newer, older); err != nil {
+		t.Fatal(err)
+	}
+	id := func(i int) string { return prefix + strconv.Itoa(i) }
+	var wantRare []string
+	for i := newer - 100; i >= 0; i -= 1000 {
+		wantRare = append(wantRare, id(i))
+	}
+	for i := newer + older - 1; i >= newer; i-- {
+		wantRare = append(wantRare, id(i))
+	}
+	var wantCommon []string
+	for i := newer - 1; i >= newer-120; i-- {
+		wantCommon = append(wantCommon, id(i))
+	}
+	for _, c := range []struct {
+		word string
+		want []string
+	}{{rare, wantRare}, {common, wantCommon}} {
+		var got []string
+		var after *storage.Cursor
+		for len(got) < len(c.want) {
+			ps, next, err := st.ListPhotos(ctx, storage.ListParams{After: after, Limit: 50, Terms: []string{c.word}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ids(ps)...)
+			if after = next; next == nil {
+				break
+			}
+		}
+		if len(got) < len(c.want) || !slices.Equal(got[:len(c.want)], c.want) || c.word == rare && len(got) != len(c.want) {
+			t.Fatalf("%s: listed %d photos %v...\nwant %d %v...", c.word[:4], len(got), got[:min(len(got), 15)], len(c.want), c.want[:15])
+		}
 	}
 }
 

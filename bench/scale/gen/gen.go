@@ -54,6 +54,10 @@ type Config struct {
 	// MetaVersion is written to photos.meta_version (media.MetaVersion,
 	// so that Shoebox does not queue the photos again).
 	MetaVersion int
+	// NoVectors leaves the embeddings out (Fill writes none): for
+	// measuring everything but search by meaning, in a third of the time
+	// and space.
+	NoVectors bool
 }
 
 func (c Config) withDefaults() Config {
@@ -630,8 +634,10 @@ func (l *Library) Fill(ctx context.Context, conn *pgx.Conn, passwordHash string)
 		SELECT $1, f.photo_id FROM files f WHERE f.library_id = $2 ORDER BY f.rel_path LIMIT 20`, res.Share, res.Libraries[Alice]); err != nil {
 		return res, fmt.Errorf("share photos: %w", err)
 	}
-	if res.Embeddings, err = l.copyEmbeddings(ctx, conn); err != nil {
-		return res, err
+	if !l.cfg.NoVectors {
+		if res.Embeddings, err = l.copyEmbeddings(ctx, conn); err != nil {
+			return res, err
+		}
 	}
 	// The triggers were skipped: the stats counters (migration 017) are
 	// computed once from the tables.
