@@ -39,6 +39,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv.SetAccess(web.Access{Listen: cfg.Addr, AllowedHosts: cfg.AllowedHosts, TrustedProxies: cfg.TrustedProxies})
+	srv.SetMap(web.MapOptions{Tiles: cfg.MapTiles, Attribution: cfg.MapAttribution})
 	uo := web.UploadOptions{Dir: cfg.UploadDir(), MaxBytes: cfg.UploadMaxBytes,
 		Quota: cfg.UploadQuotaBytes, Media: media.Options{MaxPixels: cfg.MaxPixels}}
 	if cfg.UploadsOnS3() {

@@ -99,6 +99,15 @@ type Config struct {
 	// UploadQuotaBytes is how many bytes of uploads each user may keep
 	// (SHOEBOX_UPLOAD_QUOTA_BYTES; 507 beyond). Default 0: no quota.
 	UploadQuotaBytes int64
+	// MapTiles is the /map page's tile URL template ({z}, {x}, {y}, and
+	// {s} for subdomains), loaded by the browser (SHOEBOX_MAP_TILES).
+	// Default DefaultMapTiles, OpenStreetMap's standard tiles; "off": no
+	// tiles, the outline map drawn from the embedded borders only.
+	MapTiles string
+	// MapAttribution is the tiles' attribution, HTML, shown on the map
+	// (SHOEBOX_MAP_ATTRIBUTION). Default: OpenStreetMap's, with the
+	// default tiles; none with others.
+	MapAttribution string
 	// Media says where thumbnails, previews, transcodes and uploads live
 	// (SHOEBOX_MEDIA_URL and friends: media.go).
 	Media Media
@@ -202,6 +211,11 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	if c.Media, err = parseMedia(getenv); err != nil {
 		return nil, nil, err
 	}
+	c.MapTiles = envOr(getenv, "SHOEBOX_MAP_TILES", DefaultMapTiles)
+	c.MapAttribution = getenv("SHOEBOX_MAP_ATTRIBUTION")
+	if c.MapAttribution == "" && c.MapTiles == DefaultMapTiles {
+		c.MapAttribution = DefaultMapAttribution
+	}
 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var libs multiFlag
@@ -228,6 +242,27 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 		c.Libraries = libs
 	}
 	return c, words, c.Validate()
+}
+
+// The map's default tiles: OpenStreetMap's standard layer, whose usage
+// policy asks for this attribution.
+const (
+	DefaultMapTiles       = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	DefaultMapAttribution = `&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors`
+)
+
+// checkTiles refuses a tile URL that is neither "off" nor an http(s)
+// template with {z}, {x} and {y}.
+func checkTiles(t string) error {
+	if t == "off" {
+		return nil
+	}
+	u, err := url.Parse(strings.ReplaceAll(t, "{s}", "a"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		!strings.Contains(t, "{z}") || !strings.Contains(t, "{x}") || !strings.Contains(t, "{y}") {
+		return fmt.Errorf("config: SHOEBOX_MAP_TILES=%q: want an http(s) URL with {z}, {x} and {y}, or off", t)
+	}
+	return nil
 }
 
 // Validate checks values and makes paths absolute.
@@ -259,6 +294,9 @@ func (c *Config) Validate() error {
 		if err != nil {
 			return fmt.Errorf("config: clip model: %w", err)
 		}
+	}
+	if err := checkTiles(c.MapTiles); err != nil {
+		return err
 	}
 	if u, err := url.Parse(c.ModelHub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("config: SHOEBOX_MODEL_HUB=%q is not an http(s) URL", c.ModelHub)

@@ -153,3 +153,22 @@ func TestStayInside(t *testing.T) {
 		}
 	}
 }
+
+func TestMapTiles(t *testing.T) {
+	c, err := Parse("t", nil, env(nil))
+	if err != nil || c.MapTiles != DefaultMapTiles || c.MapAttribution != DefaultMapAttribution {
+		t.Fatalf("default tiles: %q %q %v", c.MapTiles, c.MapAttribution, err)
+	}
+	c, err = Parse("t", nil, env(map[string]string{"SHOEBOX_MAP_TILES": "https://{s}.tiles.example/{z}/{x}/{y}.png"}))
+	if err != nil || c.MapAttribution != "" {
+		t.Fatalf("other tiles: %q %v (no attribution unless given)", c.MapAttribution, err)
+	}
+	if c, err = Parse("t", nil, env(map[string]string{"SHOEBOX_MAP_TILES": "off"})); err != nil || c.MapTiles != "off" {
+		t.Fatalf("off: %v", err)
+	}
+	for _, bad := range []string{"tiles.example/{z}/{x}/{y}.png", "https://tiles.example/{z}/{x}.png", "ftp://h/{z}/{x}/{y}"} {
+		if _, err := Parse("t", nil, env(map[string]string{"SHOEBOX_MAP_TILES": bad})); err == nil {
+			t.Errorf("SHOEBOX_MAP_TILES=%s accepted", bad)
+		}
+	}
+}

@@ -110,6 +110,7 @@ type Runner struct {
 	indexOnce sync.Once
 
 	notesChecked sync.Map // library roots whose notes this process has checked (see scan)
+	placeWarn    sync.Once
 
 	labelsMu   sync.Mutex
 	labelNames []string    // the tag vocabulary, in ai.Labels order

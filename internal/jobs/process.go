@@ -102,6 +102,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		return err
 	}
 	m := res.Meta
+	pl, plVersion := r.placeOf(m.Lat, m.Lon)
 	err = r.st.SavePhotoResult(ctx, id, storage.PhotoResult{
 		Format: res.Format, Width: res.Width, Height: res.Height,
 		ThumbWidth: res.ThumbWidth, ThumbHeight: res.ThumbHeight, Placeholder: res.Placeholder,
@@ -109,7 +110,7 @@ func (r *Runner) process(ctx context.Context, id string) error {
 		Make: m.Make, Model: m.Model, Lens: m.Lens, LensMake: m.LensMake,
 		Exposure: m.ExposureTime, ExposureSec: m.ExposureSeconds,
 		FNumber: m.FNumber, FocalLength: m.FocalLength, ISO: m.ISO,
-		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation,
+		Lat: m.Lat, Lon: m.Lon, Alt: m.Alt, Orientation: m.Orientation, Place: pl, PlaceVersion: plVersion,
 		MetaVersion: media.MetaVersion, ContentID: m.ContentID,
 		Damage: res.Damage,
 		Video:  video,

@@ -25,6 +25,7 @@ type ScanResult struct {
 	Removed   int    `json:"removed"`
 	Failed    int    `json:"failed"` // unreadable files
 	Reread    int    `json:"reread"` // unchanged photos queued to read their metadata again (a newer reader)
+	Placed    int    `json:"placed"` // photos indexed before given their place (newer places data), files not read
 }
 
 const scanBatch = 64
@@ -147,6 +148,11 @@ func (r *Runner) scan(ctx context.Context, root string) (*ScanResult, error) {
 		res.Reread += n
 		stale = stale[n:]
 	}
+	// Located photos that older places data (or none) placed are placed
+	// now, from their stored position.
+	if res.Placed, err = r.placeLibrary(ctx, libID); err != nil {
+		return nil, err
+	}
 	var gone []string
 	for rel := range known {
 		if !seen[rel] {
@@ -177,7 +183,7 @@ func (r *Runner) scan(ctx context.Context, root string) (*ScanResult, error) {
 	}
 	r.log.Info("scan done", "root", a.Root, "seen", res.Seen, "unchanged", res.Unchanged,
 		"changed", res.Changed, "new_photos", res.New, "removed", res.Removed, "failed", res.Failed,
-		"reread", res.Reread)
+		"reread", res.Reread, "placed", res.Placed)
 	return res, nil
 }
 

@@ -155,6 +155,8 @@ type NearestParams struct {
 	MediaType string
 	// Albums, when set, must all hold the photo (see ListParams.Albums).
 	Albums []string
+	// Places, when set, must all name the photo's place (see ListParams.Places).
+	Places []string
 	// Exclude leaves one photo out (the one whose neighbours we want).
 	Exclude string
 	// Scope is the libraries whose photos may be returned, and whose
@@ -292,7 +294,7 @@ func NearestQuery(p NearestParams) (string, []any) {
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, p.Places, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"shoebox/internal/database"
+	"shoebox/internal/place"
 )
 
 // PhotoSummary is what a gallery tile or an API list item needs.
@@ -153,6 +154,9 @@ type ListParams struct {
 	// Albums must each hold the photo: names (any case) of albums the
 	// scope's user owns or is a member of (search album:NAME).
 	Albums []string
+	// Places must each name the photo's city, region or country, as
+	// whole words in any case, accents or not (search place:NAME).
+	Places []string
 	// Album, when not 0, keeps the photos of that album only (its page);
 	// whether the asker may see it is checked before.
 	Album int64
@@ -169,7 +173,7 @@ type ListParams struct {
 // filterSQL adds the conditions every listing shares (scope, state,
 // media type, terms, tags, albums by name) for the photo aliased p. A
 // Live Photo's movie is never listed: its still stands for both.
-func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, albums []string, arg func(any) string) []string {
+func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, albums, places []string, arg func(any) string) []string {
 	where := []string{pairedMovieSQL}
 	if mediaType != "" {
 		where = append(where, "p.media_type = "+arg(mediaType))
@@ -183,6 +187,9 @@ func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, alb
 	}
 	for _, t := range tags {
 		where = append(where, "EXISTS (SELECT 1 FROM tags t WHERE t.photo_id = p.id AND t.label = "+arg(strings.ToLower(t))+")")
+	}
+	for _, pl := range places {
+		where = append(where, placeMatchSQL(pl, arg))
 	}
 	for _, a := range albums {
 		where = append(where, "EXISTS (SELECT 1 FROM album_photos fap JOIN albums fa ON fa.id = fap.album_id WHERE fap.photo_id = p.id"+
@@ -217,7 +224,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		args  []any
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, p.Places, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}
@@ -318,6 +325,9 @@ type Photo struct {
 	FocalLength float64
 	Lat, Lon    *float64
 	Alt         *float64
+	// Place is where it was taken, named from Lat, Lon; nil when it has
+	// no position, lies at sea, or is not placed yet.
+	Place       *place.Place
 	Orientation int
 	// VideoCodec and AudioCodec are a video's (ffmpeg's names; AudioCodec
 	// "" without sound); both "" for a photo.
@@ -338,8 +348,10 @@ type FileRef struct {
 // scope's libraries, and ErrNotFound when there is none.
 func (s *Storage) Photo(ctx context.Context, scope Scope, id string) (*Photo, error) {
 	var (
-		p    Photo
-		args = []any{id}
+		p       Photo
+		args    = []any{id}
+		country *string
+		pl      place.Place
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	visible, fileLib, fileArgs := "", "", []any{id}
@@ -359,14 +371,20 @@ func (s *Storage) Photo(ctx context.Context, scope Scope, id string) (*Photo, er
 				coalesce(exposure, ''), coalesce(fnumber, 0), coalesce(iso, 0), coalesce(focal_length, 0),
 				lat, lon, alt, coalesce(orientation, 1), indexed_at, coalesce(lens_make, ''), coalesce(exposure_time, 0),
 				coalesce(damage, ''), coalesce(ps.favorite, false), coalesce(ps.archived, false), ps.trashed_at IS NOT NULL,
-				media_type, coalesce(duration, 0), coalesce(video_codec, ''), coalesce(audio_codec, ''), `+liveVideoSQL+`
+				media_type, coalesce(duration, 0), coalesce(video_codec, ''), coalesce(audio_codec, ''), `+liveVideoSQL+`,
+				place_country, coalesce(place_region, ''), coalesce(place_city, '')
 			FROM photos p`+state+` WHERE id = $1`+visible, args...).Scan(&p.ID, &p.State, &p.Error, &p.Format, &p.Size,
 			&p.TakenAt, &p.TakenOffset, &p.TakenSource, &p.Width, &p.Height, &p.ThumbWidth, &p.ThumbHeight,
 			&p.Placeholder, &p.Make, &p.Model, &p.Lens, &p.Exposure, &p.FNumber, &p.ISO, &p.FocalLength,
 			&p.Lat, &p.Lon, &p.Alt, &p.Orientation, &p.IndexedAt, &p.LensMake, &p.ExposureSec,
-			&p.Damage, &p.Favorite, &p.Archived, &p.Trashed, &p.MediaType, &p.Duration, &p.VideoCodec, &p.AudioCodec, &p.LiveVideo)
+			&p.Damage, &p.Favorite, &p.Archived, &p.Trashed, &p.MediaType, &p.Duration, &p.VideoCodec, &p.AudioCodec, &p.LiveVideo,
+			&country, &pl.Region, &pl.City)
 		if err != nil {
 			return err
+		}
+		if country != nil {
+			pl.Country = *country
+			p.Place = &pl
 		}
 		rows, err := q.Query(ctx, `SELECT l.id, l.root, f.rel_path FROM files f JOIN libraries l ON l.id = f.library_id
 			WHERE f.photo_id = $1`+fileLib+` ORDER BY l.root, f.rel_path`, fileArgs...)
@@ -410,8 +428,12 @@ type PhotoResult struct {
 	FNumber, FocalLength float64
 	ISO                  int
 	Lat, Lon, Alt        *float64
-	Orientation          int
-	MetaVersion          int // media.MetaVersion of the reader
+	// Place is named from Lat, Lon by PlaceVersion of the places data
+	// (nil: none, at sea or no position).
+	Place        *place.Place
+	PlaceVersion int
+	Orientation  int
+	MetaVersion  int // media.MetaVersion of the reader
 	// ContentID is Apple's Live Photo identifier ("" without one): a
 	// still and a movie that share it in one library are paired.
 	ContentID string
@@ -445,6 +467,7 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 		words = append(words, "video", video.VideoCodec, video.AudioCodec)
 	}
 	meta := strings.ToLower(strings.Join(words, " "))
+	pc := placeColumns(r.Place)
 	err := s.db.Do(ctx, func(q database.Querier) error {
 		// Explicit casts: nullif($n, 0) alone types the parameter as an
 		// integer, which once cut f/1.8 to 1.
@@ -461,11 +484,14 @@ func (s *Storage) SavePhotoResult(ctx context.Context, id string, r PhotoResult)
 				duration = CASE WHEN $27 = 'video' THEN nullif($28::float8, 0) END,
 				video_codec = nullif($29, ''), audio_codec = nullif($30, ''),
 				live_video = CASE WHEN content_id IS NOT DISTINCT FROM nullif($31, '') THEN live_video END,
-				content_id = nullif($31, '')
+				content_id = nullif($31, ''),
+				place_country = $32, place_region = nullif($33, ''), place_city = nullif($34, ''),
+				place_text = $35, place_version = $36
 			WHERE id = $1`, id, r.Format, r.Width, r.Height, r.ThumbWidth, r.ThumbHeight, r.Placeholder,
 			taken, offset, source, r.Make, r.Model, r.Lens, r.Exposure, r.FNumber, r.ISO, r.FocalLength,
 			r.Lat, r.Lon, r.Alt, r.Orientation, meta, r.LensMake, r.ExposureSec, r.MetaVersion, r.Damage,
-			mediaType, video.Duration, video.VideoCodec, video.AudioCodec, r.ContentID)
+			mediaType, video.Duration, video.VideoCodec, video.AudioCodec, r.ContentID,
+			pc.country, pc.region, pc.city, pc.text, r.PlaceVersion)
 		if err != nil {
 			return err
 		}
@@ -522,8 +548,8 @@ func (s *Storage) StaleMeta(ctx context.Context, libraryID, version int) ([]stri
 }
 
 // searchableMeta is the searchable text of the photo aliased p that is not
-// a path: its metadata words and dates, lower-cased.
-const searchableMeta = `lower(concat_ws(' ', p.meta_text, to_char(p.taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD FMMonth YYYY')))`
+// a path: its metadata words, place names and dates, lower-cased.
+const searchableMeta = `lower(concat_ws(' ', p.meta_text, p.place_text, to_char(p.taken_at AT TIME ZONE 'UTC', 'YYYY-MM-DD FMMonth YYYY')))`
 
 // refreshSearch recomputes search_text from meta_text, dates and paths.
 func refreshSearch(ctx context.Context, q database.Querier, ids []string) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"shoebox/internal/library"
+	"shoebox/internal/place"
 	"shoebox/internal/storage"
 )
 
@@ -97,7 +98,11 @@ type apiPhoto struct {
 	Favorite      bool       `json:"favorite"`         // the asker's own state of the photo
 	Archived      bool       `json:"archived"`
 	Trashed       bool       `json:"trashed"`
-	Detail        *apiDetail `json:"detail,omitempty"`
+	// Place is where it was taken (GeoNames and Natural Earth names in
+	// English; region or city "" where unknown): on /api/photos/{id} only,
+	// absent without a GPS position, at sea, or before it is placed.
+	Place  *place.Place `json:"place,omitempty"`
+	Detail *apiDetail   `json:"detail,omitempty"`
 }
 
 type apiDetail struct {
@@ -180,6 +185,7 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
 		tags = []storage.Tag{}
 	}
 	a := toAPI(p.PhotoSummary)
+	a.Place = p.Place
 	files := make([]apiFile, 0, len(p.Files))
 	for _, f := range p.Files {
 		files = append(files, apiFile{LibraryID: f.LibraryID, Library: libraryName(f.Root), Path: f.RelPath})

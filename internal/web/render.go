@@ -15,7 +15,7 @@ import (
 )
 
 var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error", "login", "setup", "sessions", "password", "keys", "audit",
-	"share", "sharephoto", "shares", "albums", "album"}
+	"share", "sharephoto", "shares", "albums", "album", "map"}
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -29,6 +29,8 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"deref":       func(p *float64) float64 { return *p },
 		"camera":      camera,
 		"tagQuery":    func(l string) string { return "tag:" + strings.ReplaceAll(l, " ", "_") },
+		"placeQuery":  func(n string) string { return "place:" + strings.ReplaceAll(n, " ", "_") },
+		"placeName":   placeName,
 		"percent":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"plural":      plural,
 		"duration":    formatDuration,

@@ -2,7 +2,7 @@
 // in routes() below; each handler lives in the file of its page or
 // resource: gallery.go (every photo list, HTML and JSON), timeline.go (the
 // gallery's headings, date scrubber and months), photo.go (one
-// photo), album.go (albums, API and pages), image.go (thumbnail, preview, original), video.go, upload.go (tus uploads), duplicates.go, stats.go,
+// photo), album.go (albums, API and pages), map.go (the map of located photos), image.go (thumbnail, preview, original), video.go, upload.go (tus uploads), duplicates.go, stats.go,
 // metrics.go, static.go.
 // Media routes (thumbnail, preview, original, video) read files named by photo id
 // and never touch the database, so they keep working when it is down or
@@ -50,6 +50,8 @@ type Server struct {
 	vis     *visibility      // who sees which photo, for media routes (visibility.go)
 	states  stateGens        // per-user state changes, for the page cache (state.go)
 	uploads *uploads         // tus and the upload library (upload.go); nil: uploads off
+	mapOpts MapOptions       // the map's tiles (SetMap)
+	mapCSP  []string         // the map page's CSP: tiles' origin allowed
 }
 
 // New builds the server and starts its auth poll (Close stops it). st
@@ -57,7 +59,7 @@ type Server struct {
 // metadata only).
 func New(db *database.DB, st *storage.Storage, store thumbs.Store, embed ai.Embedder, log *slog.Logger) (*Server, error) {
 	s := &Server{db: db, st: st, store: store, embed: embed, log: log, static: loadStatic(), metrics: newMetrics(db, st), cache: newPageCache(time.Second, 3*time.Second, 16<<20), thumbs: newThumbCache(32 << 20),
-		auth: newAuthState(), vis: &visibility{}}
+		auth: newAuthState(), vis: &visibility{}, mapCSP: csp}
 	if db != nil {
 		s.bg = storage.New(db.Background())
 	}
@@ -89,6 +91,9 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /search", s.search)
 	m.HandleFunc("GET /photo/{id}", s.photo)
 	m.HandleFunc("GET /stats", s.statsPage)
+	m.HandleFunc("GET /map", s.mapPage)
+	m.HandleFunc("GET /map/outline.json", s.mapOutline)
+	m.HandleFunc("GET /api/map", s.apiMap)
 	m.HandleFunc("GET /thumbnail/{id}", s.image(thumbs.Thumb))
 	m.HandleFunc("GET /preview/{id}", s.image(thumbs.Preview))
 	m.HandleFunc("GET /original/{id}", s.original)

@@ -13,11 +13,12 @@ import (
 // statsView is /api/stats: the library's figures and the pool's.
 type statsView struct {
 	*storage.LibraryStats
-	Embedded int               `json:"embedded"`
-	Model    *modelInfo        `json:"model"`
-	Tags     map[string]int    `json:"tags"`
-	DB       database.Stats    `json:"db"`
-	Failures []storage.Failure `json:"failures,omitempty"`
+	Embedded int                 `json:"embedded"`
+	Model    *modelInfo          `json:"model"`
+	Tags     map[string]int      `json:"tags"`
+	Places   *storage.PlaceStats `json:"places"` // located photos, top countries and cities
+	DB       database.Stats      `json:"db"`
+	Failures []storage.Failure   `json:"failures,omitempty"`
 }
 
 func (s *Server) loadStats(r *http.Request, failures bool) (*statsView, error) {
@@ -34,6 +35,9 @@ func (s *Server) loadStats(r *http.Request, failures bool) (*statsView, error) {
 		}
 	}
 	if v.Tags, err = s.st.TagCounts(r.Context(), scope, 50); err != nil {
+		return nil, err
+	}
+	if v.Places, err = s.st.PlaceCounts(r.Context(), scope, 10); err != nil {
 		return nil, err
 	}
 	if failures && ls.Queue.Failed > 0 {
