@@ -52,6 +52,7 @@ e2e:
 	node e2e/gallery.test.mjs
 	node --test e2e/organise.test.mjs
 	node --test e2e/upload.test.mjs
+	node --test e2e/map.test.mjs
 
 bench:
 	scripts/setup.sh --test

@@ -73,13 +73,14 @@ export function harness(g) {
 
 
   // startServer runs bin/shoebox serve on 127.0.0.1:0, waits for its address
-  // and /healthz, then for the library to be indexed.
-  async function startServer() {
+  // and /healthz, then for the library to be indexed. extraEnv adds
+  // SHOEBOX_* variables of the test's own.
+  async function startServer(extraEnv = {}) {
     assert.ok(fs.existsSync(bin), `${bin} is missing: run make build first`);
     const s = { proc: null, exit: null, log: '', baseURL: null, pgData: path.join(g.dataDir, 'pg', 'data') };
     g.server = s;
     s.proc = spawn(bin, ['serve', '--library', g.library, '--data', g.dataDir, '--addr', '127.0.0.1:0'],
-      { cwd: repo, env: shoeboxEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      { cwd: repo, env: { ...shoeboxEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     s.exit = new Promise((resolve) => s.proc.on('exit', (code, signal) => resolve({ code, signal })));
     let onAddr;
     const addr = new Promise((resolve) => { onAddr = resolve; });

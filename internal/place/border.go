@@ -2,6 +2,7 @@ package place
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,13 +28,21 @@ type country struct {
 func (ix *Index) countryAt(lat, lon float64) (string, string) {
 	for i := range ix.countries {
 		c := &ix.countries[i]
-		if lon < c.minX || lon > c.maxX || lat < c.minY || lat > c.maxY {
+		if lat < c.minY || lat > c.maxY {
 			continue
 		}
 		in := false
-		for _, r := range c.rings {
-			if crosses(r, lon, lat) {
-				in = !in
+		for _, x := range [3]float64{lon, lon + 360, lon - 360} { // rings may run past ±180 (unwrap)
+			if x < c.minX || x > c.maxX {
+				continue
+			}
+			for _, r := range c.rings {
+				if crosses(r, x, lat) {
+					in = !in
+				}
+			}
+			if in {
+				break
 			}
 		}
 		if in {
@@ -141,7 +150,7 @@ func decodeTopo(b []byte) ([]country, error) {
 		c := country{code: code, name: countryName(code, g.Properties.Name), minX: 180, minY: 90, maxX: -180, maxY: -90}
 		for _, p := range polys {
 			for _, ids := range p {
-				r := ring(ids)
+				r := unwrap(ring(ids))
 				for k := 0; k+1 < len(r); k += 2 {
 					c.minX, c.maxX = min(c.minX, r[k]), max(c.maxX, r[k])
 					c.minY, c.maxY = min(c.minY, r[k+1]), max(c.maxY, r[k+1])
@@ -152,6 +161,28 @@ func decodeTopo(b []byte) ([]country, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// unwrap makes a ring that crosses the antimeridian (Russia's Chukotka,
+// Fiji: world-atlas keeps them whole) continuous, its longitudes running
+// on past ±180 rather than jumping across the map, which would draw a line
+// around the world and enclose a band of it. Rings around a pole
+// (Antarctica's) are left as they are: their jump is the pole's edge.
+func unwrap(r []float64) []float64 {
+	for k := 1; k < len(r); k += 2 {
+		if math.Abs(r[k]) > 89.9 {
+			return r
+		}
+	}
+	for k := 2; k+1 < len(r); k += 2 {
+		for r[k]-r[k-2] > 180 {
+			r[k] -= 360
+		}
+		for r[k]-r[k-2] < -180 {
+			r[k] += 360
+		}
+	}
+	return r
 }
 
 // shortNames replace CLDR's longer English names where one is in common use.

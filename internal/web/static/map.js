@@ -9,7 +9,8 @@
   if (!el || !window.L) return;
   var status = document.getElementById('map-status');
   var panel = document.getElementById('map-list');
-  var map = L.map(el, { worldCopyJump: true, minZoom: 1 }).setView([25, 0], 2);
+  var said = '', note = ''; // the status line: what was said, and that the map is offline
+  var map = L.map(el, { worldCopyJump: true, minZoom: 1, maxZoom: 19 }).setView([25, 0], 2);
   map.attributionControl.addAttribution('Borders: Natural Earth; places: GeoNames');
   map.createPane('outline');
   map.getPane('outline').style.zIndex = 150; // under the tiles (200)
@@ -27,21 +28,23 @@
       failed++;
       if (!loaded && failed >= 4) { // none loads: offline; the outline stays
         map.removeLayer(tiles);
-        el.classList.add('offline');
-        say('Map tiles could not be loaded: showing country outlines only.');
+        offline();
       }
     });
     tiles.addTo(map);
   } else {
-    el.classList.add('offline');
+    offline();
   }
 
+  var done = null; // run once the markers are all clustered
   var cluster = L.markerClusterGroup({ chunkedLoading: true, zoomToBoundsOnClick: false,
-    showCoverageOnHover: false, maxClusterRadius: 60 });
+    showCoverageOnHover: false, maxClusterRadius: 60,
+    chunkProgress: function (n, total) { if (n >= total && done) { var f = done; done = null; f(); } } });
   var icon = L.divIcon({ className: 'map-pin', iconSize: [14, 14] });
   var shown = null; // the cluster listed, for "Zoom in"
   cluster.on('clusterclick', function (e) { shown = e.layer; list(e.layer.getAllChildMarkers()); });
   cluster.on('click', function (e) { shown = null; list([e.layer]); });
+  map.addLayer(cluster);
 
   fetch(el.dataset.photos, { credentials: 'same-origin' }).then(function (r) {
     if (!r.ok) throw new Error(r.status);
@@ -54,20 +57,25 @@
       byId[p.id] = m;
       return m;
     });
-    cluster.addLayers(markers);
-    map.addLayer(cluster);
     var n = markers.length;
-    say(n === 0 ? 'No photo with a GPS position yet.' :
-      n + (n === 1 ? ' located photo' : ' located photos') + (d.truncated ? ' (the newest; more are not shown)' : ''));
     var want = byId[location.hash.slice(1)];
-    if (want) {
-      cluster.zoomToShowLayer(want, function () { list([want]); });
-    } else if (n) {
-      map.fitBounds(cluster.getBounds(), { maxZoom: 12, padding: [20, 20] });
+    done = function () {
+      say(n === 0 ? 'No photo with a GPS position yet.' :
+        n + (n === 1 ? ' located photo' : ' located photos') + (d.truncated ? ' (the newest; more are not shown)' : ''));
+      if (want) cluster.zoomToShowLayer(want, function () { list([want]); });
+    };
+    if (n && !want) {
+      map.fitBounds(L.latLngBounds(markers.map(function (m) { return m.getLatLng(); })), { maxZoom: 12, padding: [20, 20] });
     }
-  }).catch(function (err) { say('Could not load the photos (' + err.message + ').'); });
+    if (n) cluster.addLayers(markers); else done();
+  }).catch(function (err) { say('Could not load the photos (' + (err && err.message || err) + ').'); });
 
-  function say(t) { status.textContent = t; }
+  function say(t) { said = t; status.textContent = (said || 'Loading the map…') + note; }
+  function offline() {
+    el.classList.add('offline');
+    note = el.dataset.tiles ? ' · Map tiles could not be loaded: country outlines only.' : '';
+    say(said);
+  }
 
   // list shows up to 200 of markers' photos beside the map.
   function list(markers) {
