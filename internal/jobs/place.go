@@ -42,15 +42,15 @@ func (r *Runner) placeOf(lat, lon *float64) (*place.Place, int) {
 // or an older one, of the places data placed: photos indexed before
 // places existed get theirs without their files being read again.
 func (r *Runner) placeLibrary(ctx context.Context, libID int) (int, error) {
-	ix := r.places()
-	if ix == nil {
-		return 0, nil
-	}
 	n := 0
 	for {
 		todo, err := r.st.Unplaced(ctx, libID, place.Version, placeBatch)
 		if err != nil || len(todo) == 0 {
 			return n, err
+		}
+		ix := r.places() // loaded only when there is something to place
+		if ix == nil {
+			return n, nil
 		}
 		placed := make([]storage.Placed, len(todo))
 		for i, l := range todo {
