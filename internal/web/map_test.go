@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +232,21 @@ func TestMapAndPlacesByVisibility(t *testing.T) {
 	}
 	if resp, _ := do(t, client(t), "GET", base+"/api/map", nil); resp.StatusCode == 200 {
 		t.Fatal("the map's photos without signing in")
+	}
+	// An album anna shares with ben puts her photo on his map.
+	var album struct{ ID int64 }
+	if code := jsonDo(t, anna, "POST", base+"/api/albums", `{"name":"Trip"}`, &album); code != 201 {
+		t.Fatalf("album: %d", code)
+	}
+	au := base + "/api/albums/" + strconv.FormatInt(album.ID, 10)
+	if code := jsonDo(t, anna, "POST", au+"/photos", `{"ids":["`+annas[0]+`"]}`, nil); code != 200 {
+		t.Fatalf("album photos: %d", code)
+	}
+	if code := jsonDo(t, anna, "POST", au+"/members", `{"user":"ben","role":"viewer"}`, nil); code != 200 {
+		t.Fatalf("album members: %d", code)
+	}
+	if ids := mapIDs(t, ben, base); !slices.Equal(ids, sorted(annas[0], bens[0])) {
+		t.Fatalf("ben's map with anna's album: %v", ids)
 	}
 
 	for _, show := range []bool{false, true} {
