@@ -83,4 +83,3 @@ func TestPlaces(t *testing.T) {
 		t.Fatalf("process jobs %d -> %d: placing read the files again", processed, n)
 	}
 }
-

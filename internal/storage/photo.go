@@ -208,7 +208,7 @@ func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, alb
 const probeRows = 10000
 
 // ListPhotos returns one page and the cursor of the next (nil at the end).
-// A list without words is one query down the index, newest first. With
+// A list without words (Terms, Places) is one query down the index, newest first. With
 // words, the newest probeRows candidates are searched first: when they
 // hold a whole page, it is the page (the list's order is theirs);
 // otherwise the photos matching the words are found through the trigram
@@ -260,7 +260,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 	}
 	var out []PhotoSummary
 	var err error
-	if len(p.Terms) == 0 {
+	if len(p.Terms) == 0 && len(p.Places) == 0 { // place:NAME is words too (placeMatchSQL)
 		err = s.db.Do(ctx, func(q database.Querier) error {
 			out, err = page(q, `SELECT * FROM photos p WHERE `+conds+`
 				ORDER BY p.taken_at DESC, p.id DESC LIMIT `+limit)

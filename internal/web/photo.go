@@ -87,17 +87,17 @@ type apiPhoto struct {
 	// "2019-06-01T14:03:11+02:00" when the zone is known, and
 	// "2019-06-01T14:03:11" (no zone, never a "Z" that was not written)
 	// when it is not; TakenAtOffset is then null.
-	TakenAt       string     `json:"taken_at"`
-	TakenAtOffset *string    `json:"taken_at_offset"`
-	Width         int        `json:"width"`
-	Height        int        `json:"height"`
-	ThumbWidth    int        `json:"thumb_width"`      // the thumbnail's size (upright): the timeline lays rows out by its shape
-	ThumbHeight   int        `json:"thumb_height"`     // 0 when not made yet
-	Damaged       bool       `json:"damaged"`          // shown as far as a truncated or corrupt file decodes
-	Damage        string     `json:"damage,omitempty"` // the decoder's warning, when damaged
-	Favorite      bool       `json:"favorite"`         // the asker's own state of the photo
-	Archived      bool       `json:"archived"`
-	Trashed       bool       `json:"trashed"`
+	TakenAt       string  `json:"taken_at"`
+	TakenAtOffset *string `json:"taken_at_offset"`
+	Width         int     `json:"width"`
+	Height        int     `json:"height"`
+	ThumbWidth    int     `json:"thumb_width"`      // the thumbnail's size (upright): the timeline lays rows out by its shape
+	ThumbHeight   int     `json:"thumb_height"`     // 0 when not made yet
+	Damaged       bool    `json:"damaged"`          // shown as far as a truncated or corrupt file decodes
+	Damage        string  `json:"damage,omitempty"` // the decoder's warning, when damaged
+	Favorite      bool    `json:"favorite"`         // the asker's own state of the photo
+	Archived      bool    `json:"archived"`
+	Trashed       bool    `json:"trashed"`
 	// Place is where it was taken (GeoNames and Natural Earth names in
 	// English; region or city "" where unknown): on /api/photos/{id} only,
 	// absent without a GPS position, at sea, or before it is placed.
