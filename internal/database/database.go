@@ -64,6 +64,7 @@ type DB struct {
 	timeouts       atomic.Int64
 	unavailable    atomic.Int64
 	background     chan struct{}
+	held           atomic.Int32 // Pool's connections held as sessions (HoldSession)
 	pooler         *pooler
 	log            *slog.Logger
 }
@@ -203,6 +204,16 @@ func (db *DB) Session() (*pgxpool.Pool, string) {
 	return db.Pool, "DATABASE_URL, PostgreSQL itself (one of the pool's connections)"
 }
 
+// HoldSession counts a connection of pool taken (+1) or given back (-1)
+// as a session of its own (the queue's LISTEN): one of the process's pool
+// is held for as long as the process runs, so Stats counts it apart from
+// the connections that requests and jobs hold.
+func (db *DB) HoldSession(pool *pgxpool.Pool, n int32) {
+	if pool == db.Pool {
+		db.held.Add(n)
+	}
+}
+
 // Close closes the pools, waiting for connections in use to come back.
 func (db *DB) Close() {
 	db.Pool.Close()
@@ -339,8 +350,11 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Stats are the pool's figures, for /api/stats and /metrics.
 type Stats struct {
-	MaxConns             int32   `json:"max_conns"`
+	MaxConns int32 `json:"max_conns"`
+	// AcquiredConns are those requests and jobs hold; SessionConns those
+	// held as sessions of their own (the queue's LISTEN on the pool).
 	AcquiredConns        int32   `json:"acquired_conns"`
+	SessionConns         int32   `json:"session_conns"`
 	IdleConns            int32   `json:"idle_conns"`
 	TotalConns           int32   `json:"total_conns"`
 	EmptyAcquireCount    int64   `json:"empty_acquire_count"`
@@ -359,9 +373,11 @@ type Stats struct {
 // Stats reads the pool's figures without touching the database.
 func (db *DB) Stats() Stats {
 	s := db.Pool.Stat()
+	held := min(db.held.Load(), s.AcquiredConns())
 	return Stats{
 		MaxConns:             s.MaxConns(),
-		AcquiredConns:        s.AcquiredConns(),
+		AcquiredConns:        s.AcquiredConns() - held,
+		SessionConns:         held,
 		IdleConns:            s.IdleConns(),
 		TotalConns:           s.TotalConns(),
 		EmptyAcquireCount:    s.EmptyAcquireCount(),

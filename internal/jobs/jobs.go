@@ -432,7 +432,7 @@ func (r *Runner) client(session *pgxpool.Pool) (*river.Client[pgx.Tx], error) {
 	}
 	var driver riverdriver.Driver[pgx.Tx] = riverDriver(r.db.Pool)
 	if session != nil {
-		driver = listenDriver{Driver: riverDriver(r.db.Pool), session: session}
+		driver = listenDriver{Driver: riverDriver(r.db.Pool), session: session, hold: r.db.HoldSession}
 	}
 	return river.NewClient(driver, &river.Config{
 		ID:                   r.id,

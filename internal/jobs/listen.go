@@ -31,15 +31,17 @@ import (
 type listenDriver struct {
 	*riverpgxv5.Driver
 	session *pgxpool.Pool
+	hold    func(*pgxpool.Pool, int32) // counts the held connection (database.DB.HoldSession)
 }
 
 func (d listenDriver) GetListener(p *riverdriver.GetListenenerParams) riverdriver.Listener {
-	return &listener{pool: d.session, schema: p.Schema}
+	return &listener{pool: d.session, hold: d.hold, schema: p.Schema}
 }
 
 // listener is riverdriver.Listener over a connection held from pool.
 type listener struct {
 	pool *pgxpool.Pool
+	hold func(*pgxpool.Pool, int32)
 
 	mu     sync.Mutex // held while waiting, as riverpgxv5's: River interrupts the wait first
 	conn   *pgxpool.Conn
@@ -75,6 +77,9 @@ func (l *listener) Connect(ctx context.Context) error {
 		l.prefix = l.schema + "."
 	}
 	l.conn = c
+	if l.hold != nil {
+		l.hold(l.pool, 1)
+	}
 	return nil
 }
 
@@ -89,6 +94,9 @@ func (l *listener) Close(ctx context.Context) error {
 	err := l.conn.Conn().Close(ctx)
 	l.conn.Release() // a closed connection is destroyed, not reused
 	l.conn = nil
+	if l.hold != nil {
+		l.hold(l.pool, -1)
+	}
 	return err
 }
 

@@ -130,7 +130,8 @@ var (
 		get  func(database.Stats) float64
 	}{
 		{desc("db_max_conns", "Connection budget of this process."), func(s database.Stats) float64 { return float64(s.MaxConns) }},
-		{desc("db_acquired_conns", "Connections in use."), func(s database.Stats) float64 { return float64(s.AcquiredConns) }},
+		{desc("db_acquired_conns", "Connections in use by requests and jobs."), func(s database.Stats) float64 { return float64(s.AcquiredConns) }},
+		{desc("db_session_conns", "Pooled connections held as sessions of their own (the job queue's LISTEN)."), func(s database.Stats) float64 { return float64(s.SessionConns) }},
 		{desc("db_idle_conns", "Idle pooled connections."), func(s database.Stats) float64 { return float64(s.IdleConns) }},
 		{desc("db_total_conns", "Open connections."), func(s database.Stats) float64 { return float64(s.TotalConns) }},
 		{desc("db_waiting", "Requests waiting for a connection."), func(s database.Stats) float64 { return float64(s.Waiting) }},

@@ -100,14 +100,6 @@ func TestMediaOnS3(t *testing.T) {
 	if len(uploaded) != 1 || !regexp.MustCompile(`^sys/uploads/local/\d{4}/\d{2}/[^/]+$`).MatchString(uploaded[0]) {
 		t.Fatalf("upload objects %v; want one, under sys/uploads/local/YYYY/MM/", uploaded)
 	}
-	filepath.WalkDir(s1.dataDir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if b, _ := os.ReadFile(p); bytes.Equal(b, content) {
-				t.Errorf("the upload is also on disk: %s", p)
-			}
-		}
-		return nil
-	})
 	sum, _ := hex.DecodeString(extra.sum)
 	upID := photoIDOf(sum)
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
@@ -120,6 +112,30 @@ func TestMediaOnS3(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("/original of the upload from the second process: %d %v after 2 minutes", code, err)
+		}
+	}
+
+	// Nothing of the upload stays under the first process's data folder
+	// once it is indexed (processing reads it through a temporary copy,
+	// removed when done: allow the job a moment to finish).
+	onDisk := func() (found string) {
+		filepath.WalkDir(s1.dataDir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if b, _ := os.ReadFile(p); bytes.Equal(b, content) {
+					found = p
+				}
+			}
+			return nil
+		})
+		return found
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		p := onDisk()
+		if p == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the upload is also on disk: %s", p)
 		}
 	}
 
