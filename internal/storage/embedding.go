@@ -157,6 +157,8 @@ type NearestParams struct {
 	Albums []string
 	// Places, when set, must all name the photo's place (see ListParams.Places).
 	Places []string
+	// People, when set, must all be on the photo (see ListParams.People).
+	People []string
 	// Exclude leaves one photo out (the one whose neighbours we want).
 	Exclude string
 	// Scope is the libraries whose photos may be returned, and whose
@@ -294,7 +296,7 @@ func NearestQuery(p NearestParams) (string, []any) {
 		args  = []any{vectorLiteral(p.Vector), p.Model}
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, p.Places, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, p.Places, p.People, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}

@@ -157,6 +157,9 @@ type ListParams struct {
 	// Places must each name the photo's city, region or country, as
 	// whole words in any case, accents or not (search place:NAME).
 	Places []string
+	// People must each be on the photo: names (any case, "_" for spaces)
+	// of people whose faces it shows (search person:NAME).
+	People []string
 	// Album, when not 0, keeps the photos of that album only (its page);
 	// whether the asker may see it is checked before.
 	Album int64
@@ -173,7 +176,7 @@ type ListParams struct {
 // filterSQL adds the conditions every listing shares (scope, state,
 // media type, terms, tags, albums by name) for the photo aliased p. A
 // Live Photo's movie is never listed: its still stands for both.
-func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, albums, places []string, arg func(any) string) []string {
+func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, albums, places, people []string, arg func(any) string) []string {
 	where := []string{pairedMovieSQL}
 	if mediaType != "" {
 		where = append(where, "p.media_type = "+arg(mediaType))
@@ -190,6 +193,9 @@ func filterSQL(scope Scope, only StateFilter, mediaType string, terms, tags, alb
 	}
 	for _, pl := range places {
 		where = append(where, placeMatchSQL(pl, arg))
+	}
+	for _, n := range people {
+		where = append(where, personMatchSQL(n, arg))
 	}
 	for _, a := range albums {
 		where = append(where, "EXISTS (SELECT 1 FROM album_photos fap JOIN albums fa ON fa.id = fap.album_id WHERE fap.photo_id = p.id"+
@@ -224,7 +230,7 @@ func (s *Storage) ListPhotos(ctx context.Context, p ListParams) ([]PhotoSummary,
 		args  []any
 	)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, p.Places, arg)...)
+	where = append(where, filterSQL(p.Scope, p.Only, p.MediaType, p.Terms, p.Tags, p.Albums, p.Places, p.People, arg)...)
 	if p.Damaged {
 		where = append(where, "p.damage IS NOT NULL")
 	}

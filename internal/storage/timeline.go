@@ -76,7 +76,7 @@ func (s *Storage) MonthCounts(ctx context.Context, scope Scope) ([]MonthCount, e
 func (s *Storage) MonthCountsByCounting(ctx context.Context, scope Scope) ([]MonthCount, error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where := append([]string{"p.state = 'ready'"}, filterSQL(scope, Default, "", nil, nil, nil, nil, arg)...)
+	where := append([]string{"p.state = 'ready'"}, filterSQL(scope, Default, "", nil, nil, nil, nil, nil, arg)...)
 	sql := `SELECT extract(year FROM m)::int, extract(month FROM m)::int, n FROM (
 			SELECT date_trunc('month', p.taken_at AT TIME ZONE 'UTC') AS m, count(*) AS n
 			FROM photos p WHERE ` + strings.Join(where, " AND ") + `

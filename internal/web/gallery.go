@@ -75,6 +75,7 @@ type search struct {
 	Tags    []string            // tag:NAME (underscores for spaces: tag:hot_air_balloon)
 	Albums  []string            // album:NAME (underscores for spaces), of albums the asker owns or is a member of
 	Places  []string            // place:NAME (underscores for spaces): the city, region or country where taken
+	People  []string            // person:NAME (underscores for spaces): a named person whose face it shows
 	Damaged bool                // is:damaged: only photos from truncated or corrupt files
 	Media   string              // is:video, is:photo: only videos, only photos ("" both)
 	Only    storage.StateFilter // is:favorite, is:archived, is:trashed; else archived and trashed are left out
@@ -136,6 +137,8 @@ func parseSearch(r *http.Request, q string) (search, error) {
 			sr.Tags = append(sr.Tags, strings.ReplaceAll(v, "_", " "))
 		case ok && v != "" && k == "place":
 			sr.Places = append(sr.Places, v)
+		case ok && v != "" && k == "person":
+			sr.People = append(sr.People, v)
 		case ok && v != "" && k == "album":
 			sr.Albums = append(sr.Albums, strings.ReplaceAll(v, "_", " "))
 		case ok && v != "" && k == "month":
@@ -173,7 +176,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 	if !s.ranked(sr) {
 		// Named filters always filter; free words do too when there is no
 		// model to rank by their meaning.
-		p := storage.ListParams{After: sr.After, Before: sr.Before, Limit: sr.Limit, Tags: sr.Tags, Albums: sr.Albums, Places: sr.Places, Damaged: sr.Damaged, MediaType: sr.Media,
+		p := storage.ListParams{After: sr.After, Before: sr.Before, Limit: sr.Limit, Tags: sr.Tags, Albums: sr.Albums, Places: sr.Places, People: sr.People, Damaged: sr.Damaged, MediaType: sr.Media,
 			Scope: scope, Only: sr.Only, Terms: append(slices.Clip(sr.Filters), strings.Fields(sr.Text)...)}
 		photos, next, err := s.st.ListPhotos(ctx, p)
 		if err != nil || next == nil {
@@ -198,7 +201,7 @@ func (s *Server) searchPhotos(ctx context.Context, scope storage.Scope, sr searc
 		offset = sr.After.Offset
 	}
 	photos, _, err := s.st.Nearest(ctx, storage.NearestParams{Model: s.embed.Name(), Vector: vec,
-		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Albums: sr.Albums, Places: sr.Places, Damaged: sr.Damaged, MediaType: sr.Media, Scope: scope, Only: sr.Only})
+		Limit: sr.Limit + 1, Offset: offset, Terms: filters, Tags: sr.Tags, Albums: sr.Albums, Places: sr.Places, People: sr.People, Damaged: sr.Damaged, MediaType: sr.Media, Scope: scope, Only: sr.Only})
 	if err != nil {
 		return nil, "", err
 	}
