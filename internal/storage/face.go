@@ -40,6 +40,8 @@ type Face struct {
 	Score     float32
 	Embedding []float32 // 128 numbers (saving only)
 	Person    *int64    // nil: no person (yet)
+	Name      string    // the person's name ("" unnamed; listing only)
+	Hidden    bool      // the person is hidden (listing only)
 }
 
 // Person is someone whose faces were grouped, as one user sees them.
@@ -142,13 +144,14 @@ func clusterFace(ctx context.Context, q database.Querier, owner, id int64, vec s
 func (s *Storage) PhotoFaces(ctx context.Context, photoID string) ([]Face, error) {
 	var out []Face
 	err := s.db.Do(ctx, func(q database.Querier) error {
-		rows, err := q.Query(ctx, `SELECT id, x, y, w, h, score, person_id FROM faces WHERE photo_id = $1 ORDER BY w * h DESC, id`, photoID)
+		rows, err := q.Query(ctx, `SELECT f.id, f.x, f.y, f.w, f.h, f.score, f.person_id, coalesce(pe.name, ''), coalesce(pe.hidden, false)
+			FROM faces f LEFT JOIN people pe ON pe.id = f.person_id WHERE f.photo_id = $1 ORDER BY f.w * f.h DESC, f.id`, photoID)
 		if err != nil {
 			return err
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Face, error) {
 			var f Face
-			err := r.Scan(&f.ID, &f.Box[0], &f.Box[1], &f.Box[2], &f.Box[3], &f.Score, &f.Person)
+			err := r.Scan(&f.ID, &f.Box[0], &f.Box[1], &f.Box[2], &f.Box[3], &f.Score, &f.Person, &f.Name, &f.Hidden)
 			return f, err
 		})
 		return err

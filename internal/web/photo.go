@@ -65,7 +65,12 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 			added = a.Name
 		}
 	}
-	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags, "Albums": editable, "Added": added})
+	faces, err := s.st.PhotoFaces(r.Context(), p.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags, "Albums": editable, "Added": added, "Faces": faces})
 }
 
 // apiPhoto is one photo as JSON.
@@ -101,8 +106,11 @@ type apiPhoto struct {
 	// Place is where it was taken (GeoNames and Natural Earth names in
 	// English; region or city "" where unknown): on /api/photos/{id} only,
 	// absent without a GPS position, at sea, or before it is placed.
-	Place  *place.Place `json:"place,omitempty"`
-	Detail *apiDetail   `json:"detail,omitempty"`
+	Place *place.Place `json:"place,omitempty"`
+	// Faces are the faces found on it, largest first: on /api/photos/{id}
+	// only, where it is always a list (empty when none were found).
+	Faces  *[]apiFace `json:"faces,omitempty"`
+	Detail *apiDetail `json:"detail,omitempty"`
 }
 
 type apiDetail struct {
@@ -184,8 +192,15 @@ func (s *Server) apiPhoto(w http.ResponseWriter, r *http.Request) {
 	if tags == nil {
 		tags = []storage.Tag{}
 	}
+	faces, err := s.st.PhotoFaces(r.Context(), p.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	a := toAPI(p.PhotoSummary)
 	a.Place = p.Place
+	af := toAPIFaces(faces)
+	a.Faces = &af
 	files := make([]apiFile, 0, len(p.Files))
 	for _, f := range p.Files {
 		files = append(files, apiFile{LibraryID: f.LibraryID, Library: libraryName(f.Root), Path: f.RelPath})

@@ -15,7 +15,7 @@ import (
 )
 
 var pageNames = []string{"gallery", "photo", "stats", "duplicates", "error", "login", "setup", "sessions", "password", "keys", "audit",
-	"share", "sharephoto", "shares", "albums", "album", "map"}
+	"share", "sharephoto", "shares", "albums", "album", "map", "people"}
 
 func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
@@ -31,6 +31,9 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"tagQuery":    func(l string) string { return "tag:" + strings.ReplaceAll(l, " ", "_") },
 		"placeQuery":  func(n string) string { return "place:" + strings.ReplaceAll(n, " ", "_") },
 		"placeName":   placeName,
+		"faceBox":     faceBox,
+		"faceCrop":    faceCrop,
+		"personQuery": personQuery,
 		"percent":     func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"plural":      plural,
 		"duration":    formatDuration,

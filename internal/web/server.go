@@ -2,7 +2,7 @@
 // in routes() below; each handler lives in the file of its page or
 // resource: gallery.go (every photo list, HTML and JSON), timeline.go (the
 // gallery's headings, date scrubber and months), photo.go (one
-// photo), album.go (albums, API and pages), map.go (the map of located photos), image.go (thumbnail, preview, original), video.go, upload.go (tus uploads), duplicates.go, stats.go,
+// photo), album.go (albums, API and pages), people.go (people and faces), map.go (the map of located photos), image.go (thumbnail, preview, original), video.go, upload.go (tus uploads), duplicates.go, stats.go,
 // metrics.go, static.go.
 // Media routes (thumbnail, preview, original, video) read files named by photo id
 // and never touch the database, so they keep working when it is down or
@@ -159,6 +159,12 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("DELETE /api/albums/{id}/photos", s.apiAlbumPhotos)
 	m.HandleFunc("POST /api/albums/{id}/members", s.apiShareAlbum)
 	m.HandleFunc("DELETE /api/albums/{id}/members/{user}", s.apiUnshareAlbum)
+	m.HandleFunc("GET /people", s.peoplePage)
+	m.HandleFunc("POST /people/{id}", s.personForm)
+	m.HandleFunc("GET /api/people", s.apiPeople)
+	m.HandleFunc("PATCH /api/people/{id}", s.apiPatchPerson)
+	m.HandleFunc("POST /api/people/{id}/merge", s.apiMergePeople)
+	m.HandleFunc("POST /api/people/{id}/split", s.apiSplitPerson)
 	m.HandleFunc("POST /api/uploads/check", s.uploadCheck)
 	m.HandleFunc("/api/uploads/", s.tusUpload) // tus: POST, HEAD, PATCH, DELETE, OPTIONS
 	m.HandleFunc("GET /admin/audit", s.auditLog)

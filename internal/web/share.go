@@ -431,7 +431,15 @@ func (s *Server) sharePhotoPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.renderVisitor(w, r, http.StatusOK, "sharephoto", map[string]any{"Key": key, "Photo": p, "Share": sh})
+	// Faces show where the link shows metadata, never otherwise.
+	var faces []storage.Face
+	if sh.ShowMetadata {
+		if faces, err = s.st.PhotoFaces(r.Context(), id); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.renderVisitor(w, r, http.StatusOK, "sharephoto", map[string]any{"Key": key, "Photo": p, "Share": sh, "Faces": faces})
 }
 
 // renderVisitor renders a page of a share link's visitor: no search, no
