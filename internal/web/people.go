@@ -109,6 +109,7 @@ func (s *Server) apiPatchPerson(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.stateChanged(s.scope(r).User()) // person:NAME lists change with a name
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -156,6 +157,7 @@ func (s *Server) apiMergePeople(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.stateChanged(s.scope(r).User())
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -191,6 +193,7 @@ func (s *Server) apiSplitPerson(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.stateChanged(s.scope(r).User())
 	writeJSON(w, http.StatusCreated, map[string]int64{"id": n})
 }
 
@@ -213,8 +216,12 @@ func (s *Server) personForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	var c storage.PersonChange
-	h := r.PostFormValue("hidden") // parses the form
+	h := r.PostFormValue("hidden")
 	if _, ok := r.PostForm["name"]; ok {
 		n, err := checkPersonName(r.PostFormValue("name"))
 		if err != nil {
@@ -231,6 +238,7 @@ func (s *Server) personForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.stateChanged(s.scope(r).User())
 	back(w, r, "/people")
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -216,6 +217,22 @@ func TestPeopleAPI(t *testing.T) {
 		}
 	}
 
+	// The page's form: the owner renames; anyone else is not found.
+	form := fmt.Sprintf("%s/people/%d", base, ap[0].ID)
+	if resp, _ := do(t, ben, "POST", form, url.Values{"name": {"Evil"}}); resp.StatusCode != 404 {
+		t.Errorf("ben's form on anna's person: %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := do(t, anna, "POST", form, url.Values{"name": {"Mary"}}); resp.StatusCode != 303 {
+		t.Fatalf("rename by form: %d", resp.StatusCode)
+	}
+	if p := listPeople(t, anna, base+"/api/people"); p[0].Name != "Mary" {
+		t.Fatalf("renamed by form: %+v", p)
+	}
+	_, body = do(t, anna, "GET", base+"/api/search?q=person:mary", nil)
+	if n := len(photoPage(t, body).Photos); n != 4 {
+		t.Fatalf("person:mary after renaming: %d photos", n)
+	}
+
 	// Hidden: left out of the list unless asked for.
 	if st := jsonDo(t, anna, "PATCH", mary, `{"hidden":true}`, nil); st != 204 {
 		t.Fatalf("hide: %d", st)
@@ -223,7 +240,7 @@ func TestPeopleAPI(t *testing.T) {
 	if p := listPeople(t, anna, base+"/api/people"); len(p) != 0 {
 		t.Fatalf("a hidden person listed: %+v", p)
 	}
-	if p := listPeople(t, anna, base+"/api/people?hidden=1"); len(p) != 1 || !p[0].Hidden || p[0].Name != "Aunt Mary" {
+	if p := listPeople(t, anna, base+"/api/people?hidden=1"); len(p) != 1 || !p[0].Hidden || p[0].Name != "Mary" {
 		t.Fatalf("hidden people: %+v", p)
 	}
 }
