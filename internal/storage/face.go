@@ -73,6 +73,15 @@ func (s *Storage) SaveFaces(ctx context.Context, photoID string, faces []Face) e
 		if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(21, $1::int)`, owner); err != nil {
 			return err
 		}
+		// Faces and people of before any account are the first admin's:
+		// adopted on the admin's next save, so they cluster together.
+		if owner != 0 {
+			if _, err := q.Exec(ctx, `WITH a AS (SELECT min(id) AS id FROM users WHERE admin),
+					p AS (UPDATE people SET owner_id = $1 WHERE owner_id = 0 AND $1 = (SELECT id FROM a))
+				UPDATE faces SET owner_id = $1 WHERE owner_id = 0 AND $1 = (SELECT id FROM a)`, owner); err != nil {
+				return err
+			}
+		}
 		var old []int64
 		rows, err := q.Query(ctx, `DELETE FROM faces WHERE photo_id = $1 AND person_id IS NOT NULL RETURNING person_id`, photoID)
 		if err != nil {

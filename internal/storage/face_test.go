@@ -252,3 +252,52 @@ func TestFacesClusterIntoPeople(t *testing.T) {
 		t.Fatalf("faces after replacing with none: %+v", f)
 	}
 }
+
+// Faces saved before any account exists belong to no one (0), and cluster
+// with the first admin's once one exists.
+func TestFacesOfNoAccountAreAdopted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := dbtest.Storage(t)
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	c := newCloud(r)
+	lib := newLibrary(t, st)
+	now := time.Now()
+	var first []string
+	for range 3 {
+		id := addPhoto(t, st, lib, newID(t)+".jpg", now)
+		first = append(first, id)
+	}
+	// Other tests' accounts may exist in this database: only where there
+	// is no admin is the local user's view tested.
+	admins, err := st.Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range admins {
+		if u.Admin {
+			t.Skip("an admin exists already")
+		}
+	}
+	for _, id := range first {
+		if err := st.SaveFaces(ctx, id, []storage.Face{{Box: [4]float32{0, 0, 1, 1}, Score: 1, Embedding: c.point(r)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	local, err := st.ListPeople(ctx, storage.PeopleParams{})
+	if err != nil || len(local) != 1 || !local[0].Owned {
+		t.Fatalf("the local user's people: %+v %v", local, err)
+	}
+	admin, err := st.AddUser(ctx, "admin-"+newID(t)[:8], "x", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := addPhoto(t, st, lib, "later.jpg", now)
+	if err := st.SaveFaces(ctx, id, []storage.Face{{Box: [4]float32{0, 0, 1, 1}, Score: 1, Embedding: c.point(r)}}); err != nil {
+		t.Fatal(err)
+	}
+	people, err := st.ListPeople(ctx, storage.PeopleParams{Scope: storage.Only([]int32{int32(lib)}).As(admin)})
+	if err != nil || len(people) != 1 || people[0].ID != local[0].ID || people[0].Faces != 4 || !people[0].Owned {
+		t.Fatalf("the admin's people: %+v %v", people, err)
+	}
+}
