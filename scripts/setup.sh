@@ -6,11 +6,13 @@
 # Idempotent: every step checks first and does nothing when its work is already
 # done, so a second run takes well under a few seconds.
 #
-#   (default)  apt build/runtime deps, pgvector, Go check, testdata/fixtures,
+#   (default)  apt build/runtime deps, pgvector, Go check, ONNX Runtime,
+#              face-api weights (third_party/faceapi), testdata/fixtures,
 #              testdata/corpus
 #   --test     also: chromium, wrk, nginx-light, time (GNU, peak memory), exiftool,
 #              pgbouncer (the scale-out tests), hyperfine (optional),
 #              nodejs/npm (if missing), e2e/node_modules (playwright-core),
+#              @tensorflow/tfjs + tfjs-backend-wasm (face-api reference),
 #              SeaweedFS's weed (the shared-media tests' S3 server; built once)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
@@ -25,7 +27,7 @@ TEST=0
 for arg in "$@"; do
   case "$arg" in
     --test) TEST=1 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg (use --test)" >&2; exit 2 ;;
   esac
 done
@@ -272,6 +274,42 @@ else
     ln -sfn "$ort_rel" "$ORT_DIR/libonnxruntime.so.1"
   log "onnxruntime: ok ($ORT_VERSION, $ROOT/$ORT_DIR/libonnxruntime.so.1 -> $ort_rel)"
 fi
+
+# ---------------------------------------------------------------------------
+# 3c. face-api weights (internal/face) and, with --test, its TensorFlow.js
+#     reference (the equivalence tests run face-api itself in Node)
+# ---------------------------------------------------------------------------
+# @vladmandic/face-api (MIT) ships pre-trained weights in TensorFlow.js format
+# in its model/ folder; internal/face builds ONNX graphs from them. Installed
+# into third_party/faceapi/ (git-ignored) like onnxruntime-node: no lock file,
+# --ignore-scripts. With --test, @tensorflow/tfjs and tfjs-backend-wasm
+# (pure-JS cpu and WebAssembly backends; not tfjs-node, which downloads native
+# binaries) are installed next to it, in the same npm call.
+FACEAPI_VERSION=1.7.15
+TFJS_VERSION=4.22.0
+FACEAPI_DIR=third_party/faceapi
+pkg_version() { sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "$FACEAPI_DIR/node_modules/$1/package.json" 2>/dev/null || true; }
+faceapi_want=("@vladmandic/face-api@$FACEAPI_VERSION")
+[ "$TEST" -eq 1 ] && faceapi_want+=("@tensorflow/tfjs@$TFJS_VERSION" "@tensorflow/tfjs-backend-wasm@$TFJS_VERSION")
+faceapi_ok=1
+for spec in "${faceapi_want[@]}"; do
+  [ "$(pkg_version "${spec%@*}")" = "${spec##*@}" ] || faceapi_ok=0
+done
+if [ "$faceapi_ok" -eq 0 ]; then
+  if ! command -v npm >/dev/null; then
+    apt_update_once
+    log "apt-get install npm (for @vladmandic/face-api)"
+    apt_get install -y --no-install-recommends npm >/dev/null
+  fi
+  log "face-api: npm install ${faceapi_want[*]} into $FACEAPI_DIR"
+  rm -rf "$FACEAPI_DIR/node_modules"
+  mkdir -p "$FACEAPI_DIR"
+  (cd "$FACEAPI_DIR" && npm install --prefix . --no-save --no-package-lock --ignore-scripts \
+     --no-audit --no-fund --loglevel=error "${faceapi_want[@]}" >/dev/null)
+  [ -f "$FACEAPI_DIR/node_modules/@vladmandic/face-api/model/face_recognition_model-weights_manifest.json" ] ||
+    die "face-api: model/face_recognition_model-weights_manifest.json missing after install"
+fi
+log "face-api: ok ($FACEAPI_VERSION$([ "$TEST" -eq 1 ] && echo ", tfjs $TFJS_VERSION"); $ROOT/$FACEAPI_DIR)"
 
 # ---------------------------------------------------------------------------
 # 4. test fixtures and sample photo library
