@@ -5,9 +5,16 @@
 // the architecture as face-api's source implements it; nothing is converted
 // by an external tool.
 //
-// Done so far: the face-recognition network (ResNet-34 derived from dlib's,
-// a 150x150 RGB crop -> 128-d descriptor). Its output is checked against
-// face-api itself (Node, TensorFlow.js cpu backend) by TestRecognitionMatchesReference.
+// Done so far:
+//   - the face-recognition network (ResNet-34 derived from dlib's, a 150x150
+//     RGB crop -> 128-d descriptor): Recognizer;
+//   - the SSD MobileNet v1 face detector with face-api's post-processing
+//     (anchor decoding, sigmoid, its NMS at IoU 0.5, score threshold 0.5):
+//     Detector.
+// Both are checked against face-api itself (Node, TensorFlow.js on its cpu
+// and wasm backends, testdata/reference.mjs) by TestRecognitionMatchesReference
+// and TestDetectorMatchesReference. Not yet: the 68-point landmarks and the
+// alignment they allow; wiring into indexing.
 //
 // scripts/setup.sh installs the package into third_party/faceapi/ (git-ignored);
 // DefaultModelDir finds its model/ folder there, or SHOEBOX_FACEAPI_MODELS says

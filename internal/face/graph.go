@@ -146,3 +146,7 @@ func hwioToOIHW(t Tensor) ([]float32, []int64, error) {
 	}
 	return out, []int64{int64(co), int64(ci), int64(h), int64(w)}, nil
 }
+
+func aFloat(name string, v float32) *onnx.AttributeProto {
+	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOAT, F: v}
+}

@@ -79,12 +79,29 @@ type reference struct {
 	Descriptors [][]float64 `json:"descriptors"`
 }
 
-// runReference runs face-api in Node on the crops.
+// node runs testdata/reference.mjs with args after the command and decodes
+// its JSON output.
+func node(t *testing.T, dir, backend, cmd string, args []string, out any) {
+	t.Helper()
+	all := append([]string{filepath.Join("testdata", "reference.mjs"),
+		filepath.Clean(filepath.Join(dir, "..", "..", "..")), backend, cmd}, args...)
+	raw, err := exec.Command("node", all...).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("node reference: %v\n%s\n(run scripts/setup.sh --test: it installs @tensorflow/tfjs)", err, ee.Stderr)
+		}
+		t.Fatalf("node reference: %v", err)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("node reference output: %v\n%s", err, raw)
+	}
+}
+
+// runReference runs face-api's recognition net in Node on the crops.
 func runReference(t *testing.T, dir, backend string, crops [][]byte) reference {
 	t.Helper()
 	tmp := t.TempDir()
-	args := []string{filepath.Join("testdata", "reference.mjs"),
-		filepath.Clean(filepath.Join(dir, "..", "..", "..")), backend, "recognize"}
+	var args []string
 	for i, c := range crops {
 		p := filepath.Join(tmp, fmt.Sprintf("crop%d.rgb", i))
 		if err := os.WriteFile(p, c, 0o644); err != nil {
@@ -92,18 +109,8 @@ func runReference(t *testing.T, dir, backend string, crops [][]byte) reference {
 		}
 		args = append(args, p)
 	}
-	cmd := exec.Command("node", args...)
-	out, err := cmd.Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			t.Fatalf("node reference: %v\n%s\n(run scripts/setup.sh --test: it installs @tensorflow/tfjs)", err, ee.Stderr)
-		}
-		t.Fatalf("node reference: %v", err)
-	}
 	var ref reference
-	if err := json.Unmarshal(out, &ref); err != nil {
-		t.Fatalf("node reference output: %v\n%s", err, out)
-	}
+	node(t, dir, backend, "recognize", args, &ref)
 	if len(ref.Descriptors) != len(crops) {
 		t.Fatalf("node reference: %d descriptors for %d crops", len(ref.Descriptors), len(crops))
 	}

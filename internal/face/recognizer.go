@@ -87,28 +87,7 @@ func NewRecognizer(modelDir string, threads int) (*Recognizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ai.InitORT("", threads); err != nil {
-		return nil, err
-	}
-	if threads <= 0 || threads > runtime.NumCPU() {
-		threads = runtime.NumCPU()
-	}
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, fmt.Errorf("face: session options: %w", err)
-	}
-	defer opts.Destroy()
-	for _, set := range []func() error{
-		func() error { return opts.SetIntraOpNumThreads(threads) },
-		func() error { return opts.SetInterOpNumThreads(1) },
-		func() error { return opts.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) },
-		func() error { return opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0") },
-	} {
-		if err := set(); err != nil {
-			return nil, fmt.Errorf("face: session options: %w", err)
-		}
-	}
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(model, []string{"image"}, []string{"descriptor"}, opts)
+	sess, err := openSession(model, []string{"image"}, []string{"descriptor"}, threads)
 	if err != nil {
 		return nil, fmt.Errorf("face: recognition session: %w", err)
 	}
@@ -170,4 +149,31 @@ func (r *Recognizer) Descriptors(ctx context.Context, crops [][]byte) ([][]float
 		out[i] = append([]float32(nil), flat[i*DescriptorDim:(i+1)*DescriptorDim]...)
 	}
 	return out, nil
+}
+
+// openSession loads ONNX Runtime (as ai.InitORT does) and opens a session on
+// an in-memory model with threads intra-op threads (<= 0: all cores).
+func openSession(model []byte, inputs, outputs []string, threads int) (*ort.DynamicAdvancedSession, error) {
+	if err := ai.InitORT("", threads); err != nil {
+		return nil, err
+	}
+	if threads <= 0 || threads > runtime.NumCPU() {
+		threads = runtime.NumCPU()
+	}
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	defer opts.Destroy()
+	for _, set := range []func() error{
+		func() error { return opts.SetIntraOpNumThreads(threads) },
+		func() error { return opts.SetInterOpNumThreads(1) },
+		func() error { return opts.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) },
+		func() error { return opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0") },
+	} {
+		if err := set(); err != nil {
+			return nil, fmt.Errorf("session options: %w", err)
+		}
+	}
+	return ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, opts)
 }

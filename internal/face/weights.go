@@ -35,7 +35,8 @@ type manifestWeight struct {
 
 // LoadWeights reads dir/NAME-weights_manifest.json and its shards and returns
 // every weight by name, dequantised to float32 the way TensorFlow.js does
-// (uint8/uint16: q*scale + min; float16: IEEE half to float32).
+// (uint8/uint16: q*scale + min, rounded for int32 weights; float16: IEEE half
+// to float32). int32 weights are returned as float32 values.
 func LoadWeights(dir, name string) (map[string]Tensor, error) {
 	mpath := filepath.Join(dir, name+"-weights_manifest.json")
 	raw, err := os.ReadFile(mpath)
@@ -80,8 +81,18 @@ func LoadWeights(dir, name string) (map[string]Tensor, error) {
 // decode fills dst from src as w describes and returns the bytes it used.
 func decode(w manifestWeight, src []byte, dst []float32) (int, error) {
 	n := len(dst)
-	if w.Dtype != "float32" {
+	if w.Dtype != "float32" && w.Dtype != "int32" {
 		return 0, fmt.Errorf("dtype %q not supported", w.Dtype)
+	}
+	if q := w.Quantization; q != nil && w.Dtype == "int32" {
+		// TensorFlow.js rounds dequantised int32 values.
+		if q.Dtype != "uint8" || len(src) < n {
+			return 0, fmt.Errorf("int32 quantised as %q not supported", q.Dtype)
+		}
+		for i := range dst {
+			dst[i] = float32(math.Round(float64(src[i])*q.Scale + q.Min))
+		}
+		return n, nil
 	}
 	if q := w.Quantization; q != nil {
 		switch q.Dtype {
@@ -115,6 +126,12 @@ func decode(w manifestWeight, src []byte, dst []float32) (int, error) {
 	}
 	if len(src) < 4*n {
 		return 0, fmt.Errorf("shard too short")
+	}
+	if w.Dtype == "int32" {
+		for i := range dst {
+			dst[i] = float32(int32(binary.LittleEndian.Uint32(src[4*i:])))
+		}
+		return 4 * n, nil
 	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))

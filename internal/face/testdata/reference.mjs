@@ -2,18 +2,23 @@
 // "wasm" backend) for the equivalence tests in internal/face.
 //
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND recognize FILE.rgb...
+//   node reference.mjs FACEAPI_NODE_MODULES BACKEND detect WIDTHxHEIGHT:FILE.rgb...
 //
 // FACEAPI_NODE_MODULES is the node_modules folder scripts/setup.sh --test
-// fills (third_party/faceapi/node_modules). Each FILE.rgb holds one 150x150
-// RGB crop, 3 bytes a pixel, row by row. Prints one JSON object:
+// fills (third_party/faceapi/node_modules). A FILE.rgb holds RGB pixels,
+// 3 bytes a pixel, row by row: for recognize one 150x150 crop, for detect an
+// image of the size given. Prints one JSON object:
 //   {"backend": "...", "tfjs": "...", "descriptors": [[128 floats], ...]}
+//   {"backend": "...", "tfjs": "...", "detections": [[{"score", "x", "y", "w", "h"}, ...], ...]}
+// (detect: face-api's ssdMobilenetv1.locateFaces, minConfidence 0.5,
+// maxResults 100; boxes in pixels).
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [modules, backend, cmd, ...files] = process.argv.slice(2);
-if (!modules || !backend || cmd !== 'recognize') {
-  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize FILE.rgb...');
+if (!modules || !backend || (cmd !== 'recognize' && cmd !== 'detect')) {
+  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize|detect FILE...');
   process.exit(2);
 }
 const require = createRequire(path.join(path.resolve(modules), 'noop.js'));
@@ -22,6 +27,25 @@ const tf = faceapi.tf;
 await tf.setBackend(backend);
 await tf.ready();
 const modelDir = path.join(path.resolve(modules), '@vladmandic', 'face-api', 'model');
+
+const out = { backend: tf.getBackend(), tfjs: tf.version_core };
+if (cmd === 'detect') {
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
+  out.detections = [];
+  for (const arg of files) {
+    const m = /^(\d+)x(\d+):(.*)$/.exec(arg);
+    if (!m) throw new Error(`${arg}: want WIDTHxHEIGHT:FILE`);
+    const [w, h, f] = [Number(m[1]), Number(m[2]), m[3]];
+    const buf = fs.readFileSync(f);
+    if (buf.length !== w * h * 3) throw new Error(`${f}: ${buf.length} bytes, want ${w}*${h}*3`);
+    const t = tf.tensor3d(new Uint8Array(buf), [h, w, 3], 'int32');
+    const dets = await faceapi.nets.ssdMobilenetv1.locateFaces(t, { minConfidence: 0.5, maxResults: 100 });
+    t.dispose();
+    out.detections.push(dets.map((d) => ({ score: d.score, x: d.box.x, y: d.box.y, w: d.box.width, h: d.box.height })));
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
+}
 
 await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
 const descriptors = [];
@@ -33,4 +57,5 @@ for (const f of files) {
   t.dispose();
   descriptors.push(Array.from(d));
 }
-process.stdout.write(JSON.stringify({ backend: tf.getBackend(), tfjs: tf.version_core, descriptors }) + '\n');
+out.descriptors = descriptors;
+process.stdout.write(JSON.stringify(out) + '\n');
