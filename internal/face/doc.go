@@ -11,6 +11,7 @@
 //   - the SSD MobileNet v1 face detector with face-api's post-processing
 //     (anchor decoding, sigmoid, its NMS at IoU 0.5, score threshold 0.5):
 //     Detector.
+//
 // Both are checked against face-api itself (Node, TensorFlow.js on its cpu
 // and wasm backends, testdata/reference.mjs) by TestRecognitionMatchesReference
 // and TestDetectorMatchesReference. Not yet: the 68-point landmarks and the
