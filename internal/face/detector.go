@@ -89,7 +89,7 @@ func (d *Detector) Detect(ctx context.Context, rgb []byte, width, height int, op
 	if opt.MaxResults <= 0 {
 		opt.MaxResults = 100
 	}
-	in := detectorInput(rgb, width, height)
+	in := squareResize(rgb, width, height, DetectorSize, false)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -144,25 +144,38 @@ func (d *Detector) Detect(ctx context.Context, rgb []byte, width, height int, op
 	return out, nil
 }
 
-// detectorInput pads rgb to a square (zeros at the end of the shorter axis)
-// and resizes it to 512x512 as tf.image.resizeBilinear(alignCorners=false,
-// halfPixelCenters=false) does, as float32 NHWC.
-func detectorInput(rgb []byte, width, height int) []float32 {
+// squareResize pads rgb to a square with zeros, as face-api's padToSquare
+// does (centre: the rounded half of the padding after the image, the rest
+// before it; else all of it after), and resizes it to size x size as
+// tf.image.resizeBilinear(alignCorners=false, halfPixelCenters=false) does,
+// as float32 NHWC.
+func squareResize(rgb []byte, width, height, size int, centre bool) []float32 {
 	side := max(width, height)
+	offX, offY := 0, 0
+	if centre {
+		diff := side - min(width, height)
+		before := diff - int(math.Round(float64(diff)*0.5))
+		if height > width {
+			offX = before
+		} else {
+			offY = before
+		}
+	}
 	pix := func(x, y, c int) float64 {
-		if x >= width || y >= height {
+		x, y = x-offX, y-offY
+		if x < 0 || y < 0 || x >= width || y >= height {
 			return 0
 		}
 		return float64(rgb[(y*width+x)*3+c])
 	}
-	out := make([]float32, DetectorSize*DetectorSize*3)
-	ratio := float64(side) / float64(DetectorSize)
-	for r := 0; r < DetectorSize; r++ {
+	out := make([]float32, size*size*3)
+	ratio := float64(side) / float64(size)
+	for r := 0; r < size; r++ {
 		fr := ratio * float64(r)
 		r0 := int(math.Max(0, math.Floor(fr)))
 		rf := fr - float64(r0)
 		r1 := min(side-1, int(math.Ceil(fr)))
-		for c := 0; c < DetectorSize; c++ {
+		for c := 0; c < size; c++ {
 			fc := ratio * float64(c)
 			c0 := int(math.Max(0, math.Floor(fc)))
 			cf := fc - float64(c0)
@@ -172,7 +185,7 @@ func detectorInput(rgb []byte, width, height int) []float32 {
 				bl, br := pix(c0, r1, ch), pix(c1, r1, ch)
 				top := tl + (tr-tl)*cf
 				bottom := bl + (br-bl)*cf
-				out[(r*DetectorSize+c)*3+ch] = float32(top + (bottom-top)*rf)
+				out[(r*size+c)*3+ch] = float32(top + (bottom-top)*rf)
 			}
 		}
 	}

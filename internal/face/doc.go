@@ -10,12 +10,15 @@
 //     RGB crop -> 128-d descriptor): Recognizer;
 //   - the SSD MobileNet v1 face detector with face-api's post-processing
 //     (anchor decoding, sigmoid, its NMS at IoU 0.5, score threshold 0.5):
-//     Detector.
+//     Detector;
+//   - the 68-point landmark net (FaceLandmark68Net): Landmarker.
 //
-// Both are checked against face-api itself (Node, TensorFlow.js on its cpu
-// and wasm backends, testdata/reference.mjs) by TestRecognitionMatchesReference
-// and TestDetectorMatchesReference. Not yet: the 68-point landmarks and the
-// alignment they allow; wiring into indexing.
+// Each is checked against face-api itself (Node, TensorFlow.js on its wasm
+// and pure-JS cpu backends, testdata/reference.mjs) by
+// TestRecognitionMatchesReference, TestDetectorMatchesReference and
+// TestLandmarksMatchReference. Not yet: alignment (face-api itself only crops
+// the detection box for the descriptor), the tiny detector, wiring into
+// indexing.
 //
 // scripts/setup.sh installs the package into third_party/faceapi/ (git-ignored);
 // DefaultModelDir finds its model/ folder there, or SHOEBOX_FACEAPI_MODELS says

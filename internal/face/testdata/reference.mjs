@@ -3,22 +3,26 @@
 //
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND recognize FILE.rgb...
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND detect WIDTHxHEIGHT:FILE.rgb...
+//   node reference.mjs FACEAPI_NODE_MODULES BACKEND landmarks WIDTHxHEIGHT:FILE.rgb...
 //
 // FACEAPI_NODE_MODULES is the node_modules folder scripts/setup.sh --test
 // fills (third_party/faceapi/node_modules). A FILE.rgb holds RGB pixels,
-// 3 bytes a pixel, row by row: for recognize one 150x150 crop, for detect an
-// image of the size given. Prints one JSON object:
+// 3 bytes a pixel, row by row: one 150x150 crop (recognize), or an
+// image (detect) or a face crop (landmarks) of the size given. Prints one JSON
+// object:
 //   {"backend": "...", "tfjs": "...", "descriptors": [[128 floats], ...]}
 //   {"backend": "...", "tfjs": "...", "detections": [[{"score", "x", "y", "w", "h"}, ...], ...]}
+//   {"backend": "...", "tfjs": "...", "landmarks": [[[x, y] * 68], ...]}
 // (detect: face-api's ssdMobilenetv1.locateFaces, minConfidence 0.5,
-// maxResults 100; boxes in pixels).
+// maxResults 100; boxes in pixels. landmarks: faceLandmark68Net.detectLandmarks,
+// positions in the crop's pixels).
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [modules, backend, cmd, ...files] = process.argv.slice(2);
-if (!modules || !backend || (cmd !== 'recognize' && cmd !== 'detect')) {
-  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize|detect FILE...');
+if (!modules || !backend || !['recognize', 'detect', 'landmarks'].includes(cmd)) {
+  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize|detect|landmarks FILE...');
   process.exit(2);
 }
 const require = createRequire(path.join(path.resolve(modules), 'noop.js'));
@@ -29,16 +33,31 @@ await tf.ready();
 const modelDir = path.join(path.resolve(modules), '@vladmandic', 'face-api', 'model');
 
 const out = { backend: tf.getBackend(), tfjs: tf.version_core };
+function readImage(arg) {
+  const m = /^(\d+)x(\d+):(.*)$/.exec(arg);
+  if (!m) throw new Error(`${arg}: want WIDTHxHEIGHT:FILE`);
+  const [w, h, f] = [Number(m[1]), Number(m[2]), m[3]];
+  const buf = fs.readFileSync(f);
+  if (buf.length !== w * h * 3) throw new Error(`${f}: ${buf.length} bytes, want ${w}*${h}*3`);
+  return tf.tensor3d(new Uint8Array(buf), [h, w, 3], 'int32');
+}
+if (cmd === 'landmarks') {
+  await faceapi.nets.faceLandmark68Net.loadFromDisk(modelDir);
+  out.landmarks = [];
+  for (const arg of files) {
+    const t = readImage(arg);
+    const lm = await faceapi.nets.faceLandmark68Net.detectLandmarks(t);
+    t.dispose();
+    out.landmarks.push(lm.positions.map((p) => [p.x, p.y]));
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+  process.exit(0);
+}
 if (cmd === 'detect') {
   await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
   out.detections = [];
   for (const arg of files) {
-    const m = /^(\d+)x(\d+):(.*)$/.exec(arg);
-    if (!m) throw new Error(`${arg}: want WIDTHxHEIGHT:FILE`);
-    const [w, h, f] = [Number(m[1]), Number(m[2]), m[3]];
-    const buf = fs.readFileSync(f);
-    if (buf.length !== w * h * 3) throw new Error(`${f}: ${buf.length} bytes, want ${w}*${h}*3`);
-    const t = tf.tensor3d(new Uint8Array(buf), [h, w, 3], 'int32');
+    const t = readImage(arg);
     const dets = await faceapi.nets.ssdMobilenetv1.locateFaces(t, { minConfidence: 0.5, maxResults: 100 });
     t.dispose();
     out.detections.push(dets.map((d) => ({ score: d.score, x: d.box.x, y: d.box.y, w: d.box.width, h: d.box.height })));
