@@ -216,3 +216,96 @@ func toF64(v []float32) []float64 {
 	}
 	return out
 }
+
+// TestDescribeDetectedFacesMatchesReference runs the whole chain on real
+// faces: the detector's boxes on face-api's demo photos are cut out and
+// described (padding and resizing to 150x150 included) by Shoebox and by
+// face-api.
+func TestDescribeDetectedFacesMatchesReference(t *testing.T) {
+	dir := modelDir(t)
+	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
+	if len(paths) < 3 {
+		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
+	}
+	paths = paths[:3]
+	det, err := face.NewDetector(dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	rec, err := face.NewRecognizer(dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+
+	tmp := t.TempDir()
+	var args []string
+	var got [][]float32
+	var photo []int // photo index of each face
+	for i, p := range paths {
+		rgb, w, h := decodeRGB(t, p)
+		dets, err := det.Detect(context.Background(), rgb, w, h, face.DetectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, d := range dets {
+			crop, cw, ch := cropRGB(rgb, w, h, d.Box)
+			f := filepath.Join(tmp, fmt.Sprintf("face%d_%d.rgb", i, k))
+			if err := os.WriteFile(f, crop, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, fmt.Sprintf("%dx%d:%s", cw, ch, f))
+			desc, err := rec.Describe(context.Background(), crop, cw, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, desc)
+			photo = append(photo, i)
+		}
+	}
+	if len(got) < len(paths) {
+		t.Fatalf("%d faces in %d demo photos", len(got), len(paths))
+	}
+	var ref reference
+	node(t, dir, "wasm", "recognize", args, &ref)
+	if len(ref.Descriptors) != len(got) {
+		t.Fatalf("node reference: %d descriptors for %d faces", len(ref.Descriptors), len(got))
+	}
+	worst, worstCos := 0.0, 1.0
+	for i := range got {
+		d, c := compare(got[i], ref.Descriptors[i])
+		worst, worstCos = max(worst, d), min(worstCos, c)
+		if d > maxAbsDiff || c < minCosine {
+			t.Errorf("face %d: max abs diff %g (limit %g), cosine %.7f (limit %g)", i, d, maxAbsDiff, c, minCosine)
+		}
+	}
+	t.Logf("face-api %s backend (tfjs %s) vs ONNX Runtime, %d detected faces: max abs diff %.3g, min cosine %.9f",
+		ref.Backend, ref.TFJS, len(got), worst, worstCos)
+	// Two faces in one photo are two people: their descriptors are apart
+	// (face-api's usual "same person" threshold is a distance of 0.6).
+	pairs := 0
+	for i := range got {
+		for j := i + 1; j < len(got); j++ {
+			if photo[i] != photo[j] {
+				continue
+			}
+			pairs++
+			if dist := euclid(got[i], got[j]); dist < 0.4 {
+				t.Errorf("%s: faces %d and %d at distance %.3f", filepath.Base(paths[photo[i]]), i, j, dist)
+			}
+		}
+	}
+	if pairs == 0 {
+		t.Errorf("no photo with two faces among %d", len(paths))
+	}
+}
+
+func euclid(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
+}

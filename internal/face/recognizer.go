@@ -104,6 +104,21 @@ func (r *Recognizer) Close() {
 	}
 }
 
+// Describe returns the descriptor of the face in an RGB crop of any size (3
+// bytes a pixel, width x height; typically a detection box): as face-api
+// does, the crop is padded to a square (centred) and resized to 150x150
+// (bilinear, TensorFlow's resize without half-pixel centres) first.
+func (r *Recognizer) Describe(ctx context.Context, rgb []byte, width, height int) ([]float32, error) {
+	if width <= 0 || height <= 0 || len(rgb) != width*height*3 {
+		return nil, fmt.Errorf("face: describe: %d bytes for %dx%d RGB", len(rgb), width, height)
+	}
+	out, err := r.run(ctx, squareResize(rgb, width, height, CropSize, true), 1)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
 // Descriptors returns one 128-d descriptor per crop; each crop is a
 // CropSize x CropSize RGB image, 3 bytes a pixel, row by row (what face-api
 // gets from an aligned face box resized to 150x150).
@@ -121,10 +136,15 @@ func (r *Recognizer) Descriptors(ctx context.Context, crops [][]byte) ([][]float
 			in = append(in, float32(v))
 		}
 	}
+	return r.run(ctx, in, len(crops))
+}
+
+// run runs the network on n float32 NHWC 150x150 RGB images.
+func (r *Recognizer) run(ctx context.Context, in []float32, n int) ([][]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b := int64(len(crops))
+	b := int64(n)
 	inT, err := ort.NewTensor(ort.NewShape(b, CropSize, CropSize, 3), in)
 	if err != nil {
 		return nil, fmt.Errorf("face: input tensor: %w", err)
@@ -144,7 +164,7 @@ func (r *Recognizer) Descriptors(ctx context.Context, crops [][]byte) ([][]float
 		return nil, fmt.Errorf("face: recognition run: %w", err)
 	}
 	flat := outT.GetData()
-	out := make([][]float32, len(crops))
+	out := make([][]float32, n)
 	for i := range out {
 		out[i] = append([]float32(nil), flat[i*DescriptorDim:(i+1)*DescriptorDim]...)
 	}

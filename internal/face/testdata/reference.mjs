@@ -1,14 +1,14 @@
 // Reference run of @vladmandic/face-api (TensorFlow.js, pure-JS "cpu" or
 // "wasm" backend) for the equivalence tests in internal/face.
 //
-//   node reference.mjs FACEAPI_NODE_MODULES BACKEND recognize FILE.rgb...
+//   node reference.mjs FACEAPI_NODE_MODULES BACKEND recognize [WIDTHxHEIGHT:]FILE.rgb...
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND detect WIDTHxHEIGHT:FILE.rgb...
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND landmarks WIDTHxHEIGHT:FILE.rgb...
 //
 // FACEAPI_NODE_MODULES is the node_modules folder scripts/setup.sh --test
 // fills (third_party/faceapi/node_modules). A FILE.rgb holds RGB pixels,
-// 3 bytes a pixel, row by row: one 150x150 crop (recognize), or an
-// image (detect) or a face crop (landmarks) of the size given. Prints one JSON
+// 3 bytes a pixel, row by row: an image (detect) or a face crop (recognize,
+// landmarks) of the size given (recognize: 150x150 when none is). Prints one JSON
 // object:
 //   {"backend": "...", "tfjs": "...", "descriptors": [[128 floats], ...]}
 //   {"backend": "...", "tfjs": "...", "detections": [[{"score", "x", "y", "w", "h"}, ...], ...]}
@@ -69,9 +69,7 @@ if (cmd === 'detect') {
 await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
 const descriptors = [];
 for (const f of files) {
-  const buf = fs.readFileSync(f);
-  if (buf.length !== 150 * 150 * 3) throw new Error(`${f}: ${buf.length} bytes, want 150*150*3`);
-  const t = tf.tensor3d(new Uint8Array(buf), [150, 150, 3], 'int32');
+  const t = readImage(/^\d+x\d+:/.test(f) ? f : `150x150:${f}`);
   const d = await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t);
   t.dispose();
   descriptors.push(Array.from(d));
