@@ -5,20 +5,20 @@
 // the architecture as face-api's source implements it; nothing is converted
 // by an external tool.
 //
-// Done so far:
+// What is here:
 //   - the face-recognition network (ResNet-34 derived from dlib's, a 150x150
 //     RGB crop -> 128-d descriptor): Recognizer;
 //   - the SSD MobileNet v1 face detector with face-api's post-processing
 //     (anchor decoding, sigmoid, its NMS at IoU 0.5, score threshold 0.5):
 //     Detector;
-//   - the 68-point landmark net (FaceLandmark68Net): Landmarker.
+//   - the 68-point landmark net (FaceLandmark68Net): Landmarker;
+//   - Pipeline, the three chained as face-api's
+//     detectAllFaces().withFaceLandmarks().withFaceDescriptors() does
+//     (descriptors on the dlib-style aligned box from the landmarks).
 //
 // Each is checked against face-api itself (Node, TensorFlow.js on its wasm
-// and pure-JS cpu backends, testdata/reference.mjs) by
-// TestRecognitionMatchesReference, TestDetectorMatchesReference and
-// TestLandmarksMatchReference. Not yet: alignment (face-api itself only crops
-// the detection box for the descriptor), the tiny detector, wiring into
-// indexing.
+// and pure-JS cpu backends, testdata/reference.mjs) by the *MatchesReference
+// tests. Not yet: the tiny detector, wiring into indexing.
 //
 // scripts/setup.sh installs the package into third_party/faceapi/ (git-ignored);
 // DefaultModelDir finds its model/ folder there, or SHOEBOX_FACEAPI_MODELS says

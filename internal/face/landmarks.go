@@ -202,10 +202,11 @@ func (l *Landmarker) Landmarks(ctx context.Context, rgb []byte, width, height in
 	if ih < iw {
 		padY = math.Abs(iw-ih) / 2
 	}
+	// (float32 arithmetic, as face-api's tensors).
 	for i := range pts {
-		rx := (float64(out[2*i])*LandmarkSize - padX) / iw
-		ry := (float64(out[2*i+1])*LandmarkSize - padY) / ih
-		pts[i] = Point{X: rx * float64(width), Y: ry * float64(height)}
+		rx := (out[2*i]*LandmarkSize - float32(padX)) / float32(iw)
+		ry := (out[2*i+1]*LandmarkSize - float32(padY)) / float32(ih)
+		pts[i] = Point{X: float64(rx) * float64(width), Y: float64(ry) * float64(height)}
 	}
 	return pts, nil
 }

@@ -4,25 +4,28 @@
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND recognize [WIDTHxHEIGHT:]FILE.rgb...
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND detect WIDTHxHEIGHT:FILE.rgb...
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND landmarks WIDTHxHEIGHT:FILE.rgb...
+//   node reference.mjs FACEAPI_NODE_MODULES BACKEND faces WIDTHxHEIGHT:FILE.rgb...
 //
 // FACEAPI_NODE_MODULES is the node_modules folder scripts/setup.sh --test
 // fills (third_party/faceapi/node_modules). A FILE.rgb holds RGB pixels,
-// 3 bytes a pixel, row by row: an image (detect) or a face crop (recognize,
+// 3 bytes a pixel, row by row: an image (detect, faces) or a face crop (recognize,
 // landmarks) of the size given (recognize: 150x150 when none is). Prints one JSON
 // object:
 //   {"backend": "...", "tfjs": "...", "descriptors": [[128 floats], ...]}
 //   {"backend": "...", "tfjs": "...", "detections": [[{"score", "x", "y", "w", "h"}, ...], ...]}
 //   {"backend": "...", "tfjs": "...", "landmarks": [[[x, y] * 68], ...]}
+//   {"backend": "...", "tfjs": "...", "faces": [[{"score", "x", "y", "w", "h", "landmarks", "descriptor"}, ...], ...]}
 // (detect: face-api's ssdMobilenetv1.locateFaces, minConfidence 0.5,
 // maxResults 100; boxes in pixels. landmarks: faceLandmark68Net.detectLandmarks,
-// positions in the crop's pixels).
+// positions in the crop's pixels. faces: detectAllFaces(image)
+// .withFaceLandmarks().withFaceDescriptors(), in the image's pixels).
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const [modules, backend, cmd, ...files] = process.argv.slice(2);
-if (!modules || !backend || !['recognize', 'detect', 'landmarks'].includes(cmd)) {
-  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize|detect|landmarks FILE...');
+if (!modules || !backend || !['recognize', 'detect', 'landmarks', 'faces'].includes(cmd)) {
+  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize|detect|landmarks|faces FILE...');
   process.exit(2);
 }
 const require = createRequire(path.join(path.resolve(modules), 'noop.js'));
@@ -41,7 +44,27 @@ function readImage(arg) {
   if (buf.length !== w * h * 3) throw new Error(`${f}: ${buf.length} bytes, want ${w}*${h}*3`);
   return tf.tensor3d(new Uint8Array(buf), [h, w, 3], 'int32');
 }
-if (cmd === 'landmarks') {
+if (cmd === 'faces') {
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
+  await faceapi.nets.faceLandmark68Net.loadFromDisk(modelDir);
+  await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
+  const opts = new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 });
+  out.faces = [];
+  for (const arg of files) {
+    const t = readImage(arg);
+    const res = await faceapi.detectAllFaces(t, opts).withFaceLandmarks().withFaceDescriptors();
+    t.dispose();
+    out.faces.push(res.map((r) => ({
+      score: r.detection.score,
+      x: r.detection.box.x,
+      y: r.detection.box.y,
+      w: r.detection.box.width,
+      h: r.detection.box.height,
+      landmarks: r.landmarks.positions.map((p) => [p.x, p.y]),
+      descriptor: Array.from(r.descriptor),
+    })));
+  }
+} else if (cmd === 'landmarks') {
   await faceapi.nets.faceLandmark68Net.loadFromDisk(modelDir);
   out.landmarks = [];
   for (const arg of files) {
@@ -50,10 +73,7 @@ if (cmd === 'landmarks') {
     t.dispose();
     out.landmarks.push(lm.positions.map((p) => [p.x, p.y]));
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
-  process.exit(0);
-}
-if (cmd === 'detect') {
+} else if (cmd === 'detect') {
   await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
   out.detections = [];
   for (const arg of files) {
@@ -62,17 +82,15 @@ if (cmd === 'detect') {
     t.dispose();
     out.detections.push(dets.map((d) => ({ score: d.score, x: d.box.x, y: d.box.y, w: d.box.width, h: d.box.height })));
   }
-  process.stdout.write(JSON.stringify(out) + '\n');
-  process.exit(0);
+} else {
+  await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
+  out.descriptors = [];
+  for (const f of files) {
+    const t = readImage(/^\d+x\d+:/.test(f) ? f : `150x150:${f}`);
+    const d = await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t);
+    t.dispose();
+    out.descriptors.push(Array.from(d));
+  }
 }
-
-await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
-const descriptors = [];
-for (const f of files) {
-  const t = readImage(/^\d+x\d+:/.test(f) ? f : `150x150:${f}`);
-  const d = await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t);
-  t.dispose();
-  descriptors.push(Array.from(d));
-}
-out.descriptors = descriptors;
+// No process.exit: it would cut a large output short on a pipe.
 process.stdout.write(JSON.stringify(out) + '\n');
