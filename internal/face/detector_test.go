@@ -1,7 +1,7 @@
 package face_test
 
-// Equivalence of the ONNX SSD MobileNet v1 face detector (plus the Go
-// post-processing) with face-api's ssdMobilenetv1.locateFaces in Node, on
+// Equivalence of the ONNX SSD MobileNet v1 and tiny face detectors (plus the
+// Go post-processing) with face-api's locateFaces in Node, on
 // face-api's demo photos (full size, not square: padding and resizing are
 // part of what is compared). The reference runs on TensorFlow.js's wasm
 // backend; SHOEBOX_FACE_REFERENCE_CPU=1 adds the pure-JS cpu backend (same
@@ -65,16 +65,36 @@ func boxIoU(a face.Box, b refDetection) float64 {
 
 func TestDetectorMatchesReference(t *testing.T) {
 	dir := modelDir(t)
-	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
-	if len(paths) < 3 {
-		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
-	}
 	det, err := face.NewDetector(dir, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer det.Close()
+	detectorMatches(t, dir, "detect", func(rgb []byte, w, h int) ([]face.Detection, error) {
+		return det.Detect(context.Background(), rgb, w, h, face.DetectOptions{})
+	})
+}
 
+func TestTinyDetectorMatchesReference(t *testing.T) {
+	dir := modelDir(t)
+	det, err := face.NewTinyDetector(dir, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer det.Close()
+	detectorMatches(t, dir, "tiny", func(rgb []byte, w, h int) ([]face.Detection, error) {
+		return det.Detect(context.Background(), rgb, w, h, 0)
+	})
+}
+
+// detectorMatches runs detect and the reference command cmd on face-api's
+// demo photos and compares the detections.
+func detectorMatches(t *testing.T, dir, cmd string, detect func(rgb []byte, w, h int) ([]face.Detection, error)) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
+	if len(paths) < 3 {
+		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
+	}
 	tmp := t.TempDir()
 	var args []string
 	var got [][]face.Detection
@@ -86,7 +106,7 @@ func TestDetectorMatchesReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		args = append(args, fmt.Sprintf("%dx%d:%s", w, h, f))
-		d, err := det.Detect(context.Background(), rgb, w, h, face.DetectOptions{})
+		d, err := detect(rgb, w, h)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +128,7 @@ func TestDetectorMatchesReference(t *testing.T) {
 			TFJS       string           `json:"tfjs"`
 			Detections [][]refDetection `json:"detections"`
 		}
-		node(t, dir, backend, "detect", args, &ref)
+		node(t, dir, backend, cmd, args, &ref)
 		if len(ref.Detections) != len(paths) {
 			t.Fatalf("node reference: %d results for %d photos", len(ref.Detections), len(paths))
 		}
@@ -133,7 +153,7 @@ func TestDetectorMatchesReference(t *testing.T) {
 				}
 			}
 		}
-		t.Logf("face-api %s backend (tfjs %s) vs ONNX Runtime, %d faces in %d photos: max edge diff %.3g px, max score diff %.3g, min IoU %.6f",
-			ref.Backend, ref.TFJS, n, len(paths), worstPx, worstScore, worstIoU)
+		t.Logf("%s: face-api %s backend (tfjs %s) vs ONNX Runtime, %d faces in %d photos: max edge diff %.3g px, max score diff %.3g, min IoU %.6f",
+			cmd, ref.Backend, ref.TFJS, n, len(paths), worstPx, worstScore, worstIoU)
 	}
 }

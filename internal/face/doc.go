@@ -11,6 +11,8 @@
 //   - the SSD MobileNet v1 face detector with face-api's post-processing
 //     (anchor decoding, sigmoid, its NMS at IoU 0.5, score threshold 0.5):
 //     Detector;
+//   - the tiny face detector (Tiny YOLO v2 with separable convs, input 416,
+//     NMS at IoU 0.4): TinyDetector;
 //   - the 68-point landmark net (FaceLandmark68Net): Landmarker;
 //   - Pipeline, the three chained as face-api's
 //     detectAllFaces().withFaceLandmarks().withFaceDescriptors() does
@@ -18,7 +20,7 @@
 //
 // Each is checked against face-api itself (Node, TensorFlow.js on its wasm
 // and pure-JS cpu backends, testdata/reference.mjs) by the *MatchesReference
-// tests. Not yet: the tiny detector, wiring into indexing.
+// tests. Not yet: the tiny landmark net, wiring into indexing.
 //
 // scripts/setup.sh installs the package into third_party/faceapi/ (git-ignored);
 // DefaultModelDir finds its model/ folder there, or SHOEBOX_FACEAPI_MODELS says

@@ -5,10 +5,11 @@
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND detect WIDTHxHEIGHT:FILE.rgb...
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND landmarks WIDTHxHEIGHT:FILE.rgb...
 //   node reference.mjs FACEAPI_NODE_MODULES BACKEND faces WIDTHxHEIGHT:FILE.rgb...
+//   node reference.mjs FACEAPI_NODE_MODULES BACKEND tiny WIDTHxHEIGHT:FILE.rgb...
 //
 // FACEAPI_NODE_MODULES is the node_modules folder scripts/setup.sh --test
 // fills (third_party/faceapi/node_modules). A FILE.rgb holds RGB pixels,
-// 3 bytes a pixel, row by row: an image (detect, faces) or a face crop (recognize,
+// 3 bytes a pixel, row by row: an image (detect, tiny, faces) or a face crop (recognize,
 // landmarks) of the size given (recognize: 150x150 when none is). Prints one JSON
 // object:
 //   {"backend": "...", "tfjs": "...", "descriptors": [[128 floats], ...]}
@@ -16,7 +17,8 @@
 //   {"backend": "...", "tfjs": "...", "landmarks": [[[x, y] * 68], ...]}
 //   {"backend": "...", "tfjs": "...", "faces": [[{"score", "x", "y", "w", "h", "landmarks", "descriptor"}, ...], ...]}
 // (detect: face-api's ssdMobilenetv1.locateFaces, minConfidence 0.5,
-// maxResults 100; boxes in pixels. landmarks: faceLandmark68Net.detectLandmarks,
+// maxResults 100; tiny: tinyFaceDetector.locateFaces, inputSize 416,
+// scoreThreshold 0.5 (same output as detect); boxes in pixels. landmarks: faceLandmark68Net.detectLandmarks,
 // positions in the crop's pixels. faces: detectAllFaces(image)
 // .withFaceLandmarks().withFaceDescriptors(), in the image's pixels).
 import { createRequire } from 'node:module';
@@ -24,8 +26,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const [modules, backend, cmd, ...files] = process.argv.slice(2);
-if (!modules || !backend || !['recognize', 'detect', 'landmarks', 'faces'].includes(cmd)) {
-  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize|detect|landmarks|faces FILE...');
+if (!modules || !backend || !['recognize', 'detect', 'tiny', 'landmarks', 'faces'].includes(cmd)) {
+  console.error('usage: node reference.mjs NODE_MODULES cpu|wasm recognize|detect|tiny|landmarks|faces FILE...');
   process.exit(2);
 }
 const require = createRequire(path.join(path.resolve(modules), 'noop.js'));
@@ -73,12 +75,14 @@ if (cmd === 'faces') {
     t.dispose();
     out.landmarks.push(lm.positions.map((p) => [p.x, p.y]));
   }
-} else if (cmd === 'detect') {
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
+} else if (cmd === 'detect' || cmd === 'tiny') {
+  const net = cmd === 'tiny' ? faceapi.nets.tinyFaceDetector : faceapi.nets.ssdMobilenetv1;
+  const opts = cmd === 'tiny' ? { inputSize: 416, scoreThreshold: 0.5 } : { minConfidence: 0.5, maxResults: 100 };
+  await net.loadFromDisk(modelDir);
   out.detections = [];
   for (const arg of files) {
     const t = readImage(arg);
-    const dets = await faceapi.nets.ssdMobilenetv1.locateFaces(t, { minConfidence: 0.5, maxResults: 100 });
+    const dets = await net.locateFaces(t, opts);
     t.dispose();
     out.detections.push(dets.map((d) => ({ score: d.score, x: d.box.x, y: d.box.y, w: d.box.width, h: d.box.height })));
   }
