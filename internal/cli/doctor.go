@@ -14,6 +14,7 @@ import (
 	"shoebox/internal/ai"
 	"shoebox/internal/config"
 	"shoebox/internal/database"
+	"shoebox/internal/face"
 	"shoebox/internal/library"
 	"shoebox/internal/media"
 )
@@ -63,6 +64,7 @@ func doctor(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	checkPooler(ctx, a, check)
 	checkModel(ctx, a, check)
+	checkFaces(ctx, cfg, check)
 	checkMedia(ctx, cfg, check)
 	for _, l := range cfg.Libraries {
 		ok := checkLibraries(&config.Config{Libraries: []string{l}}) == nil
@@ -198,4 +200,32 @@ func unit(v []float32) bool {
 		n += float64(x) * float64(x)
 	}
 	return len(v) > 0 && math.Abs(n-1) < 1e-3
+}
+
+// checkFaces says whether faces are looked for: off, the models not found
+// (a note: Shoebox works without people), or found and loading (the three
+// networks run once on a blank picture).
+func checkFaces(ctx context.Context, cfg *config.Config, check func(bool, string, string)) {
+	if !cfg.Faces {
+		check(true, "faces", "off (SHOEBOX_FACES=off)")
+		return
+	}
+	dir := face.DefaultModelDir()
+	if dir == "" {
+		check(true, "faces", "off: "+face.ErrModelsNotFound.Error())
+		return
+	}
+	if err := ai.InitORT(cfg.ORTLib, 1); err != nil {
+		check(false, "faces", dir+": "+err.Error())
+		return
+	}
+	p, err := face.NewPipeline(dir, 1)
+	if err != nil {
+		check(false, "faces", dir+": "+err.Error())
+		return
+	}
+	defer p.Close()
+	const w, h = 64, 48
+	_, err = p.Faces(ctx, make([]byte, w*h*3), w, h, face.DetectOptions{})
+	check(err == nil, "faces", "face-api models in "+dir+" (detector, landmarks, recognition)"+errText(err))
 }

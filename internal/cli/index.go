@@ -169,6 +169,7 @@ func (a *app) runner(m *jobs.Metrics, rescan bool) *jobs.Runner {
 	return jobs.New(a.db, a.store, jobs.Options{
 		Workers: a.cfg.Workers, Skip: a.skip(), StayInside: a.cfg.StayInside, MaxPixels: a.cfg.MaxPixels,
 		Exclusive: a.owner && a.cfg.DatabaseURL == "", Logger: a.log, Embedder: a.embed, Metrics: m,
+		Faces: a.cfg.Faces, ORTLib: a.cfg.ORTLib,
 		TranscodeWorkers: a.cfg.TranscodeWorkers, Transcode: media.TranscodeOptions{TimeFactor: a.cfg.TranscodeLimit},
 		Rescan: rescan, RescanInterval: a.cfg.RescanInterval, Roots: a.registeredRoots,
 		Listen: true, // where the database gives a session (database.Session), else polls

@@ -74,6 +74,10 @@ type Config struct {
 	ModelHub string
 	// ORTLib is the ONNX Runtime shared library; empty: found by itself.
 	ORTLib string
+	// Faces finds faces on the indexed photos and groups them into people
+	// (SHOEBOX_FACES: on or off). Default on; without face-api's models
+	// (scripts/setup.sh, or SHOEBOX_FACEAPI_MODELS) faces are skipped.
+	Faces bool
 	// StayInside keeps indexing inside the library folders: symlinks (to
 	// files or folders) that lead outside a library are skipped. Default
 	// false: symlinked folders are followed once each, wherever they lead.
@@ -179,6 +183,13 @@ func ParseArgs(name string, args []string, getenv func(string) string) (*Config,
 	}
 	if c.StayInside, err = envBool(getenv, "SHOEBOX_STAY_INSIDE", false); err != nil {
 		return nil, nil, err
+	}
+	switch v := strings.ToLower(getenv("SHOEBOX_FACES")); v {
+	case "", "on", "true", "1":
+		c.Faces = true
+	case "off", "false", "0":
+	default:
+		return nil, nil, fmt.Errorf("config: SHOEBOX_FACES=%q: want on or off", v)
 	}
 	if v := getenv("SHOEBOX_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -26,6 +26,10 @@ type Detection struct {
 type DetectOptions struct {
 	MinConfidence float64 // default 0.5
 	MaxResults    int     // default 100
+	// MinSize skips faces whose box is narrower or shorter than this many
+	// pixels before their landmarks and descriptor are computed
+	// (Pipeline.Faces only). Default 0: none skipped.
+	MinSize float64
 }
 
 // Detector finds faces with face-api's SSD MobileNet v1 detector in ONNX

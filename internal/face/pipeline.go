@@ -68,6 +68,9 @@ func (p *Pipeline) Faces(ctx context.Context, rgb []byte, width, height int, opt
 	}
 	var out []Face
 	for _, d := range dets {
+		if d.Box.W < opt.MinSize || d.Box.H < opt.MinSize {
+			continue
+		}
 		// face-api: extractFaceTensors crops the box clipped at the image
 		// borders and floored; the landmarks are then shifted by the
 		// (unfloored) box corner.

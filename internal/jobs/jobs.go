@@ -35,6 +35,7 @@ import (
 
 	"shoebox/internal/ai"
 	"shoebox/internal/database"
+	"shoebox/internal/face"
 	"shoebox/internal/media"
 	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
@@ -79,6 +80,15 @@ type Options struct {
 	// Without one this process leaves embed and duplicates jobs to a
 	// process that has a model.
 	Embedder ai.Embedder
+	// Faces finds the faces on every indexed photo (on its preview) and
+	// groups them into people, with face-api's models from FaceModels
+	// (empty: face.DefaultModelDir). Models not found: logged once, and
+	// this process leaves faces alone. The models load at the first photo.
+	Faces      bool
+	FaceModels string
+	// ORTLib is the ONNX Runtime library the face models run on; empty:
+	// found by itself (ai.InitORT).
+	ORTLib string
 	// DuplicateDistance is the cosine distance under which two photos are
 	// near-duplicates. Default 0.03.
 	DuplicateDistance float64
@@ -115,6 +125,11 @@ type Runner struct {
 	labelsMu   sync.Mutex
 	labelNames []string    // the tag vocabulary, in ai.Labels order
 	labelVecs  [][]float32 // its embeddings for the model
+
+	faceDir    string // the face models' folder; "": no faces in this process
+	faceMu     sync.Mutex
+	facePipe   *face.Pipeline // loaded at the first photo
+	faceFailed bool           // the models did not load: faces skipped
 }
 
 // Progress counts what this process has done, for progress output.
@@ -157,7 +172,16 @@ func New(db *database.DB, store thumbs.Store, o Options) *Runner {
 		host = host[:64]
 	}
 	id := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-	return &Runner{db: db, st: storage.New(db.Background()), store: store, opts: o, id: id, log: o.Logger, met: met}
+	r := &Runner{db: db, st: storage.New(db.Background()), store: store, opts: o, id: id, log: o.Logger, met: met}
+	if o.Faces {
+		if r.faceDir = o.FaceModels; r.faceDir == "" {
+			r.faceDir = face.DefaultModelDir()
+		}
+		if r.faceDir == "" {
+			r.log.Warn("faces: " + face.ErrModelsNotFound.Error() + "; faces are not looked for")
+		}
+	}
+	return r
 }
 
 // ID is the runner's River client ID.
@@ -275,6 +299,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	r.rescueDead(ctx)
 	r.prepareEmbeddings(ctx)
+	r.prepareFaces(ctx)
+	defer r.closeFaces() // after River has stopped (deferred later, run first)
 	if n := r.store.CleanTemp(time.Minute); n > 0 {
 		r.log.Info("jobs: removed half-written files of a stopped worker", "files", n)
 	}
@@ -418,6 +444,11 @@ func (r *Runner) client(session *pgxpool.Pool) (*river.Client[pgx.Tx], error) {
 		}})
 		river.AddWorker(ws, &worker[DuplicatesArgs]{r: r, fn: func(ctx context.Context, j *river.Job[DuplicatesArgs]) (any, error) {
 			return nil, r.duplicates(ctx)
+		}})
+	}
+	if r.facesOn() {
+		river.AddWorker(ws, &worker[FacesArgs]{r: r, fn: func(ctx context.Context, j *river.Job[FacesArgs]) (any, error) {
+			return nil, r.faces(ctx, j.Args.ID)
 		}})
 	}
 	var periodic []*river.PeriodicJob

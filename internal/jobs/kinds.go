@@ -20,10 +20,11 @@ const (
 	KindEmbed      = "embed"      // CLIP vector and tags (key: photo id)
 	KindDuplicates = "duplicates" // regroup near-duplicates (key: model name)
 	KindTranscode  = "transcode"  // convert a video for browsers (key: photo id), in its own queue
+	KindFaces      = "faces"      // find faces and group them into people (key: photo id)
 )
 
 // Kinds are every job kind, so figures by kind show a drained queue as 0.
-var Kinds = []string{KindRescan, KindScan, KindProcess, KindEmbed, KindDuplicates, KindTranscode}
+var Kinds = []string{KindRescan, KindScan, KindProcess, KindEmbed, KindDuplicates, KindTranscode, KindFaces}
 
 // priority is the queue's order, in one place: River's priorities, 1 runs
 // first (4 is the lowest). A scan finds the work, so it goes before the
@@ -38,6 +39,7 @@ var priority = map[string]int{
 	KindEmbed:      3,
 	KindDuplicates: 4,
 	KindTranscode:  1,
+	KindFaces:      3,
 }
 
 // queueTranscode is the conversions' own queue (TranscodeWorkers slots).
@@ -96,6 +98,14 @@ type EmbedArgs struct {
 func (EmbedArgs) Kind() string                 { return KindEmbed }
 func (EmbedArgs) InsertOpts() river.InsertOpts { return insertOpts(KindEmbed) }
 
+// FacesArgs find the faces on photo ID.
+type FacesArgs struct {
+	ID string `json:"id" river:"unique"`
+}
+
+func (FacesArgs) Kind() string                 { return KindFaces }
+func (FacesArgs) InsertOpts() river.InsertOpts { return insertOpts(KindFaces) }
+
 // DuplicatesArgs regroup the near-duplicates of Model's embeddings.
 type DuplicatesArgs struct {
 	Model string `json:"model" river:"unique"`
@@ -131,6 +141,9 @@ func ProcessJob(id string) river.JobArgs { return ProcessArgs{ID: id} }
 // EmbedJob is the job that embeds photo id.
 func EmbedJob(id string) river.JobArgs { return EmbedArgs{ID: id} }
 
+// FacesJob is the job that finds the faces on photo id.
+func FacesJob(id string) river.JobArgs { return FacesArgs{ID: id} }
+
 // TranscodeJob is the job that converts video id for browsers.
 func TranscodeJob(id string, duration float64) river.JobArgs {
 	return TranscodeArgs{ID: id, Duration: duration}
@@ -154,6 +167,8 @@ func legacyArgs(j storage.LegacyJob) (river.JobArgs, error) {
 		return EmbedArgs{ID: j.Key}, nil
 	case KindDuplicates:
 		return DuplicatesArgs{Model: j.Key}, nil
+	case KindFaces:
+		return FacesArgs{ID: j.Key}, nil
 	case KindTranscode:
 		var a TranscodeArgs
 		if len(j.Args) > 0 {

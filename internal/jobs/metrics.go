@@ -16,6 +16,7 @@ type Metrics struct {
 	scanned   prometheus.Counter
 	unchanged prometheus.Counter
 	embedded  prometheus.Counter
+	faces     prometheus.Counter
 	duration  *prometheus.HistogramVec // by job kind
 }
 
@@ -43,6 +44,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		embedded: f.NewCounter(prometheus.CounterOpts{
 			Name: "shoebox_embeddings_total",
 			Help: "Photos embedded for search by meaning.",
+		}),
+		faces: f.NewCounter(prometheus.CounterOpts{
+			Name: "shoebox_faces_found_total",
+			Help: "Faces found on photos (and saved, grouped into people).",
 		}),
 		duration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shoebox_job_duration_seconds",

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/riverqueue/river"
+
 	"shoebox/internal/library"
 	"shoebox/internal/media"
 	"shoebox/internal/objstore"
@@ -125,10 +127,17 @@ func (r *Runner) process(ctx context.Context, id string) error {
 	}
 	r.count(func(p *Progress) { p.Processed++ })
 	r.met.indexed.Inc()
+	var next []river.JobArgs
 	if r.opts.Embedder != nil {
-		return r.st.Enqueue(ctx, EmbedJob(id))
+		next = append(next, EmbedJob(id))
 	}
-	return nil
+	if r.facesOn() {
+		next = append(next, FacesJob(id))
+	}
+	if len(next) == 0 {
+		return nil
+	}
+	return r.st.Enqueue(ctx, next...)
 }
 
 // fetched is a temporary copy of an original kept as an object.

@@ -296,3 +296,37 @@ func personMatchSQL(name string, arg func(any) string) string {
 	return "EXISTS (SELECT 1 FROM faces pf JOIN people pp ON pp.id = pf.person_id WHERE pf.photo_id = p.id AND lower(pp.name) = " +
 		arg(strings.ToLower(strings.ReplaceAll(name, "_", " "))) + ")"
 }
+
+// SavePhotoFaces saves a photo's faces as SaveFaces does (none: the photo
+// has none) and marks the photo looked at by version of the face pipeline,
+// in one transaction: a photo with no faces is done too, never looked at
+// again by that version. A photo removed since has nothing saved.
+func (s *Storage) SavePhotoFaces(ctx context.Context, photoID string, version int, faces []Face) error {
+	return s.Tx(ctx, func(tx *Storage) error {
+		var n int64
+		err := tx.db.Do(ctx, func(q database.Querier) error {
+			tag, err := q.Exec(ctx, `UPDATE photos SET faces_version = $2 WHERE id = $1`, photoID, version)
+			n = tag.RowsAffected()
+			return err
+		})
+		if err != nil || n == 0 {
+			return interpretError("save photo faces", err)
+		}
+		return tx.SaveFaces(ctx, photoID, faces)
+	})
+}
+
+// MissingFaces lists the indexed photos not yet looked at by version of
+// the face pipeline (photos indexed before it, or by an older one).
+func (s *Storage) MissingFaces(ctx context.Context, version int) ([]string, error) {
+	var ids []string
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		rows, err := q.Query(ctx, `SELECT id FROM photos WHERE state = 'ready' AND faces_version < $1 ORDER BY id`, version)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return ids, interpretError("missing faces", err)
+}
