@@ -172,3 +172,16 @@ func TestMapTiles(t *testing.T) {
 		}
 	}
 }
+
+// Faces are on unless SHOEBOX_FACES says off; anything else is refused.
+func TestFaces(t *testing.T) {
+	for v, want := range map[string]bool{"": true, "on": true, "true": true, "off": false, "OFF": false, "false": false, "0": false} {
+		c, err := Parse("t", nil, env(map[string]string{"SHOEBOX_FACES": v}))
+		if err != nil || c.Faces != want {
+			t.Errorf("SHOEBOX_FACES=%q: %v %v, want %v", v, c.Faces, err, want)
+		}
+	}
+	if _, err := Parse("t", nil, env(map[string]string{"SHOEBOX_FACES": "maybe"})); err == nil {
+		t.Error("SHOEBOX_FACES=maybe accepted")
+	}
+}

@@ -8,11 +8,14 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +27,8 @@ import (
 	"shoebox/internal/database"
 	"shoebox/internal/face"
 	"shoebox/internal/jobs"
-	"shoebox/internal/storage"
 	"shoebox/internal/thumbs"
+	"shoebox/internal/web"
 )
 
 // runFaces runs the queue (a scan of e.lib first) with faces on or off
@@ -155,6 +158,12 @@ func TestFacesFoundGroupedAndDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	h, err := web.New(e.db, e.st, e.store, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	defer srv.Close()
 	total := 0
 	for _, d := range demos {
 		id := e.photoOf(t, "demo/"+filepath.Base(d))
@@ -163,14 +172,28 @@ func TestFacesFoundGroupedAndDone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := e.st.PhotoFaces(ctx, id)
+		resp, err := http.Get(srv.URL + "/api/photos/" + id)
 		if err != nil {
 			t.Fatal(err)
 		}
+		var api struct {
+			Faces []struct {
+				Box []float64 `json:"box"`
+			} `json:"faces"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&api)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /api/photos/%s: %d %v", id, resp.StatusCode, err)
+		}
+		got := api.Faces
 		if len(got) != len(want) || len(got) == 0 {
-			t.Errorf("%s: %d faces saved, the pipeline finds %d on its preview", filepath.Base(d), len(got), len(want))
+			t.Errorf("%s: %d faces on /api/photos/{id}, the pipeline finds %d on its preview", filepath.Base(d), len(got), len(want))
 		}
 		for _, f := range got {
+			if len(f.Box) != 4 {
+				t.Errorf("%s: box %v", filepath.Base(d), f.Box)
+			}
 			for _, v := range f.Box {
 				if v < 0 || v > 1 {
 					t.Errorf("%s: box %v not in [0,1]", filepath.Base(d), f.Box)
@@ -225,7 +248,32 @@ func TestFacesFoundGroupedAndDone(t *testing.T) {
 	if failed != 0 {
 		t.Errorf("%d faces jobs not completed", failed)
 	}
-	_ = storage.FaceMinGroup
+}
+
+// Without the models, faces are not looked for: photos are indexed, and
+// stay to do for a process that has them.
+func TestFacesWithoutModels(t *testing.T) {
+	e := setup(t)
+	copyFile(t, fixture(t, "orientation/landscape_6.jpg"), filepath.Join(e.lib, "a.jpg"))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := jobs.New(e.db, e.store, jobs.Options{Workers: 2, Poll: 20 * time.Millisecond, Logger: log, Faces: true, FaceModels: t.TempDir()})
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := r.EnqueueScan(ctx, e.lib); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	for e.count(t, `SELECT count(*) FROM photos WHERE state = 'ready'`) == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := e.count(t, `SELECT count(*) FROM river_job WHERE kind = 'faces'`); n != 0 {
+		t.Errorf("%d faces jobs queued without models", n)
+	}
+	if n := e.count(t, `SELECT count(*) FROM photos WHERE faces_version <> 0`); n != 0 {
+		t.Errorf("%d photos marked looked at without models", n)
+	}
 }
 
 func deref(p *int64) any {

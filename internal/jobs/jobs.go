@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -177,8 +178,9 @@ func New(db *database.DB, store thumbs.Store, o Options) *Runner {
 		if r.faceDir = o.FaceModels; r.faceDir == "" {
 			r.faceDir = face.DefaultModelDir()
 		}
-		if r.faceDir == "" {
-			r.log.Warn("faces: " + face.ErrModelsNotFound.Error() + "; faces are not looked for")
+		if _, err := os.Stat(filepath.Join(r.faceDir, "ssd_mobilenetv1_model-weights_manifest.json")); r.faceDir == "" || err != nil {
+			r.log.Warn("faces: "+face.ErrModelsNotFound.Error()+"; faces are not looked for", "models", r.faceDir)
+			r.faceDir = ""
 		}
 	}
 	return r
