@@ -31,7 +31,7 @@ type refDetection struct {
 	Score, X, Y, W, H float64
 }
 
-func decodeRGB(t *testing.T, path string) ([]byte, int, int) {
+func decodeRGB(t testing.TB, path string) ([]byte, int, int) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

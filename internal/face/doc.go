@@ -20,7 +20,7 @@
 //
 // Each is checked against face-api itself (Node, TensorFlow.js on its wasm
 // and pure-JS cpu backends, testdata/reference.mjs) by the *MatchesReference
-// tests. Not yet: the tiny landmark net, wiring into indexing.
+// tests. Not yet: the tiny landmark net. Indexing runs Pipeline in internal/jobs (faces.go).
 //
 // scripts/setup.sh installs the package into third_party/faceapi/ (git-ignored);
 // DefaultModelDir finds its model/ folder there, or SHOEBOX_FACEAPI_MODELS says

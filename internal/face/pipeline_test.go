@@ -90,3 +90,42 @@ func TestPipelineMatchesReference(t *testing.T) {
 	t.Logf("face-api %s backend (tfjs %s) vs Shoebox, %d faces in %d photos: box %.3g px, landmarks %.3g px, descriptor max abs diff %.3g, min cosine %.9f",
 		ref.Backend, ref.TFJS, n, len(paths), worstBox, worstLm, worstDesc, worstCos)
 }
+
+// BenchmarkPipeline runs the whole chain over face-api's demo photos
+// (1920 pixels wide; detection works at 512x512 whatever the size) with
+// two ONNX Runtime threads, and reports faces and photos a second.
+func BenchmarkPipeline(b *testing.B) {
+	dir := face.DefaultModelDir()
+	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
+	if dir == "" || len(paths) == 0 {
+		b.Fatal(face.ErrModelsNotFound)
+	}
+	p, err := face.NewPipeline(dir, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	type img struct {
+		rgb  []byte
+		w, h int
+	}
+	var imgs []img
+	for _, path := range paths {
+		rgb, w, h := decodeRGB(b, path)
+		imgs = append(imgs, img{rgb, w, h})
+	}
+	faces := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, m := range imgs {
+			f, err := p.Faces(context.Background(), m.rgb, m.w, m.h, face.DetectOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			faces += len(f)
+		}
+	}
+	s := b.Elapsed().Seconds()
+	b.ReportMetric(float64(faces)/s, "faces/s")
+	b.ReportMetric(float64(b.N*len(imgs))/s, "photos/s")
+}

@@ -1,5 +1,5 @@
 // Package jobs runs Shoebox's durable work on River (github.com/riverqueue/river):
-// scanning libraries, processing photos, embedding them, regrouping
+// scanning libraries, processing photos, embedding them, finding faces, regrouping
 // near-duplicates and converting videos. Jobs live in PostgreSQL (river_job),
 // are inserted in the same transaction as the rows they belong to (see
 // storage/job.go), are unique per kind and key while live, retried with a
