@@ -174,6 +174,27 @@ func personOwnerSQL(user string) string {
 	return "(pe.owner_id = " + user + " OR (pe.owner_id = 0 AND " + user + " = coalesce((SELECT min(id) FROM users WHERE admin), 0)))"
 }
 
+// OwnedPeople are those of ids that are user's: the people whose faces
+// user may take out of them (the photo page's "not NAME").
+func (s *Storage) OwnedPeople(ctx context.Context, user int64, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.db.Do(ctx, func(q database.Querier) error {
+		rows, err := q.Query(ctx, `SELECT pe.id FROM people pe WHERE pe.id = ANY($1) AND `+personOwnerSQL("$2"), ids, user)
+		if err != nil {
+			return err
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		for _, id := range got {
+			out[id] = true
+		}
+		return err
+	})
+	return out, interpretError("owned people", err)
+}
+
 // PeopleParams select the people one user sees.
 type PeopleParams struct {
 	Scope  Scope

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"shoebox/internal/library"
 	"shoebox/internal/storage"
 )
 
@@ -141,24 +142,31 @@ func (s *Server) apiMergePeople(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := checkIDList(in.From, "from"); err != nil {
+	if err := s.mergePeople(r, id, in.From); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	seen := map[int64]bool{id: true}
-	for _, f := range in.From {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// mergePeople moves the faces of people from into person into, for the
+// API and the page's form: each of them the asker's, else not found.
+func (s *Server) mergePeople(r *http.Request, into int64, from []int64) error {
+	if err := checkIDList(from, "from"); err != nil {
+		return err
+	}
+	seen := map[int64]bool{into: true}
+	for _, f := range from {
 		if seen[f] {
-			s.fail(w, r, badRequest("from: each person once, not the one merged into"))
-			return
+			return badRequest("from: each person once, not the one merged into")
 		}
 		seen[f] = true
 	}
-	if err := s.st.MergePeople(r.Context(), s.scope(r).User(), id, in.From); err != nil {
-		s.fail(w, r, err)
-		return
+	if err := s.st.MergePeople(r.Context(), s.scope(r).User(), into, from); err != nil {
+		return err
 	}
 	s.stateChanged(s.scope(r).User())
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // apiSplitPerson is POST /api/people/{id}/split ({"faces": [ids]}): those
@@ -176,29 +184,39 @@ func (s *Server) apiSplitPerson(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := checkIDList(in.Faces, "faces"); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	seen := map[int64]bool{}
-	for _, f := range in.Faces {
-		if seen[f] {
-			s.fail(w, r, badRequest("faces: each face once"))
-			return
-		}
-		seen[f] = true
-	}
-	n, err := s.st.SplitPerson(r.Context(), s.scope(r).User(), id, in.Faces)
+	n, err := s.splitPerson(r, id, in.Faces)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.stateChanged(s.scope(r).User())
 	writeJSON(w, http.StatusCreated, map[string]int64{"id": n})
 }
 
+// splitPerson makes faces of person id a new person, for the API and the
+// photo page's form: the person the asker's and the faces its, else not
+// found.
+func (s *Server) splitPerson(r *http.Request, id int64, faces []int64) (int64, error) {
+	if err := checkIDList(faces, "faces"); err != nil {
+		return 0, err
+	}
+	seen := map[int64]bool{}
+	for _, f := range faces {
+		if seen[f] {
+			return 0, badRequest("faces: each face once")
+		}
+		seen[f] = true
+	}
+	n, err := s.st.SplitPerson(r.Context(), s.scope(r).User(), id, faces)
+	if err != nil {
+		return 0, err
+	}
+	s.stateChanged(s.scope(r).User())
+	return n, nil
+}
+
 // peoplePage is GET /people: a grid of people, names editable by their
-// owner (?hidden=1: the hidden ones too).
+// owner, who may tick two or more to merge (?hidden=1: the hidden ones
+// too).
 func (s *Server) peoplePage(w http.ResponseWriter, r *http.Request) {
 	hidden := r.URL.Query().Get("hidden") == "1"
 	list, err := s.people(r, hidden)
@@ -206,7 +224,13 @@ func (s *Server) peoplePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "people", map[string]any{"People": list, "ShowHidden": hidden})
+	owned := 0
+	for _, p := range list {
+		if p.Owned {
+			owned++
+		}
+	}
+	s.render(w, r, http.StatusOK, "people", map[string]any{"People": list, "ShowHidden": hidden, "CanMerge": owned >= 2})
 }
 
 // personForm is POST /people/{id} (name, hidden): the page's form.
@@ -240,6 +264,102 @@ func (s *Server) personForm(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stateChanged(s.scope(r).User())
 	back(w, r, "/people")
+}
+
+// formIDs reads a form's list of ids (key repeated); one not an id's
+// shape is a bad request.
+func formIDs(r *http.Request, key string) ([]int64, error) {
+	vals := r.PostForm[key]
+	if len(vals) > maxMergeSplit {
+		return nil, badRequest("%s: at most %d", key, maxMergeSplit)
+	}
+	out := make([]int64, 0, len(vals))
+	for _, v := range vals {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, badRequest("%s: ids are positive numbers", key)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// mergePeopleForm is POST /people/merge (people, repeated): the page's
+// merge of the people ticked into the first of them (in the page's
+// order: named first), back to /people.
+func (s *Server) mergePeopleForm(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ids, err := formIDs(r, "people")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(ids) < 2 {
+		s.fail(w, r, badRequest("people: tick two or more to merge"))
+		return
+	}
+	if err := s.mergePeople(r, ids[0], ids[1:]); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	back(w, r, "/people")
+}
+
+// splitPersonForm is POST /people/{id}/split (face, repeated; photo): the
+// photo page's "not NAME", the faces taken out into a new person; back to
+// the photo (a photo id not of its shape: to /people).
+func (s *Server) splitPersonForm(w http.ResponseWriter, r *http.Request) {
+	id, err := personID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := parseForm(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	faces, err := formIDs(r, "face")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.splitPerson(r, id, faces); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if p := r.PostFormValue("photo"); library.ValidID(p) {
+		back(w, r, "/photo/"+p)
+		return
+	}
+	back(w, r, "/people")
+}
+
+// ownedFaces are those of faces whose person is the asker's: the ones the
+// photo page offers to take out of their person.
+func (s *Server) ownedFaces(r *http.Request, faces []storage.Face) ([]storage.Face, error) {
+	var ids []int64
+	for _, f := range faces {
+		if f.Person != nil {
+			ids = append(ids, *f.Person)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	owned, err := s.st.OwnedPeople(r.Context(), s.scope(r).User(), ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.Face
+	for _, f := range faces {
+		if f.Person != nil && owned[*f.Person] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 // faceBox places a face's box over its photo (percentages).

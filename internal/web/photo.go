@@ -70,7 +70,12 @@ func (s *Server) photo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags, "Albums": editable, "Added": added, "Faces": faces})
+	mine, err := s.ownedFaces(r, faces)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "photo", map[string]any{"Photo": p, "Similar": similar, "Tags": p.Tags, "Albums": editable, "Added": added, "Faces": faces, "Mine": mine})
 }
 
 // apiPhoto is one photo as JSON.
