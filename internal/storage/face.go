@@ -82,19 +82,31 @@ func (s *Storage) SaveFaces(ctx context.Context, photoID string, faces []Face) e
 				return err
 			}
 		}
-		var old []int64
-		rows, err := q.Query(ctx, `DELETE FROM faces WHERE photo_id = $1 AND person_id IS NOT NULL RETURNING person_id`, photoID)
+		// The photo's faces found before, with their people: a face found
+		// again (its box over the old one's) keeps its person, so what the
+		// owner decided (a split, a merge) survives the photo being looked
+		// at again.
+		type kept struct {
+			box    [4]float32
+			person int64
+			used   bool
+		}
+		rows, err := q.Query(ctx, `DELETE FROM faces WHERE photo_id = $1 AND person_id IS NOT NULL RETURNING x, y, w, h, person_id`, photoID)
 		if err != nil {
 			return err
 		}
-		if old, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+		olds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*kept, error) {
+			k := &kept{}
+			return k, r.Scan(&k.box[0], &k.box[1], &k.box[2], &k.box[3], &k.person)
+		})
+		if err != nil {
 			return err
+		}
+		old := make([]int64, len(olds))
+		for i, k := range olds {
+			old[i] = k.person
 		}
 		if _, err := q.Exec(ctx, `DELETE FROM faces WHERE photo_id = $1`, photoID); err != nil {
-			return err
-		}
-		if _, err := q.Exec(ctx, `DELETE FROM people pe WHERE pe.id = ANY($1) AND pe.name = ''
-				AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = pe.id)`, old); err != nil {
 			return err
 		}
 		if _, err := q.Exec(ctx, `SET LOCAL hnsw.iterative_scan = relaxed_order`); err != nil {
@@ -108,9 +120,31 @@ func (s *Storage) SaveFaces(ctx context.Context, photoID string, faces []Face) e
 			if err != nil {
 				return err
 			}
+			var same *kept
+			for _, k := range olds {
+				if !k.used && iou(k.box, f.Box) >= 0.5 && (same == nil || iou(k.box, f.Box) > iou(same.box, f.Box)) {
+					same = k
+				}
+			}
+			if same != nil {
+				same.used = true
+				tag, err := q.Exec(ctx, `UPDATE faces SET person_id = $2 WHERE id = $1
+					AND EXISTS (SELECT 1 FROM people WHERE id = $2 AND owner_id = $3)`, id, same.person, owner)
+				if err != nil {
+					return err
+				}
+				if tag.RowsAffected() == 1 {
+					continue
+				}
+			}
 			if err := clusterFace(ctx, q, owner, id, vectorLiteral(f.Embedding)); err != nil {
 				return err
 			}
+		}
+		// People left without a face, and without a name, go.
+		if _, err := q.Exec(ctx, `DELETE FROM people pe WHERE pe.id = ANY($1) AND pe.name = ''
+				AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = pe.id)`, old); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -350,4 +384,16 @@ func (s *Storage) MissingFaces(ctx context.Context, version int) ([]string, erro
 		return err
 	})
 	return ids, interpretError("missing faces", err)
+}
+
+// iou is how much boxes a and b (x, y, w, h) overlap: their intersection
+// over their union, 0 to 1.
+func iou(a, b [4]float32) float32 {
+	w := min(a[0]+a[2], b[0]+b[2]) - max(a[0], b[0])
+	h := min(a[1]+a[3], b[1]+b[3]) - max(a[1], b[1])
+	if w <= 0 || h <= 0 {
+		return 0
+	}
+	in := w * h
+	return in / (a[2]*a[3] + b[2]*b[3] - in)
 }

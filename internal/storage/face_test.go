@@ -251,6 +251,32 @@ func TestFacesClusterIntoPeople(t *testing.T) {
 	if f, _ := st.PhotoFaces(ctx, extra); len(f) != 0 {
 		t.Fatalf("faces after replacing with none: %+v", f)
 	}
+
+	// A photo looked at again (its file changed, a new version of the
+	// detector) keeps what its owner decided: a face taken out of its
+	// person stays out when the same face is found again, where the
+	// nearest-person rule alone would put it back.
+	var again string
+	for _, s := range samples {
+		if s.cloud == 0 {
+			again = s.photo
+			break
+		}
+	}
+	f0, _ := st.PhotoFaces(ctx, again)
+	if len(f0) != 1 || f0[0].Person == nil || *f0[0].Person != personOf[0] {
+		t.Fatalf("faces of %s: %+v", again, f0)
+	}
+	alone, err := st.SplitPerson(ctx, anna, personOf[0], []int64{f0[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveFaces(ctx, again, []storage.Face{{Box: f0[0].Box, Score: 0.9, Embedding: vecs[again]}}); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := st.PhotoFaces(ctx, again); len(f) != 1 || f[0].Person == nil || *f[0].Person != alone {
+		t.Fatalf("the split-off face, found again: %+v, want person %d", f, alone)
+	}
 }
 
 // Faces saved before any account exists belong to no one (0), and cluster
