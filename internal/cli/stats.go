@@ -24,10 +24,17 @@ func stats(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	places, err := a.st.PlaceCounts(ctx, storage.Scope{}, 10)
+	if err != nil {
+		return err
+	}
 	if !isTerminal(os.Stdout) {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return enc.Encode(struct {
+			*storage.LibraryStats
+			Places *storage.PlaceStats `json:"places"`
+		}{st, places})
 	}
 	fmt.Printf("photos   %d (%d files, %s)\n", st.Photos, st.Files, web.FormatBytes(st.Bytes))
 	if st.Damaged > 0 {
@@ -44,6 +51,13 @@ func stats(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	for _, c := range st.Cameras {
 		fmt.Printf("camera   %s %s: %d\n", c.Make, c.Model, c.Photos)
+	}
+	fmt.Printf("places   %d located, %d named\n", places.Located, places.Placed)
+	for _, c := range places.Countries {
+		fmt.Printf("country  %s: %d\n", c.Country, c.Photos)
+	}
+	for _, c := range places.Cities {
+		fmt.Printf("city     %s, %s: %d\n", c.City, c.Country, c.Photos)
 	}
 	return nil
 }

@@ -36,9 +36,15 @@ func TestSecondServerRefusedStatsAndDoctorShare(t *testing.T) {
 	var figures struct {
 		Photos int `json:"photos"`
 		Queue  struct{ Pending int }
+		Places *struct {
+			Located *int `json:"located"`
+		} `json:"places"`
 	}
 	if err := json.Unmarshal([]byte(st.stdout.String()), &figures); err != nil || figures.Photos != 6 {
 		t.Fatalf("stats output %q (%v): want 6 photos", st.stdout.String(), err)
+	}
+	if figures.Places == nil || figures.Places.Located == nil || *figures.Places.Located > figures.Photos {
+		t.Fatalf("stats output %q: want places{located} (as /api/stats)", st.stdout.String())
 	}
 
 	doc := startProc(t, "doctor", shoeboxEnv(), shoeboxBin, "doctor", "--data", dataDir, "--library", lib)
