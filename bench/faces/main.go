@@ -45,6 +45,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
@@ -52,6 +53,7 @@ import (
 	"image/jpeg"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -225,6 +227,23 @@ func run(dataDir, modelDir string, threads int, outPath string) error {
 	}
 	fmt.Fprintf(&b, "\n## Speed (%d threads, decoding excluded)\n\n%d photos, %d faces in %.2f s: %.2f photos/s, %.2f faces/s (detection runs once per photo, landmarks and descriptor once per face).\n",
 		threads, nPhotos, nFaces, total.Seconds(), float64(nPhotos)/total.Seconds(), float64(nFaces)/total.Seconds())
+
+	// The reference in the same run: face-api itself (TensorFlow.js, wasm
+	// backend, in Node) on the same group photos, the same pixels.
+	if ref, err := referenceSpeed(modelDir, demoDir); err != nil {
+		fmt.Fprintf(&b, "\nReference (face-api in Node, TensorFlow.js wasm): not run: %v\n", err)
+	} else {
+		var took time.Duration
+		n := 0
+		for _, ph := range groups {
+			took += ph.took
+			n += len(ph.faces)
+		}
+		fmt.Fprintf(&b, "\nSame run, face-api's %d demo photos: Shoebox (ONNX Runtime, %d threads) %.2f s, %.2f faces/s; "+
+			"face-api %s in Node (TensorFlow.js %s backend, models loaded first) %.2f s, %.2f faces/s (%d faces): Shoebox %.1f× its speed.\n",
+			len(groups), threads, took.Seconds(), float64(n)/took.Seconds(), ref.version, ref.backend, ref.took.Seconds(), float64(ref.faces)/ref.took.Seconds(), ref.faces,
+			ref.took.Seconds()/took.Seconds())
+	}
 
 	fmt.Print(b.String())
 	if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
@@ -486,4 +505,63 @@ func decodeRGB(path string) ([]byte, int, int, error) {
 		rgb = append(rgb, rgba.Pix[i], rgba.Pix[i+1], rgba.Pix[i+2])
 	}
 	return rgb, bnd.Dx(), bnd.Dy(), nil
+}
+
+type refRun struct {
+	version, backend string
+	faces            int
+	took             time.Duration
+}
+
+// referenceSpeed runs internal/face/testdata/reference.mjs (face-api on
+// TensorFlow.js's wasm backend) on the group photos and says how long its
+// detection, landmarks and descriptors took.
+func referenceSpeed(modelDir, demoDir string) (refRun, error) {
+	tmp, err := os.MkdirTemp("", "faces-ref")
+	if err != nil {
+		return refRun{}, err
+	}
+	defer os.RemoveAll(tmp)
+	args := []string{filepath.Join("internal", "face", "testdata", "reference.mjs"),
+		filepath.Clean(filepath.Join(modelDir, "..", "..", "..")), "wasm", "faces"}
+	for i, l := range groupPhotos {
+		rgb, w, h, err := decodeRGB(filepath.Join(demoDir, l.file))
+		if err != nil {
+			return refRun{}, err
+		}
+		f := filepath.Join(tmp, fmt.Sprintf("%d.rgb", i))
+		if err := os.WriteFile(f, rgb, 0o600); err != nil {
+			return refRun{}, err
+		}
+		args = append(args, fmt.Sprintf("%dx%d:%s", w, h, f))
+	}
+	raw, err := exec.Command("node", args...).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return refRun{}, fmt.Errorf("%v: %s (scripts/setup.sh --test installs TensorFlow.js)", err, lastLine(string(ee.Stderr)))
+		}
+		return refRun{}, err
+	}
+	var out struct {
+		Backend string              `json:"backend"`
+		TFJS    string              `json:"tfjs"`
+		Faces   [][]json.RawMessage `json:"faces"`
+		MS      float64             `json:"ms"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return refRun{}, err
+	}
+	r := refRun{version: "1.7.15", backend: out.Backend + " " + out.TFJS, took: time.Duration(out.MS * float64(time.Millisecond))}
+	for _, f := range out.Faces {
+		r.faces += len(f)
+	}
+	return r, nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }

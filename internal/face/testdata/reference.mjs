@@ -15,7 +15,8 @@
 //   {"backend": "...", "tfjs": "...", "descriptors": [[128 floats], ...]}
 //   {"backend": "...", "tfjs": "...", "detections": [[{"score", "x", "y", "w", "h"}, ...], ...]}
 //   {"backend": "...", "tfjs": "...", "landmarks": [[[x, y] * 68], ...]}
-//   {"backend": "...", "tfjs": "...", "faces": [[{"score", "x", "y", "w", "h", "landmarks", "descriptor"}, ...], ...]}
+//   {"backend": "...", "tfjs": "...", "faces": [[{"score", "x", "y", "w", "h", "landmarks", "descriptor"}, ...], ...], "ms": N}
+// (ms: the faces command's own time, models loaded and files read excluded)
 // (detect: face-api's ssdMobilenetv1.locateFaces, minConfidence 0.5,
 // maxResults 100; tiny: tinyFaceDetector.locateFaces, inputSize 416,
 // scoreThreshold 0.5 (same output as detect); boxes in pixels. landmarks: faceLandmark68Net.detectLandmarks,
@@ -38,6 +39,10 @@ await tf.ready();
 const modelDir = path.join(path.resolve(modules), '@vladmandic', 'face-api', 'model');
 
 const out = { backend: tf.getBackend(), tfjs: tf.version_core };
+// ms: the time of the work itself (models loaded, files read excluded), for
+// bench/faces's same-run comparison.
+let work = 0;
+const timed = async (fn) => { const t0 = performance.now(); const r = await fn(); work += performance.now() - t0; return r; };
 function readImage(arg) {
   const m = /^(\d+)x(\d+):(.*)$/.exec(arg);
   if (!m) throw new Error(`${arg}: want WIDTHxHEIGHT:FILE`);
@@ -54,7 +59,7 @@ if (cmd === 'faces') {
   out.faces = [];
   for (const arg of files) {
     const t = readImage(arg);
-    const res = await faceapi.detectAllFaces(t, opts).withFaceLandmarks().withFaceDescriptors();
+    const res = await timed(() => faceapi.detectAllFaces(t, opts).withFaceLandmarks().withFaceDescriptors());
     t.dispose();
     out.faces.push(res.map((r) => ({
       score: r.detection.score,
@@ -96,5 +101,6 @@ if (cmd === 'faces') {
     out.descriptors.push(Array.from(d));
   }
 }
+out.ms = work;
 // No process.exit: it would cut a large output short on a pipe.
 process.stdout.write(JSON.stringify(out) + '\n');
