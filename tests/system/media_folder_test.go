@@ -41,7 +41,7 @@ func TestMediaInSharedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, msg := tusCreate(t, anna, s1.base, "shared"+filepath.Ext(photo.path), int64(len(body)))
+	resp, msg := tusCreate(t, anna, s1.base, "across-processes"+filepath.Ext(photo.path), int64(len(body)))
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusCreated || loc == "" {
 		t.Fatalf("create on the first process: %d %s", resp.StatusCode, msg)
