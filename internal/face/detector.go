@@ -2,11 +2,9 @@ package face
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -37,8 +35,7 @@ type DetectOptions struct {
 // sigmoid scores, its non-maximum suppression at IoU 0.5). Safe for
 // concurrent use (runs are serialised).
 type Detector struct {
-	mu      sync.Mutex
-	sess    *ort.DynamicAdvancedSession
+	sess    *session
 	anchors []float32 // [detectorAnchors][4]
 }
 
@@ -62,22 +59,15 @@ func NewDetector(modelDir string, threads int) (*Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := openSession(model, []string{"image"}, []string{"boxes", "classes"}, threads)
+	sess, err := newSession("detector", model, []string{"image"}, []string{"boxes", "classes"}, threads)
 	if err != nil {
-		return nil, fmt.Errorf("face: detector session: %w", err)
+		return nil, err
 	}
 	return &Detector{sess: sess, anchors: anchors.Data}, nil
 }
 
 // Close releases the session.
-func (d *Detector) Close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.sess != nil {
-		d.sess.Destroy()
-		d.sess = nil
-	}
-}
+func (d *Detector) Close() { d.sess.close() }
 
 // Detect finds the faces in an RGB image (3 bytes a pixel, row by row,
 // width x height). As face-api does, the image is padded to a square with
@@ -112,15 +102,8 @@ func (d *Detector) Detect(ctx context.Context, rgb []byte, width, height int, op
 		return nil, fmt.Errorf("face: output tensor: %w", err)
 	}
 	defer clsT.Destroy()
-	d.mu.Lock()
-	if d.sess == nil {
-		d.mu.Unlock()
-		return nil, errors.New("face: detector closed")
-	}
-	err = d.sess.Run([]ort.Value{inT}, []ort.Value{boxT, clsT})
-	d.mu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("face: detector run: %w", err)
+	if err := d.sess.run([]ort.Value{inT}, []ort.Value{boxT, clsT}); err != nil {
+		return nil, err
 	}
 	boxes := decodeBoxes(d.anchors, boxT.GetData())
 	cls := clsT.GetData()

@@ -2,10 +2,8 @@ package face
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -120,8 +118,7 @@ func (d *detBuilder) separable(x string, size int64, prefix string, stride int64
 // Landmarker finds 68 face landmarks with face-api's FaceLandmark68Net in
 // ONNX Runtime. Safe for concurrent use (runs are serialised).
 type Landmarker struct {
-	mu   sync.Mutex
-	sess *ort.DynamicAdvancedSession
+	sess *session
 }
 
 // NewLandmarker loads face_landmark_68_model from modelDir (DefaultModelDir()
@@ -140,22 +137,15 @@ func NewLandmarker(modelDir string, threads int) (*Landmarker, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := openSession(model, []string{"image"}, []string{"landmarks"}, threads)
+	sess, err := newSession("landmarker", model, []string{"image"}, []string{"landmarks"}, threads)
 	if err != nil {
-		return nil, fmt.Errorf("face: landmark session: %w", err)
+		return nil, err
 	}
 	return &Landmarker{sess: sess}, nil
 }
 
 // Close releases the session.
-func (l *Landmarker) Close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.sess != nil {
-		l.sess.Destroy()
-		l.sess = nil
-	}
-}
+func (l *Landmarker) Close() { l.sess.close() }
 
 // Landmarks returns the 68 landmarks of the face in an RGB crop (3 bytes a
 // pixel, width x height; typically a detection box), in the crop's pixels.
@@ -180,15 +170,8 @@ func (l *Landmarker) Landmarks(ctx context.Context, rgb []byte, width, height in
 		return pts, fmt.Errorf("face: output tensor: %w", err)
 	}
 	defer outT.Destroy()
-	l.mu.Lock()
-	if l.sess == nil {
-		l.mu.Unlock()
-		return pts, errors.New("face: landmarker closed")
-	}
-	err = l.sess.Run([]ort.Value{inT}, []ort.Value{outT})
-	l.mu.Unlock()
-	if err != nil {
-		return pts, fmt.Errorf("face: landmark run: %w", err)
+	if err := l.sess.run([]ort.Value{inT}, []ort.Value{outT}); err != nil {
+		return pts, err
 	}
 	// face-api's FaceLandmark68NetBase.postProcess, then FaceLandmarks68
 	// scales the relative positions by the crop's size.

@@ -6,12 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
-
-	"shoebox/internal/ai"
 )
 
 // ErrModelsNotFound is returned (wrapped) when face-api's model folder is not
@@ -65,8 +61,7 @@ func DefaultModelDir() string {
 // Recognizer computes face descriptors with face-api's recognition network
 // in ONNX Runtime. Safe for concurrent use (runs are serialised).
 type Recognizer struct {
-	mu   sync.Mutex
-	sess *ort.DynamicAdvancedSession
+	sess *session
 }
 
 // NewRecognizer loads the weights from modelDir (DefaultModelDir() when
@@ -87,22 +82,15 @@ func NewRecognizer(modelDir string, threads int) (*Recognizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := openSession(model, []string{"image"}, []string{"descriptor"}, threads)
+	sess, err := newSession("recognizer", model, []string{"image"}, []string{"descriptor"}, threads)
 	if err != nil {
-		return nil, fmt.Errorf("face: recognition session: %w", err)
+		return nil, err
 	}
 	return &Recognizer{sess: sess}, nil
 }
 
 // Close releases the session.
-func (r *Recognizer) Close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.sess != nil {
-		r.sess.Destroy()
-		r.sess = nil
-	}
-}
+func (r *Recognizer) Close() { r.sess.close() }
 
 // Describe returns the descriptor of the face in an RGB crop of any size (3
 // bytes a pixel, width x height; typically a detection box): as face-api
@@ -155,13 +143,8 @@ func (r *Recognizer) run(ctx context.Context, in []float32, n int) ([][]float32,
 		return nil, fmt.Errorf("face: output tensor: %w", err)
 	}
 	defer outT.Destroy()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.sess == nil {
-		return nil, errors.New("face: recognizer closed")
-	}
-	if err := r.sess.Run([]ort.Value{inT}, []ort.Value{outT}); err != nil {
-		return nil, fmt.Errorf("face: recognition run: %w", err)
+	if err := r.sess.run([]ort.Value{inT}, []ort.Value{outT}); err != nil {
+		return nil, err
 	}
 	flat := outT.GetData()
 	out := make([][]float32, n)
@@ -169,31 +152,4 @@ func (r *Recognizer) run(ctx context.Context, in []float32, n int) ([][]float32,
 		out[i] = append([]float32(nil), flat[i*DescriptorDim:(i+1)*DescriptorDim]...)
 	}
 	return out, nil
-}
-
-// openSession loads ONNX Runtime (as ai.InitORT does) and opens a session on
-// an in-memory model with threads intra-op threads (<= 0: all cores).
-func openSession(model []byte, inputs, outputs []string, threads int) (*ort.DynamicAdvancedSession, error) {
-	if err := ai.InitORT("", threads); err != nil {
-		return nil, err
-	}
-	if threads <= 0 || threads > runtime.NumCPU() {
-		threads = runtime.NumCPU()
-	}
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, fmt.Errorf("session options: %w", err)
-	}
-	defer opts.Destroy()
-	for _, set := range []func() error{
-		func() error { return opts.SetIntraOpNumThreads(threads) },
-		func() error { return opts.SetInterOpNumThreads(1) },
-		func() error { return opts.SetGraphOptimizationLevel(ort.GraphOptimizationLevelEnableAll) },
-		func() error { return opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0") },
-	} {
-		if err := set(); err != nil {
-			return nil, fmt.Errorf("session options: %w", err)
-		}
-	}
-	return ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, opts)
 }

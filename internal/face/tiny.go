@@ -2,11 +2,9 @@ package face
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 )
@@ -107,8 +105,7 @@ func (d *detBuilder) convBiasNamed(x, filters, biasName string) string {
 // TinyDetector finds faces with face-api's tiny face detector (input 416,
 // score threshold 0.5 by default, NMS at IoU 0.4).
 type TinyDetector struct {
-	mu   sync.Mutex
-	sess *ort.DynamicAdvancedSession
+	sess *session
 	size int
 }
 
@@ -131,22 +128,15 @@ func NewTinyDetector(modelDir string, size, threads int) (*TinyDetector, error) 
 	if err != nil {
 		return nil, err
 	}
-	sess, err := openSession(model, []string{"image"}, []string{"grid"}, threads)
+	sess, err := newSession("tiny detector", model, []string{"image"}, []string{"grid"}, threads)
 	if err != nil {
-		return nil, fmt.Errorf("face: tiny detector session: %w", err)
+		return nil, err
 	}
 	return &TinyDetector{sess: sess, size: size}, nil
 }
 
 // Close releases the session.
-func (t *TinyDetector) Close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.sess != nil {
-		t.sess.Destroy()
-		t.sess = nil
-	}
-}
+func (t *TinyDetector) Close() { t.sess.close() }
 
 // Detect finds the faces in an RGB image (3 bytes a pixel, width x height);
 // scoreThreshold <= 0 means face-api's default 0.5. Boxes are not clipped to
@@ -173,15 +163,8 @@ func (t *TinyDetector) Detect(ctx context.Context, rgb []byte, width, height int
 		return nil, fmt.Errorf("face: output tensor: %w", err)
 	}
 	defer outT.Destroy()
-	t.mu.Lock()
-	if t.sess == nil {
-		t.mu.Unlock()
-		return nil, errors.New("face: tiny detector closed")
-	}
-	err = t.sess.Run([]ort.Value{inT}, []ort.Value{outT})
-	t.mu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("face: tiny detector run: %w", err)
+	if err := t.sess.run([]ort.Value{inT}, []ort.Value{outT}); err != nil {
+		return nil, err
 	}
 	grid := outT.GetData()
 
