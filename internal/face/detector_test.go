@@ -91,10 +91,7 @@ func TestTinyDetectorMatchesReference(t *testing.T) {
 // demo photos and compares the detections.
 func detectorMatches(t *testing.T, dir, cmd string, detect func(rgb []byte, w, h int) ([]face.Detection, error)) {
 	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
-	if len(paths) < 3 {
-		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
-	}
+	paths := demoPhotos(t, dir)
 	tmp := t.TempDir()
 	var args []string
 	var got [][]face.Detection

@@ -34,10 +34,7 @@ func cropRGB(rgb []byte, w, h int, b face.Box) ([]byte, int, int) {
 
 func TestLandmarksMatchReference(t *testing.T) {
 	dir := modelDir(t)
-	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
-	if len(paths) < 3 {
-		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
-	}
+	paths := demoPhotos(t, dir)
 	paths = paths[:3]
 	det, err := face.NewDetector(dir, 2)
 	if err != nil {

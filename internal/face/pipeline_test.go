@@ -18,10 +18,7 @@ import (
 
 func TestPipelineMatchesReference(t *testing.T) {
 	dir := modelDir(t)
-	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
-	if len(paths) < 3 {
-		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
-	}
+	paths := demoPhotos(t, dir)
 	p, err := face.NewPipeline(dir, 2)
 	if err != nil {
 		t.Fatal(err)

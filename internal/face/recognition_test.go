@@ -39,14 +39,22 @@ func modelDir(t *testing.T) string {
 	return d
 }
 
-// demoCrops returns centred square crops of face-api's demo photos, resized to
-// 150x150 RGB.
-func demoCrops(t *testing.T, dir string) ([]string, [][]byte) {
+// demoPhotos are face-api's demo photos (sample*.jpg, at least 3) beside
+// its models in dir.
+func demoPhotos(t *testing.T, dir string) []string {
 	t.Helper()
 	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
 	if len(paths) < 3 {
 		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
 	}
+	return paths
+}
+
+// demoCrops returns centred square crops of face-api's demo photos, resized to
+// 150x150 RGB.
+func demoCrops(t *testing.T, dir string) ([]string, [][]byte) {
+	t.Helper()
+	paths := demoPhotos(t, dir)
 	var crops [][]byte
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -223,10 +231,7 @@ func toF64(v []float32) []float64 {
 // face-api.
 func TestDescribeDetectedFacesMatchesReference(t *testing.T) {
 	dir := modelDir(t)
-	paths, _ := filepath.Glob(filepath.Join(dir, "..", "demo", "sample*.jpg"))
-	if len(paths) < 3 {
-		t.Fatalf("face-api demo photos missing under %s/../demo (run scripts/setup.sh)", dir)
-	}
+	paths := demoPhotos(t, dir)
 	paths = paths[:3]
 	det, err := face.NewDetector(dir, 2)
 	if err != nil {
