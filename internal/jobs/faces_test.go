@@ -35,30 +35,7 @@ import (
 // until it is empty.
 func (e *env) runFaces(t *testing.T, on bool) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := jobs.New(e.db, e.store, jobs.Options{Workers: e.workers, Poll: 20 * time.Millisecond, Logger: log, Faces: on})
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := r.EnqueueScan(ctx, e.lib); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		c, err := e.st.CountJobs(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Pending == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue not empty after 5 minutes: %+v", c)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.runUntilEmpty(t, jobs.Options{Faces: on}, 5*time.Minute)
 }
 
 func faceModels(t *testing.T) string {

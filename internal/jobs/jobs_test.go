@@ -56,36 +56,43 @@ type env struct {
 func setup(t *testing.T) *env {
 	db := dbtest.Open(t, 6)
 	e := &env{db: db, st: storage.New(db), store: thumbs.Store{Dir: t.TempDir()}, lib: t.TempDir(), workers: 2}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.run = func() {
 		t.Helper()
-		r := jobs.New(db, e.store, jobs.Options{Workers: e.workers, Poll: 20 * time.Millisecond, Logger: log})
-		ctx, cancel := context.WithCancel(context.Background())
-		// The scan is queued before any worker starts, so what runs first
-		// is the queue's choice, not a race with the workers.
-		if err := r.EnqueueScan(ctx, e.lib); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { r.Run(ctx); close(done) }()
-		defer func() { cancel(); <-done }()
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			c, err := e.st.CountJobs(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Pending == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("queue not empty after 2 minutes: %+v", c)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		e.runUntilEmpty(t, jobs.Options{}, 2*time.Minute)
 	}
 	return e
+}
+
+// runUntilEmpty queues a scan of the library and runs a queue with o (its
+// workers, poll and logger set here) until nothing is pending, within wait.
+func (e *env) runUntilEmpty(t *testing.T, o jobs.Options, wait time.Duration) {
+	t.Helper()
+	o.Workers, o.Poll, o.Logger = e.workers, 20*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil))
+	r := jobs.New(e.db, e.store, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	// The scan is queued before any worker starts, so what runs first
+	// is the queue's choice, not a race with the workers.
+	if err := r.EnqueueScan(ctx, e.lib); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := e.st.CountJobs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue not empty after %s: %+v", wait, c)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (e *env) photoOf(t *testing.T, rel string) string {
