@@ -273,15 +273,6 @@ func identities(ps []photo) int {
 	return len(seen)
 }
 
-func dist(a, b []float32) float64 {
-	s := 0.0
-	for i := range a {
-		d := float64(a[i] - b[i])
-		s += d * d
-	}
-	return math.Sqrt(s)
-}
-
 type pair struct {
 	d     float64
 	same  bool
@@ -293,7 +284,7 @@ func verification(fs []labelled) string {
 	for i := range fs {
 		for j := i + 1; j < len(fs); j++ {
 			ps = append(ps, pair{
-				d:     dist(fs[i].desc, fs[j].desc),
+				d:     face.Distance(fs[i].desc, fs[j].desc),
 				same:  fs[i].who == fs[j].who,
 				video: fs[i].who == videoIdentity && fs[j].who == videoIdentity,
 			})
@@ -369,7 +360,7 @@ func verification(fs []labelled) string {
 	var far []string
 	for i := range fs {
 		for j := i + 1; j < len(fs); j++ {
-			if d := dist(fs[i].desc, fs[j].desc); fs[i].who == fs[j].who && fs[i].who != videoIdentity {
+			if d := face.Distance(fs[i].desc, fs[j].desc); fs[i].who == fs[j].who && fs[i].who != videoIdentity {
 				far = append(far, fmt.Sprintf("%s %.3f", fs[i].who, d))
 			}
 		}
@@ -390,7 +381,7 @@ func clustering(title string, fs []labelled) string {
 		nearest, nd := -1, math.Inf(1)
 		for j := 0; j < i; j++ {
 			if person[j] != 0 {
-				if d := dist(fs[i].desc, fs[j].desc); d < nd {
+				if d := face.Distance(fs[i].desc, fs[j].desc); d < nd {
 					nearest, nd = j, d
 				}
 			}
@@ -401,7 +392,7 @@ func clustering(title string, fs []labelled) string {
 		}
 		var near []int
 		for j := 0; j < i; j++ {
-			if person[j] == 0 && dist(fs[i].desc, fs[j].desc) <= storage.FaceDistance {
+			if person[j] == 0 && face.Distance(fs[i].desc, fs[j].desc) <= storage.FaceDistance {
 				near = append(near, j)
 			}
 		}

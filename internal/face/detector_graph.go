@@ -19,7 +19,7 @@ const detectorAnchors = 5118
 // float32 [B, 5118, 4] (box encodings) and "classes": float32 [B, 5118, 3]
 // (logits; index 1 is "face").
 func BuildDetectorONNX(w map[string]Tensor) ([]byte, error) {
-	d := &detBuilder{builder: newBuilder("ssd_mobilenetv1"), w: w}
+	d := newNetBuilder("ssd_mobilenetv1", w)
 	x := d.input("image", -1, DetectorSize, DetectorSize, 3)
 	x = d.op("Div", []string{x, d.floats("c127_5", []float32{127.5})})
 	x = d.op("Sub", []string{x, d.floats("c1", []float32{1})})
@@ -70,23 +70,6 @@ func BuildDetectorONNX(w map[string]Tensor) ([]byte, error) {
 	return d.marshal("face-api ssd_mobilenetv1_model (SSD MobileNet v1 face detector), built by shoebox internal/face")
 }
 
-type detBuilder struct {
-	*builder
-	w   map[string]Tensor
-	err error
-}
-
-func (d *detBuilder) get(name string, rank int) Tensor {
-	t, ok := d.w[name]
-	if !ok && d.err == nil {
-		d.err = fmt.Errorf("face: detector weights: %s missing", name)
-	}
-	if ok && len(t.Shape) != rank && d.err == nil {
-		d.err = fmt.Errorf("face: detector weights: %s has shape %v", name, t.Shape)
-	}
-	return t
-}
-
 // samePads returns TensorFlow's "same" padding (extra at the end) for one
 // axis, and the output size.
 func samePads(in, k, stride int64) (before, after, out int64) {
@@ -97,15 +80,10 @@ func samePads(in, k, stride int64) (before, after, out int64) {
 
 // pointwise is face-api's pointwiseConvLayer: conv2d "same" + bn offset,
 // clipped to [0, 6].
-func (d *detBuilder) pointwise(x string, size int64, prefix string, stride int64) (string, int64) {
-	f := d.get(prefix+"/weights", 4)
+func (d *netBuilder) pointwise(x string, size int64, prefix string, stride int64) (string, int64) {
+	data, dims := d.filters(prefix + "/weights")
 	off := d.get(prefix+"/convolution_bn_offset", 1)
 	if d.err != nil {
-		return x, size
-	}
-	data, dims, err := hwioToOIHW(f)
-	if err != nil {
-		d.err = err
 		return x, size
 	}
 	k := dims[2]
@@ -117,7 +95,7 @@ func (d *detBuilder) pointwise(x string, size int64, prefix string, stride int64
 
 // depthwise is face-api's depthwiseConvLayer: depthwise conv "same", batch
 // norm (epsilon 0.0010000000474974513), clipped to [0, 6].
-func (d *detBuilder) depthwise(x string, size int64, prefix string, stride int64) (string, int64) {
+func (d *netBuilder) depthwise(x string, size int64, prefix string, stride int64) (string, int64) {
 	f := d.get(prefix+"/depthwise_weights", 4)
 	gamma := d.get(prefix+"/BatchNorm/gamma", 1)
 	beta := d.get(prefix+"/BatchNorm/beta", 1)
@@ -126,22 +104,14 @@ func (d *detBuilder) depthwise(x string, size int64, prefix string, stride int64
 	if d.err != nil {
 		return x, size
 	}
-	h, w, ch := f.Shape[0], f.Shape[1], f.Shape[2]
 	if f.Shape[3] != 1 {
 		d.err = fmt.Errorf("face: %s: channel multiplier %d", prefix, f.Shape[3])
 		return x, size
 	}
-	data := make([]float32, len(f.Data))
-	for y := 0; y < h; y++ {
-		for xx := 0; xx < w; xx++ {
-			for c := 0; c < ch; c++ {
-				data[(c*h+y)*w+xx] = f.Data[(y*w+xx)*ch+c]
-			}
-		}
-	}
-	k := int64(h)
+	data := depthwiseToONNX(f)
+	k := int64(f.Shape[0])
 	b, a, out := samePads(size, k, stride)
-	C := int64(ch)
+	C := int64(f.Shape[2])
 	x = d.op("Conv", []string{x, d.floats(prefix+"/w", data, C, 1, k, k)},
 		aInts("kernel_shape", k, k), aInts("strides", stride, stride), aInts("pads", b, b, a, a), aInt("group", C))
 	x = d.op("BatchNormalization", []string{x,
@@ -151,20 +121,15 @@ func (d *detBuilder) depthwise(x string, size int64, prefix string, stride int64
 	return d.relu6(x), out
 }
 
-func (d *detBuilder) relu6(x string) string {
+func (d *netBuilder) relu6(x string) string {
 	return d.op("Clip", []string{x, d.floats("zero", []float32{0}), d.floats("six", []float32{6})})
 }
 
 // convBias is face-api's common convLayer: conv2d 1x1 "same" + bias.
-func (d *detBuilder) convBias(x, prefix string) string {
-	f := d.get(prefix+"/weights", 4)
+func (d *netBuilder) convBias(x, prefix string) string {
+	data, dims := d.filters(prefix + "/weights")
 	bias := d.get(prefix+"/biases", 1)
 	if d.err != nil {
-		return x
-	}
-	data, dims, err := hwioToOIHW(f)
-	if err != nil {
-		d.err = err
 		return x
 	}
 	if dims[2] != 1 || dims[3] != 1 {

@@ -127,12 +127,45 @@ func (b *builder) marshal(doc string) ([]byte, error) {
 	return data, nil
 }
 
-// hwioToOIHW turns a TensorFlow conv filter [h, w, in, out] into ONNX's
-// [out, in, h, w].
-func hwioToOIHW(t Tensor) ([]float32, []int64, error) {
-	if len(t.Shape) != 4 {
-		return nil, nil, fmt.Errorf("face: conv filter of shape %v", t.Shape)
+// netBuilder builds one of face-api's nets from its weights. The first
+// weight missing or of the wrong rank is kept in err; a layer method
+// returns its input unchanged once err is set, and the Build function
+// reports err.
+type netBuilder struct {
+	*builder
+	w   map[string]Tensor
+	err error
+}
+
+func newNetBuilder(name string, w map[string]Tensor) *netBuilder {
+	return &netBuilder{builder: newBuilder(name), w: w}
+}
+
+// get is the named weight, checked to have rank dimensions.
+func (d *netBuilder) get(name string, rank int) Tensor {
+	t, ok := d.w[name]
+	if !ok && d.err == nil {
+		d.err = fmt.Errorf("face: %s weights: %s missing", d.g.Name, name)
 	}
+	if ok && len(t.Shape) != rank && d.err == nil {
+		d.err = fmt.Errorf("face: %s weights: %s has shape %v", d.g.Name, name, t.Shape)
+	}
+	return t
+}
+
+// filters is the named conv filter, TensorFlow's [h, w, in, out], as
+// ONNX's [out, in, h, w] with those dims; nil once err is set.
+func (d *netBuilder) filters(name string) ([]float32, []int64) {
+	t := d.get(name, 4)
+	if d.err != nil {
+		return nil, nil
+	}
+	return hwioToOIHW(t)
+}
+
+// hwioToOIHW turns a TensorFlow conv filter [h, w, in, out] (rank checked
+// by get) into ONNX's [out, in, h, w].
+func hwioToOIHW(t Tensor) ([]float32, []int64) {
 	h, w, ci, co := t.Shape[0], t.Shape[1], t.Shape[2], t.Shape[3]
 	out := make([]float32, len(t.Data))
 	for y := 0; y < h; y++ {
@@ -144,7 +177,22 @@ func hwioToOIHW(t Tensor) ([]float32, []int64, error) {
 			}
 		}
 	}
-	return out, []int64{int64(co), int64(ci), int64(h), int64(w)}, nil
+	return out, []int64{int64(co), int64(ci), int64(h), int64(w)}
+}
+
+// depthwiseToONNX turns a TensorFlow depthwise filter [h, w, channels, 1]
+// into ONNX's grouped conv weight [channels, 1, h, w].
+func depthwiseToONNX(t Tensor) []float32 {
+	h, w, ch := t.Shape[0], t.Shape[1], t.Shape[2]
+	out := make([]float32, len(t.Data))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			for c := 0; c < ch; c++ {
+				out[(c*h+y)*w+x] = t.Data[(y*w+x)*ch+c]
+			}
+		}
+	}
+	return out
 }
 
 func aFloat(name string, v float32) *onnx.AttributeProto {

@@ -22,7 +22,7 @@ type Point struct{ X, Y float64 }
 // Input "image": float32 [B, 112, 112, 3], RGB 0..255. Output "landmarks":
 // float32 [B, 136], x0, y0, x1, y1, ... relative to the (square) input.
 func BuildLandmarksONNX(w map[string]Tensor) ([]byte, error) {
-	d := &detBuilder{builder: newBuilder("face_landmark_68"), w: w}
+	d := newNetBuilder("face_landmark_68", w)
 	x := d.input("image", -1, LandmarkSize, LandmarkSize, 3)
 	x = d.op("Sub", []string{x, d.floats("mean_rgb", recognitionMeanRGB, 1, 1, 1, 3)})
 	x = d.op("Div", []string{x, d.floats("c255", []float32{255})})
@@ -53,18 +53,13 @@ func BuildLandmarksONNX(w map[string]Tensor) ([]byte, error) {
 
 // denseBlock4 is face-api's denseBlock4 (faceFeatureExtractor/denseBlock.ts),
 // scaling down by 2.
-func (d *detBuilder) denseBlock4(x string, size int64, prefix string, first bool) (string, int64) {
+func (d *netBuilder) denseBlock4(x string, size int64, prefix string, first bool) (string, int64) {
 	var out1 string
 	var osize int64
 	if first {
-		f := d.get(prefix+"/conv0/filters", 4)
+		data, dims := d.filters(prefix + "/conv0/filters")
 		bias := d.get(prefix+"/conv0/bias", 1)
 		if d.err != nil {
-			return x, size
-		}
-		data, dims, err := hwioToOIHW(f)
-		if err != nil {
-			d.err = err
 			return x, size
 		}
 		b, a, out := samePads(size, dims[2], 2)
@@ -85,31 +80,18 @@ func (d *detBuilder) denseBlock4(x string, size int64, prefix string, first bool
 }
 
 // separable is tf.separableConv2d ("same") + bias.
-func (d *detBuilder) separable(x string, size int64, prefix string, stride int64) (string, int64) {
+func (d *netBuilder) separable(x string, size int64, prefix string, stride int64) (string, int64) {
 	dw := d.get(prefix+"/depthwise_filter", 4)
-	pw := d.get(prefix+"/pointwise_filter", 4)
+	pdata, pdims := d.filters(prefix + "/pointwise_filter")
 	bias := d.get(prefix+"/bias", 1)
 	if d.err != nil {
 		return x, size
 	}
-	h, w, ch := dw.Shape[0], dw.Shape[1], dw.Shape[2]
-	data := make([]float32, len(dw.Data))
-	for y := 0; y < h; y++ {
-		for xx := 0; xx < w; xx++ {
-			for c := 0; c < ch; c++ {
-				data[(c*h+y)*w+xx] = dw.Data[(y*w+xx)*ch+c]
-			}
-		}
-	}
-	k, C := int64(h), int64(ch)
+	data := depthwiseToONNX(dw)
+	k, C := int64(dw.Shape[0]), int64(dw.Shape[2])
 	b, a, out := samePads(size, k, stride)
 	x = d.op("Conv", []string{x, d.floats(prefix+"/dw", data, C, 1, k, k)},
 		aInts("kernel_shape", k, k), aInts("strides", stride, stride), aInts("pads", b, b, a, a), aInt("group", C))
-	pdata, pdims, err := hwioToOIHW(pw)
-	if err != nil {
-		d.err = err
-		return x, size
-	}
 	x = d.op("Conv", []string{x, d.floats(prefix+"/pw", pdata, pdims...), d.floats(prefix+"/b", bias.Data, pdims[0])},
 		aInts("kernel_shape", 1, 1))
 	return x, out

@@ -23,7 +23,7 @@ var recognitionMeanRGB = []float32{122.782, 117.001, 104.298}
 // face-api's batch tensor). Output "descriptor": float32 [B, 128], not
 // normalised (face-api returns it as is).
 func BuildRecognitionONNX(w map[string]Tensor) ([]byte, error) {
-	r := &recogBuilder{builder: newBuilder("face_recognition"), w: w}
+	r := newNetBuilder("face_recognition", w)
 	x := r.input("image", -1, CropSize, CropSize, 3)
 	mean := r.floats("mean_rgb", recognitionMeanRGB, 1, 1, 1, 3)
 	x = r.op("Sub", []string{x, mean})
@@ -69,37 +69,15 @@ func BuildRecognitionONNX(w map[string]Tensor) ([]byte, error) {
 	return r.marshal("face-api face_recognition_model (ResNet-34 from dlib), built by shoebox internal/face")
 }
 
-type recogBuilder struct {
-	*builder
-	w   map[string]Tensor
-	err error
-}
-
-func (r *recogBuilder) get(name string, rank int) Tensor {
-	t, ok := r.w[name]
-	if !ok && r.err == nil {
-		r.err = fmt.Errorf("face: recognition weights: %s missing", name)
-	}
-	if ok && len(t.Shape) != rank && r.err == nil {
-		r.err = fmt.Errorf("face: recognition weights: %s has shape %v", name, t.Shape)
-	}
-	return t
-}
-
 // convLayer is face-api's convLayer: conv2d + bias, then the scale layer
 // (x*weights + biases), then an optional ReLU. "valid" padding when down
 // (stride 2), else "same" (the filters are odd, so symmetric).
-func (r *recogBuilder) convLayer(x string, size int64, prefix string, stride int64, relu, same bool) (string, int64) {
-	f := r.get(prefix+"/conv/filters", 4)
+func (r *netBuilder) convLayer(x string, size int64, prefix string, stride int64, relu, same bool) (string, int64) {
+	data, dims := r.filters(prefix + "/conv/filters")
 	bias := r.get(prefix+"/conv/bias", 1)
 	sw := r.get(prefix+"/scale/weights", 1)
 	sb := r.get(prefix+"/scale/biases", 1)
 	if r.err != nil {
-		return x, size
-	}
-	data, dims, err := hwioToOIHW(f)
-	if err != nil {
-		r.err = err
 		return x, size
 	}
 	k, co := dims[2], dims[0]
@@ -120,7 +98,7 @@ func (r *recogBuilder) convLayer(x string, size int64, prefix string, stride int
 	return x, (size-k)/stride + 1
 }
 
-func (r *recogBuilder) residual(x string, size int64, prefix string) string {
+func (r *netBuilder) residual(x string, size int64, prefix string) string {
 	out, _ := r.convLayer(x, size, prefix+"/conv1", 1, true, true)
 	out, _ = r.convLayer(out, size, prefix+"/conv2", 1, false, true)
 	out = r.op("Add", []string{out, x})
@@ -131,7 +109,7 @@ func (r *recogBuilder) residual(x string, size int64, prefix string) string {
 // zero-padded in channels when the block widens; when the strided "valid"
 // conv comes out one smaller than the pool, the conv output gets a zero row
 // and column at the end (bottom, right).
-func (r *recogBuilder) residualDown(x string, size int64, prefix string) (string, int64) {
+func (r *netBuilder) residualDown(x string, size int64, prefix string) (string, int64) {
 	inC := r.get(prefix+"/conv1/conv/filters", 4)
 	if r.err != nil {
 		return x, size

@@ -296,7 +296,7 @@ func TestDescribeDetectedFacesMatchesReference(t *testing.T) {
 				continue
 			}
 			pairs++
-			if dist := euclid(got[i], got[j]); dist < 0.4 {
+			if dist := face.Distance(got[i], got[j]); dist < 0.4 {
 				t.Errorf("%s: faces %d and %d at distance %.3f", filepath.Base(paths[photo[i]]), i, j, dist)
 			}
 		}
@@ -304,13 +304,4 @@ func TestDescribeDetectedFacesMatchesReference(t *testing.T) {
 	if pairs == 0 {
 		t.Errorf("no photo with two faces among %d", len(paths))
 	}
-}
-
-func euclid(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i] - b[i])
-		s += d * d
-	}
-	return math.Sqrt(s)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -152,4 +153,17 @@ func (r *Recognizer) run(ctx context.Context, in []float32, n int) ([][]float32,
 		out[i] = append([]float32(nil), flat[i*DescriptorDim:(i+1)*DescriptorDim]...)
 	}
 	return out, nil
+}
+
+// Distance is the Euclidean distance between two descriptors: face-api's
+// euclideanDistance, and pgvector's <-> on the faces table. The same
+// person is about 0.6 or nearer (face-api's threshold); people form
+// within storage.FaceDistance.
+func Distance(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
 }

@@ -33,7 +33,7 @@ func BuildTinyDetectorONNX(w map[string]Tensor, size int) ([]byte, error) {
 	if size <= 0 || size%32 != 0 {
 		return nil, fmt.Errorf("face: tiny detector: input size %d is not a multiple of 32", size)
 	}
-	d := &detBuilder{builder: newBuilder("tiny_face_detector"), w: w}
+	d := newNetBuilder("tiny_face_detector", w)
 	x := d.input("image", -1, int64(size), int64(size), 3)
 	x = d.op("Sub", []string{x, d.floats("mean_rgb", tinyMeanRGB, 1, 1, 1, 3)})
 	x = d.op("Div", []string{x, d.floats("c255", []float32{255})})
@@ -41,14 +41,10 @@ func BuildTinyDetectorONNX(w map[string]Tensor, size int) ([]byte, error) {
 	s := int64(size)
 
 	// conv0: plain conv, "valid", + bias, leaky.
-	f := d.get("conv0/filters", 4)
+	data, dims := d.filters("conv0/filters")
 	bias := d.get("conv0/bias", 1)
 	if d.err != nil {
 		return nil, d.err
-	}
-	data, dims, err := hwioToOIHW(f)
-	if err != nil {
-		return nil, err
 	}
 	x = d.op("Conv", []string{x, d.floats("conv0/w", data, dims...), d.floats("conv0/b", bias.Data, dims[0])},
 		aInts("kernel_shape", dims[2], dims[3]))
@@ -74,28 +70,23 @@ func BuildTinyDetectorONNX(w map[string]Tensor, size int) ([]byte, error) {
 }
 
 // leaky is face-api's leaky: m = x*0.1; relu(x - m) + m.
-func (d *detBuilder) leaky(x string) string {
+func (d *netBuilder) leaky(x string) string {
 	m := d.op("Mul", []string{x, d.floats("c0_1", []float32{0.10000000149011612})})
 	return d.op("Add", []string{d.op("Relu", []string{d.op("Sub", []string{x, m})}), m})
 }
 
 // maxPoolSame is tf.maxPool(x, 2, stride, "same").
-func (d *detBuilder) maxPoolSame(x string, size, stride int64) (string, int64) {
+func (d *netBuilder) maxPoolSame(x string, size, stride int64) (string, int64) {
 	b, a, out := samePads(size, 2, stride)
 	return d.op("MaxPool", []string{x}, aInts("kernel_shape", 2, 2), aInts("strides", stride, stride),
 		aInts("pads", b, b, a, a)), out
 }
 
 // convBiasNamed is a 1x1 conv + bias from the named weights.
-func (d *detBuilder) convBiasNamed(x, filters, biasName string) string {
-	f := d.get(filters, 4)
+func (d *netBuilder) convBiasNamed(x, filters, biasName string) string {
+	data, dims := d.filters(filters)
 	bias := d.get(biasName, 1)
 	if d.err != nil {
-		return x
-	}
-	data, dims, err := hwioToOIHW(f)
-	if err != nil {
-		d.err = err
 		return x
 	}
 	return d.op("Conv", []string{x, d.floats(filters, data, dims...), d.floats(biasName, bias.Data, dims[0])},

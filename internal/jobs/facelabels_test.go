@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"shoebox/internal/database"
+	"shoebox/internal/face"
 	"shoebox/internal/storage"
 )
 
@@ -57,7 +58,7 @@ var labelledFaces = map[string]string{
 const franck = "Franck (video frames)"
 
 // faceDescriptor is a stored face's descriptor, as the database holds it.
-func (e *env) faceDescriptor(t *testing.T, id int64) []float64 {
+func (e *env) faceDescriptor(t *testing.T, id int64) []float32 {
 	t.Helper()
 	var s string
 	err := e.db.Do(context.Background(), func(q database.Querier) error {
@@ -66,27 +67,18 @@ func (e *env) faceDescriptor(t *testing.T, id int64) []float64 {
 	if err != nil {
 		t.Fatalf("face %d: %v", id, err)
 	}
-	var out []float64
+	var out []float32
 	for _, f := range strings.Split(strings.Trim(s, "[]"), ",") {
-		v, err := strconv.ParseFloat(f, 64)
+		v, err := strconv.ParseFloat(f, 32)
 		if err != nil {
 			t.Fatalf("face %d: descriptor %q: %v", id, s, err)
 		}
-		out = append(out, v)
+		out = append(out, float32(v))
 	}
 	if len(out) != 128 {
 		t.Fatalf("face %d: descriptor of %d numbers", id, len(out))
 	}
 	return out
-}
-
-func euclid(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		d := a[i] - b[i]
-		s += d * d
-	}
-	return math.Sqrt(s)
 }
 
 func TestFacesOfLabelledPeople(t *testing.T) {
@@ -107,7 +99,7 @@ func TestFacesOfLabelledPeople(t *testing.T) {
 	type found struct {
 		file, who string
 		face      storage.Face
-		desc      []float64
+		desc      []float32
 	}
 	var faces []found
 	for file, who := range labelledFaces {
@@ -194,14 +186,14 @@ func TestFacesOfLabelledPeople(t *testing.T) {
 			continue // one photo of them
 		}
 		checked++
-		same := euclid(two[0].desc, two[1].desc)
+		same := face.Distance(two[0].desc, two[1].desc)
 		nearest, nearestOf := math.Inf(1), ""
 		for _, mine := range two {
 			for _, other := range faces {
 				if other.who == who {
 					continue
 				}
-				if d := euclid(mine.desc, other.desc); d < nearest {
+				if d := face.Distance(mine.desc, other.desc); d < nearest {
 					nearest, nearestOf = d, mine.file+" to "+other.file+" ("+other.who+")"
 				}
 			}

@@ -3,13 +3,13 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"shoebox/internal/database/dbtest"
+	"shoebox/internal/face"
 	"shoebox/internal/storage"
 )
 
@@ -32,15 +32,6 @@ func (c faceCloud) point(r *rand.Rand) []float32 {
 		v[i] = c.centre[i] + float32(r.NormFloat64()*0.015)
 	}
 	return v
-}
-
-func dist(a, b []float32) float64 {
-	s := 0.0
-	for i := range a {
-		d := float64(a[i] - b[i])
-		s += d * d
-	}
-	return math.Sqrt(s)
 }
 
 type sample struct {
@@ -84,7 +75,7 @@ func TestFacesClusterIntoPeople(t *testing.T) {
 	sizes := []int{6, 4, 3}
 	for i := range clouds {
 		for j := range i {
-			if d := dist(clouds[i].centre, clouds[j].centre); d < 1.2 {
+			if d := face.Distance(clouds[i].centre, clouds[j].centre); d < 1.2 {
 				t.Skipf("centres %.2f apart: too close for this seed", d)
 			}
 		}
