@@ -258,12 +258,8 @@ func TestAlbumSharingBetweenAccounts(t *testing.T) {
 	ctx := context.Background()
 	base := s.srv.URL
 	addUser(t, s, "anna")
-	hash, _ := auth.HashPassword(pw)
-	for _, n := range []string{"ben", "carl"} {
-		if _, err := s.st.AddUser(ctx, n, hash, false); err != nil {
-			t.Fatal(err)
-		}
-	}
+	addMember(t, s, "ben")
+	addMember(t, s, "carl")
 	benPhotos := addLibrary(t, s, "/ben", "ben", 2)
 	anna, ben, carl := signIn(t, s, "anna"), signIn(t, s, "ben"), signIn(t, s, "carl")
 	annas := s.ids // /photos: the first admin's

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"shoebox/internal/auth"
 	"shoebox/internal/web"
 )
 
@@ -228,6 +229,36 @@ func addUser(t *testing.T, s *site, name string) {
 	if resp, _ := do(t, c, "POST", s.srv.URL+"/setup", url.Values{"username": {name}, "password": {pw}}); resp.StatusCode != 303 {
 		t.Fatalf("setup: %d", resp.StatusCode)
 	}
+}
+
+// addMember makes a member account (password pw) through storage.
+func addMember(t *testing.T, s *site, name string) int64 {
+	t.Helper()
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.st.AddUser(context.Background(), name, hash, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// annaAndBen makes two accounts on s: anna, the admin (s's own photos
+// are hers), and ben, a member with a library of n photos of his own. It
+// gives both signed in, once ben sees his photos, and ben's photo ids.
+func annaAndBen(t *testing.T, s *site, n int) (anna, ben *http.Client, bens []string) {
+	t.Helper()
+	addUser(t, s, "anna")
+	addMember(t, s, "ben")
+	bens = addLibrary(t, s, "/ben", "ben", n)
+	anna, ben = signIn(t, s, "anna"), signIn(t, s, "ben")
+	eventually(t, "ben's library in his sight", func() bool {
+		resp, _ := do(t, ben, "GET", s.srv.URL+"/api/photos/"+bens[0], nil)
+		return resp.StatusCode == 200
+	})
+	return anna, ben, bens
 }
 
 func TestRevocationReachesPagesAndMedia(t *testing.T) {

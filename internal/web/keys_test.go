@@ -215,10 +215,7 @@ func TestAuditPage(t *testing.T) {
 	s := newSite(t, 1, 4, plainName)
 	addUser(t, s, "anna")
 	ctx := context.Background()
-	hash, _ := auth.HashPassword(pw)
-	if _, err := s.st.AddUser(ctx, "bob", hash, false); err != nil {
-		t.Fatal(err)
-	}
+	addMember(t, s, "bob")
 	for i := 0; i < 150; i++ {
 		if err := s.st.Audit(ctx, "test-event", "carl", "192.0.2.1", fmt.Sprint("row ", i)); err != nil {
 			t.Fatal(err)

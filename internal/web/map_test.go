@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"shoebox/internal/auth"
 	"shoebox/internal/place"
 	"shoebox/internal/storage"
 	"shoebox/internal/web"
@@ -195,18 +194,11 @@ func TestMapPage(t *testing.T) {
 // names the place only when it shows metadata.
 func TestMapAndPlacesByVisibility(t *testing.T) {
 	s := newSite(t, 2, 4, plainName)
-	ctx := context.Background()
 	base := s.srv.URL
-	addUser(t, s, "anna")
-	hash, _ := auth.HashPassword(pw)
-	if _, err := s.st.AddUser(ctx, "ben", hash, false); err != nil {
-		t.Fatal(err)
-	}
-	bens := addLibrary(t, s, "/ben", "ben", 1)
+	anna, ben, bens := annaAndBen(t, s, 1)
 	annas := s.ids
 	locate(t, s, annas[0], 38.7075, -9.1364) // Lisbon
 	locate(t, s, bens[0], 48.8606, 2.3376)   // Paris
-	anna, ben := signIn(t, s, "anna"), signIn(t, s, "ben")
 	eventually(t, "ben's library out of anna's sight", func() bool {
 		resp, _ := do(t, anna, "GET", base+"/api/photos/"+bens[0], nil)
 		return resp.StatusCode == 404

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"shoebox/internal/auth"
 	"shoebox/internal/storage"
 )
 
@@ -24,13 +23,7 @@ func TestPeopleMergeSplitForms(t *testing.T) {
 	s := newSite(t, 9, 4, plainName)
 	ctx := context.Background()
 	base := s.srv.URL
-	addUser(t, s, "anna")
-	hash, _ := auth.HashPassword(pw)
-	if _, err := s.st.AddUser(ctx, "ben", hash, false); err != nil {
-		t.Fatal(err)
-	}
-	bens := addLibrary(t, s, "/ben", "ben", 2)
-	anna, ben := signIn(t, s, "anna"), signIn(t, s, "ben")
+	anna, ben, bens := annaAndBen(t, s, 2)
 	annas := s.ids
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	box := [4]float32{0.5, 0.25, 0.25, 0.5}
@@ -43,16 +36,7 @@ func TestPeopleMergeSplitForms(t *testing.T) {
 			}
 		}
 	}
-	bob := cloudOf(r, 4)
-	for i, id := range bens {
-		if err := s.st.SaveFaces(ctx, id, []storage.Face{{Box: box, Score: 0.9, Embedding: bob[2*i]}, {Box: [4]float32{0.1, 0.1, 0.2, 0.2}, Score: 0.8, Embedding: bob[2*i+1]}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "ben's library in his sight", func() bool {
-		resp, _ := do(t, ben, "GET", base+"/api/photos/"+bens[0], nil)
-		return resp.StatusCode == 200
-	})
+	bobOn(t, s, r, bens)
 	ap := listPeople(t, anna, base+"/api/people")
 	if len(ap) != 3 {
 		t.Fatalf("anna's people: %+v", ap)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"shoebox/internal/auth"
 	"shoebox/internal/storage"
 )
 
@@ -67,6 +66,22 @@ func cloudOf(r *rand.Rand, n int) [][]float32 {
 	return out
 }
 
+// bobOn saves two faces of one man, bob, on each of the photos ids: a
+// front face and a smaller one.
+func bobOn(t *testing.T, s *site, r *rand.Rand, ids []string) {
+	t.Helper()
+	bob := cloudOf(r, 2*len(ids))
+	for i, id := range ids {
+		faces := []storage.Face{
+			{Box: [4]float32{0.5, 0.25, 0.25, 0.5}, Score: 0.9, Embedding: bob[2*i]},
+			{Box: [4]float32{0.1, 0.1, 0.2, 0.2}, Score: 0.8, Embedding: bob[2*i+1]},
+		}
+		if err := s.st.SaveFaces(context.Background(), id, faces); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // People through the API and pages: each account sees the people on the
 // photos it sees, names, hides, merges and splits only its own (another's
 // is not found), finds photos by person:NAME; a photo's faces come with
@@ -76,13 +91,7 @@ func TestPeopleAPI(t *testing.T) {
 	s := newSite(t, 6, 4, plainName)
 	ctx := context.Background()
 	base := s.srv.URL
-	addUser(t, s, "anna")
-	hash, _ := auth.HashPassword(pw)
-	if _, err := s.st.AddUser(ctx, "ben", hash, false); err != nil {
-		t.Fatal(err)
-	}
-	bens := addLibrary(t, s, "/ben", "ben", 2)
-	anna, ben := signIn(t, s, "anna"), signIn(t, s, "ben")
+	anna, ben, bens := annaAndBen(t, s, 2)
 	annas := s.ids
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	box := [4]float32{0.5, 0.25, 0.25, 0.5}
@@ -95,16 +104,7 @@ func TestPeopleAPI(t *testing.T) {
 	if err := s.st.SaveFaces(ctx, annas[4], []storage.Face{{Box: box, Score: 0.9, Embedding: cloudOf(r, 1)[0]}}); err != nil {
 		t.Fatal(err)
 	}
-	bob := cloudOf(r, 4)
-	for i, id := range bens {
-		if err := s.st.SaveFaces(ctx, id, []storage.Face{{Box: box, Score: 0.9, Embedding: bob[2*i]}, {Box: [4]float32{0.1, 0.1, 0.2, 0.2}, Score: 0.8, Embedding: bob[2*i+1]}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventually(t, "ben's library in his sight", func() bool {
-		resp, _ := do(t, ben, "GET", base+"/api/photos/"+bens[0], nil)
-		return resp.StatusCode == 200
-	})
+	bobOn(t, s, r, bens)
 
 	ap := listPeople(t, anna, base+"/api/people")
 	if len(ap) != 1 || ap[0].Faces != 4 || ap[0].Name != "" {
